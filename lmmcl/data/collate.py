@@ -1,0 +1,75 @@
+"""Turn samples into model batches through the model's own processor and chat template.
+
+Training batches: prompt then answer, right-padded; labels are -100 on everything but the answer tokens
+(prompt text, the image placeholder's expanded tokens, padding). Evaluation batches: prompts only,
+left-padded, so batched greedy generation continues every row from its last real token.
+The answer is tokenized on its own and appended to the prompt's ids, so training sees exactly the
+prompt tokens generation will start from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from lmmcl.data.skill import Sample
+
+IGNORE_INDEX = -100
+
+
+def chat_prompt(processor: Any, question: str) -> str:
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+    return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+
+class Collator:
+    """Collate :class:`Sample` lists for training (``train=True``) or generation.
+
+    ``None`` items (bad records found while loading) are dropped and counted in ``skipped``.
+    A sequence longer than ``max_length`` is an error: truncation could cut image tokens.
+    """
+
+    def __init__(self, processor: Any, train: bool, max_length: int = 512):
+        self.processor, self.train, self.max_length = processor, train, max_length
+        self.tokenizer = processor.tokenizer
+        self.skipped = 0
+
+    def __call__(self, samples: list[Sample | None]) -> dict[str, Any]:
+        good = [s for s in samples if s is not None]
+        self.skipped += len(samples) - len(good)
+        if not good:
+            raise ValueError("Every sample of this batch was a bad record; check the dataset's bad-record counts.")
+        prompts = [chat_prompt(self.processor, s.question) for s in good]
+        enc = self.processor(text=prompts, images=[s.image.convert("RGB") for s in good],
+                             padding=True, padding_side="left", return_tensors="pt")
+        batch = self._train_batch(enc, good) if self.train else dict(enc)
+        self._check_length(batch["input_ids"], good)
+        batch["refs"] = [s.answers for s in good]
+        batch["questions"] = [s.question for s in good]
+        return batch
+
+    def _train_batch(self, enc: dict[str, torch.Tensor], samples: list[Sample]) -> dict[str, Any]:
+        eos = [self.tokenizer.eos_token_id]
+        rows, labels = [], []
+        for ids, mask, sample in zip(enc["input_ids"], enc["attention_mask"], samples):
+            if not sample.answer.strip():
+                raise ValueError(f"Empty answer in sample {sample.meta}: a training target must be non-empty.")
+            prompt = ids[mask.bool()].tolist()
+            answer = self.tokenizer(" " + sample.answer.strip(), add_special_tokens=False)["input_ids"] + eos
+            rows.append(prompt + answer)
+            labels.append([IGNORE_INDEX] * len(prompt) + answer)
+        width = max(map(len, rows))
+        pad = self.tokenizer.pad_token_id
+        batch = {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask")}
+        batch["input_ids"] = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
+        batch["attention_mask"] = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+        batch["labels"] = torch.tensor([l + [IGNORE_INDEX] * (width - len(l)) for l in labels])
+        return batch
+
+    def _check_length(self, input_ids: torch.Tensor, samples: list[Sample]) -> None:
+        if input_ids.shape[1] > self.max_length:
+            worst = max(range(len(samples)), key=lambda i: len(samples[i].question) + len(samples[i].answer))
+            raise ValueError(f"A batch needs {input_ids.shape[1]} tokens > max_length={self.max_length} "
+                             f"(e.g. sample {samples[worst].meta}). Raise data.max_length; lmmcl never truncates "
+                             f"because truncation can cut image tokens.")

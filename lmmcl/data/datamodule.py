@@ -1,0 +1,106 @@
+"""Data modules: one :class:`SkillDataModule` per skill, and :class:`SkillSequence` chaining them.
+
+The Trainer sees a ``SkillSequence``: its train dataloader is the current stage's skill (stage = epoch,
+reloaded every epoch), its validation dataloaders are every target and held-out test set, in that order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader
+
+from lmmcl.data.collate import Collator
+from lmmcl.data.skill import Skill, get_skill
+
+PAPER_ORDER = ["species", "count", "pathology", "text", "clock"]
+
+
+class SkillDataModule(LightningDataModule):
+    """Train and test splits of one skill.
+
+    Args:
+        skill: a name in configs/skills/ (or a :class:`Skill`).
+        train_size, test_size: number of samples per split (``None``: all, for real datasets).
+    """
+
+    def __init__(self, skill: str | Skill, train_size: int | None = 256, test_size: int | None = 64,
+                 batch_size: int = 16, eval_batch_size: int = 32, num_workers: int = 0, seed: int = 0,
+                 max_length: int = 512):
+        super().__init__()
+        self.skill = get_skill(skill) if isinstance(skill, str) else skill
+        self.train_size, self.test_size = train_size, test_size
+        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
+        self.seed, self.max_length = seed, max_length
+        self.processor: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.skill.name
+
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        if self.processor is None:
+            raise RuntimeError(f"SkillDataModule({self.name!r}) needs a processor: set .processor first.")
+        size = self.train_size if split == "train" else self.test_size
+        return DataLoader(self.skill.dataset(split, size, self.seed),
+                          batch_size=self.batch_size if train else self.eval_batch_size, shuffle=train,
+                          num_workers=self.num_workers, persistent_workers=False,
+                          collate_fn=Collator(self.processor, train=train, max_length=self.max_length))
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", train=True)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", train=False)
+
+
+class SkillSequence(LightningDataModule):
+    """Target skills taught one per stage, and held-out benchmarks evaluated after every stage.
+
+    Args:
+        skills: target skills in training order (one stage each).
+        heldout: held-out benchmarks (test split only).
+        train_size, test_size, batch_size, eval_batch_size, num_workers, seed, max_length: passed to
+            every :class:`SkillDataModule`.
+    """
+
+    def __init__(self, skills: list[str] = PAPER_ORDER, heldout: list[str] = (), train_size: int | None = 256,
+                 test_size: int | None = 64, batch_size: int = 16, eval_batch_size: int = 32, num_workers: int = 0,
+                 seed: int = 0, max_length: int = 512):
+        super().__init__()
+        if not skills:
+            raise ValueError("SkillSequence needs at least one target skill (data.skills).")
+        kwargs = dict(train_size=train_size, test_size=test_size, batch_size=batch_size,
+                      eval_batch_size=eval_batch_size, num_workers=num_workers, seed=seed, max_length=max_length)
+        self.targets = [SkillDataModule(s, **kwargs) for s in skills]
+        self.heldout = [SkillDataModule(s, **kwargs) for s in heldout]
+        for dm in self.targets + self.heldout:
+            dm.skill.check_available()
+
+    @property
+    def skill_names(self) -> list[str]:
+        return [dm.name for dm in self.targets]
+
+    @property
+    def heldout_names(self) -> list[str]:
+        return [dm.name for dm in self.heldout]
+
+    @property
+    def benchmarks(self) -> list[Skill]:
+        """Every evaluated skill, in validation-dataloader order."""
+        return [dm.skill for dm in self.targets + self.heldout]
+
+    def setup(self, stage: str) -> None:
+        processor = self.trainer.lightning_module.processor
+        for dm in self.targets + self.heldout:
+            dm.processor = processor
+
+    def train_dataloader(self) -> DataLoader:
+        stage = self.trainer.current_epoch
+        if stage >= len(self.targets):
+            raise RuntimeError(f"Epoch {stage} has no stage: only {len(self.targets)} skills ({self.skill_names}).")
+        return self.targets[stage].train_dataloader()
+
+    def val_dataloader(self) -> list[DataLoader]:
+        return [dm.test_dataloader() for dm in self.targets + self.heldout]

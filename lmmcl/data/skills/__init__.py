@@ -1,0 +1,1 @@
+"""Synthetic skill generators: ``targets`` (skills to teach) and ``heldout`` (general abilities to keep)."""

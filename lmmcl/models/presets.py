@@ -1,0 +1,105 @@
+"""Model presets as data: configs/model/<name>.yaml says what a model name means and how to get it.
+
+A preset either has a ``builder`` (a tiny model built locally, cached by a hash of its arguments) or a
+``hub_id`` (a real checkpoint: a local directory, or the Hugging Face cache; never downloaded offline).
+``components`` maps the paper's parts (vision_tower, projector, language_model) to parameter-name
+prefixes, so a freezing recipe means the same thing on every family.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "model"
+
+
+def cache_dir() -> Path:
+    """Where built models live: ``$LMMCL_CACHE`` or ~/.cache/lmmcl."""
+    return Path(os.environ.get("LMMCL_CACHE", Path.home() / ".cache" / "lmmcl"))
+
+
+@dataclass
+class ModelPreset:
+    """What a model name means: its family, where its weights come from, and its components."""
+
+    name: str
+    family: str
+    components: dict[str, list[str]]
+    hub_id: str | None = None
+    builder: str | None = None
+    build: dict[str, Any] = field(default_factory=dict)
+    dtype: str = "float32"
+    description: str = ""
+
+    def local_path(self) -> Path:
+        """The built checkpoint's directory (builder presets only)."""
+        from lmmcl.models.tiny import config_hash
+
+        return cache_dir() / "models" / f"{self.name}-{config_hash({'builder': self.builder, **self.build})}"
+
+
+def known_presets() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def get_preset(name: str) -> ModelPreset:
+    path = CONFIG_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise ValueError(f"Unknown model {name!r}. Known: {', '.join(known_presets())}. "
+                         f"Add one as {CONFIG_DIR}/<name>.yaml.")
+    return ModelPreset(name=name, **yaml.safe_load(path.read_text()))
+
+
+def resolve_checkpoint(preset: ModelPreset, model_path: str | None = None) -> Path | str:
+    """The directory (or hub id found in the local cache) to load ``preset`` from; builds tiny models."""
+    if model_path:
+        path = Path(model_path).expanduser()
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(f"model_path {str(path)!r} has no config.json: point it at a directory "
+                                    f"written by save_pretrained (for {preset.name!r}: {preset.hub_id or 'a built tiny model'}).")
+        return path
+    if preset.builder:
+        path = preset.local_path()
+        if not (path / "config.json").exists():
+            module, fn = preset.builder.split(":")
+            print(f"[lmmcl] building model {preset.name!r} into {path} (once; cached)")
+            getattr(import_module(module), fn)(path, **preset.build)
+        return path
+    return _hub_checkpoint(preset)
+
+
+def _hub_checkpoint(preset: ModelPreset) -> str:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    try:
+        return snapshot_download(preset.hub_id, local_files_only=True)
+    except Exception as err:  # not in the cache: say exactly how to provide it
+        raise FileNotFoundError(
+            f"Weights for model {preset.name!r} ({preset.hub_id}) are not available offline.\n"
+            f"  looked in the Hugging Face cache: {HF_HUB_CACHE}\n"
+            f"  provide them by either\n"
+            f"    - downloading on a connected machine: huggingface-cli download {preset.hub_id} "
+            f"(then copy the cache here or set HF_HOME), or\n"
+            f"    - pointing at a local checkpoint directory: make train MODEL={preset.name} MODEL_PATH=/path/to/dir "
+            f"(CLI: --model.model_path /path/to/dir)"
+        ) from err
+
+
+def load_model(name: str, model_path: str | None = None, dtype: str | None = None):
+    """Load (model, processor, preset) through the same ``from_pretrained`` path for every preset."""
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    preset = get_preset(name)
+    checkpoint = resolve_checkpoint(preset, model_path)
+    torch_dtype = getattr(torch, dtype or preset.dtype)
+    model = AutoModelForImageTextToText.from_pretrained(checkpoint, dtype=torch_dtype)
+    processor = AutoProcessor.from_pretrained(checkpoint)
+    return model, processor, preset

@@ -1,0 +1,107 @@
+"""Build the tiny LMM of a real HF architecture and save it like any hub checkpoint.
+
+The result is a directory that ``AutoModelForImageTextToText`` / ``AutoProcessor`` load exactly as they
+load a 7B model: a Llava model (SigLIP vision tower + Qwen2 language model), a byte-level BPE tokenizer
+trained locally with ``tokenizers`` on the synthetic world's text, and a Llava processor with a chat template.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+SPECIAL_TOKENS = ["<pad>", "<eos>", "<image>"]
+# A minimal chat template in the HF message format: "USER: <image>\n{text}\nASSISTANT:" then the answer.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'user' %}USER: "
+    "{% else %}ASSISTANT: {% endif %}"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<image>\n{% else %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}"
+    "{% if message['role'] == 'user' %}{{ '\\n' }}{% else %}<eos>{{ '\\n' }}{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
+)
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def corpus(skills: list[str], per_skill: int) -> list[str]:
+    """Questions and answers of the synthetic world, plus the chat template's words and the numbers."""
+    from lmmcl.data.skill import get_skill
+
+    lines = ["USER: ASSISTANT:", " ".join(str(i) for i in range(100)), " ".join(chr(65 + i) for i in range(26))]
+    for name in skills:
+        data = get_skill(name).dataset("train", per_skill, seed=0)
+        lines += [f"{s.question}\nASSISTANT: {s.answer}" for s in (data[i] for i in range(len(data)))]
+    return lines
+
+
+def train_tokenizer(texts: list[str], vocab_size: int):
+    """A byte-level BPE (any text encodes) with single-digit number tokens (the counting probe reads them)."""
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(texts, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>",
+                                   extra_special_tokens={"image_token": "<image>"}, padding_side="left",
+                                   model_max_length=512)
+
+
+def build_tiny(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patch_size: int = 8,
+               vision: dict[str, int], text: dict[str, int], vocab_size: int = 512,
+               corpus_skills: list[str], corpus_per_skill: int = 200) -> Path:
+    """Build the tiny model and processor into ``out_dir`` (atomically: a temp dir renamed at the end)."""
+    from transformers import (LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor, Qwen2Config,
+                              SiglipImageProcessor, SiglipVisionConfig)
+
+    out_dir = Path(out_dir)
+    tokenizer = train_tokenizer(corpus(corpus_skills, corpus_per_skill), vocab_size)
+    image_processor = SiglipImageProcessor(size={"height": image_size, "width": image_size}, do_resize=True,
+                                           image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    processor = LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=patch_size,
+                               vision_feature_select_strategy="full", chat_template=CHAT_TEMPLATE,
+                               num_additional_image_tokens=0)
+    config = LlavaConfig(
+        vision_config=SiglipVisionConfig(image_size=image_size, patch_size=patch_size, vision_use_head=False, **vision),
+        text_config=Qwen2Config(vocab_size=len(tokenizer), max_position_embeddings=512, tie_word_embeddings=False,
+                                pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                                bos_token_id=tokenizer.eos_token_id, **text),
+        image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
+        image_seq_length=(image_size // patch_size) ** 2,
+        vision_feature_select_strategy="full", vision_feature_layer=-1, tie_word_embeddings=False,
+    )
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
+    try:
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir

@@ -1,0 +1,109 @@
+"""The LightningModule that holds an LMM: answer-token loss, batched greedy generation, one metric per benchmark."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningModule
+from transformers import get_cosine_schedule_with_warmup
+
+from lmmcl.models import load_model
+
+BATCH_META = ("refs", "questions")
+
+
+class LMMModule(LightningModule):
+    """A multimodal model trained on answer tokens only and evaluated by greedy generation.
+
+    Args:
+        preset: a model name in configs/model/ (``tiny``, ``llava``, ``qwen2_5_vl``, ...).
+        model_path: a local checkpoint directory to load instead of the preset's default source.
+        lr: peak learning rate of every stage.
+        warmup_ratio: share of each stage's optimizer steps spent in linear warmup before cosine decay.
+        weight_decay: AdamW weight decay.
+        dtype: load dtype (default: the preset's).
+    """
+
+    def __init__(self, preset: str = "tiny", model_path: str | None = None, lr: float = 1e-3,
+                 warmup_ratio: float = 0.03, weight_decay: float = 0.0, dtype: str | None = None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.model, self.processor, self.preset = load_model(preset, model_path, dtype)
+        self.val_metrics = torch.nn.ModuleDict()
+        self.benchmarks: list[Any] = []
+        self.target_names: list[str] = []
+        self.last_scores: dict[str, float] = {}
+        self.param_counts: dict[str, int] = {}
+
+    # --- setup -----------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        from lmmcl.eval.metrics import build_metric
+
+        datamodule = self.trainer.datamodule
+        self.benchmarks = list(datamodule.benchmarks) if datamodule is not None else []
+        self.target_names = list(datamodule.skill_names) if datamodule is not None else []
+        for skill in self.benchmarks:
+            if skill.name not in self.val_metrics:
+                self.val_metrics[skill.name] = build_metric(skill.metric)
+
+    # --- training --------------------------------------------------------------------------------
+    def model_inputs(self, batch: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in batch.items() if k not in BATCH_META}
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        loss = self.model(**self.model_inputs(batch)).loss
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"Loss is {loss.item()} at step {self.global_step} (batch {batch_idx}). "
+                                     f"Lower model.lr or check the data; the last stage checkpoint is intact.")
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
+        return loss
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError("No parameter requires grad: the freezing recipe selected nothing to train.")
+        optimizer = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        steps = self.stage_steps()
+        warmup = math.ceil(self.hparams.warmup_ratio * steps)
+        scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, steps)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def stage_steps(self) -> int:
+        """Optimizer steps in the current stage (the train dataloader is one stage)."""
+        batches = self.trainer.num_training_batches
+        if not math.isfinite(batches):  # before the first dataloader exists; rebuilt at stage start
+            return 1
+        return max(1, math.ceil(batches / self.trainer.accumulate_grad_batches))
+
+    # --- evaluation ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, batch: dict[str, Any], max_new_tokens: int) -> list[str]:
+        """Greedy answers for a left-padded prompt batch."""
+        inputs = self.model_inputs(batch)
+        tokenizer = self.processor.tokenizer
+        out = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                                  pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+        new = out[:, inputs["input_ids"].shape[1]:]
+        return [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+        skill = self.benchmarks[dataloader_idx]
+        preds = self.generate(batch, skill.max_new_tokens)
+        self.val_metrics[skill.name].update(preds, batch["refs"])
+
+    def on_validation_epoch_end(self) -> None:
+        scores = {}
+        for skill in self.benchmarks:
+            metric = self.val_metrics[skill.name]
+            scores[skill.name] = 100.0 * float(metric.compute())
+            metric.reset()
+        groups = {"target_mean": [s.name for s in self.benchmarks if s.name in self.target_names],
+                  "heldout_mean": [s.name for s in self.benchmarks if s.name not in self.target_names]}
+        for group, names in groups.items():
+            if names:
+                scores[group] = sum(scores[n] for n in names) / len(names)
+        for name, value in scores.items():
+            self.log(f"val/{name}", value, sync_dist=False)
+        self.last_scores = scores

@@ -1,0 +1,129 @@
+"""Freezing recipes as data: configs/recipe/<name>.yaml lists, per model component, the parameter-name
+patterns that train. Everything else is frozen.
+
+A recipe YAML::
+
+    description: MLP gate and up projections of the language model; down_proj stays frozen.
+    train:
+      language_model: ['mlp\\.(gate_proj|up_proj)\\.']
+
+Patterns are regular expressions searched in the parameter name *relative to the component prefix*
+(so ``model.language_model.layers.3.mlp.up_proj.weight`` is seen as ``layers.3.mlp.up_proj.weight``);
+component prefixes come from the model preset, which is how an ``mlp`` recipe never touches
+Qwen2.5-VL's vision MLPs. A pattern that matches no parameter is an error, never a silent no-op.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.utilities import rank_zero_info
+
+RECIPE_DIR = Path(__file__).resolve().parents[1] / "configs" / "recipe"
+
+
+@dataclass
+class Recipe:
+    """Which parameters train: ``train`` maps a component name to regex patterns."""
+
+    name: str
+    train: dict[str, list[str]]
+    description: str = ""
+    layers: list[int | None] | None = None  # optional [start, stop) over `layers.<i>.`, negatives count from the end
+    extra: dict = field(default_factory=dict)
+
+
+def known_recipes() -> list[str]:
+    return sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
+
+
+def get_recipe(name: str) -> Recipe:
+    path = RECIPE_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise ValueError(f"Unknown recipe {name!r}. Known: {', '.join(known_recipes())}. "
+                         f"Add one as {RECIPE_DIR}/<name>.yaml.")
+    cfg = yaml.safe_load(path.read_text()) or {}
+    return Recipe(name=name, train=cfg.pop("train"), description=cfg.pop("description", ""),
+                  layers=cfg.pop("layers", None), extra=cfg)
+
+
+_LAYER = re.compile(r"(?:^|\.)layers\.(\d+)\.")
+
+
+def _in_layer_range(rel_name: str, layers: list[int | None] | None, n_layers: int) -> bool:
+    if layers is None:
+        return True
+    match = _LAYER.search(rel_name)
+    if match is None:
+        return False
+    start, stop = layers
+    idx = range(n_layers)[slice(start, stop)]
+    return int(match.group(1)) in idx
+
+
+def select_parameters(model: torch.nn.Module, recipe: Recipe, components: dict[str, list[str]]) -> list[str]:
+    """Names of the parameters ``recipe`` trains on ``model``; raises if a pattern or component matches nothing."""
+    names = [n for n, _ in model.named_parameters()]
+    selected: set[str] = set()
+    for component, patterns in recipe.train.items():
+        if component not in components:
+            raise ValueError(f"Recipe {recipe.name!r} names component {component!r}, which this model does not have. "
+                             f"Components: {', '.join(components)}.")
+        prefixes = [p.rstrip(".") + "." for p in components[component]]
+        members = {n: n[len(pre):] for n in names for pre in prefixes if n.startswith(pre)}
+        if not members:
+            raise ValueError(f"Component {component!r} (prefixes {components[component]}) matches no parameter.")
+        n_layers = 1 + max((int(m.group(1)) for r in members.values() if (m := _LAYER.search(r))), default=-1)
+        for pattern in patterns:
+            regex = re.compile(pattern)
+            hits = {n for n, rel in members.items() if regex.search(rel) and _in_layer_range(rel, recipe.layers, n_layers)}
+            if not hits:
+                example = next(iter(members.values()))
+                raise ValueError(f"Recipe {recipe.name!r}: pattern {pattern!r} matches no parameter of component "
+                                 f"{component!r} (names look like {example!r}). Fix the pattern in {RECIPE_DIR}/{recipe.name}.yaml.")
+            selected |= hits
+    return [n for n in names if n in selected]
+
+
+def apply_recipe(model: torch.nn.Module, recipe: Recipe, components: dict[str, list[str]]) -> list[str]:
+    """Freeze everything, then unfreeze what ``recipe`` selects. Returns the trainable names."""
+    trainable = set(select_parameters(model, recipe, components))
+    for name, param in model.named_parameters():
+        param.requires_grad_(name in trainable)
+    return [n for n, _ in model.named_parameters() if n in trainable]
+
+
+def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts; tied weights are counted once."""
+    params = {id(p): p for p in model.parameters()}.values()
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+
+
+class FreezeRecipe(Callback):
+    """Apply a freezing recipe before the optimizer is built; print, log and list what trains.
+
+    Args:
+        name: a recipe in configs/recipe/ (e.g. ``mlp_gate_up``, ``sa_proj``, ``full``).
+    """
+
+    def __init__(self, name: str = "mlp_gate_up"):
+        self.recipe = get_recipe(name)  # fails at start-up on an unknown name
+        self.trainable_names: list[str] = []
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        self.trainable_names = apply_recipe(pl_module.model, self.recipe, pl_module.preset.components)
+        trainable, total = count_parameters(pl_module.model)
+        pl_module.param_counts = {"trainable": trainable, "total": total}
+        rank_zero_info(f"[lmmcl] recipe {self.recipe.name!r}: {trainable:,} trainable of {total:,} parameters "
+                       f"({100 * trainable / total:.2f}%) in {len(self.trainable_names)} tensors")
+        if trainer.logger is not None:
+            trainer.logger.log_metrics({"params/trainable": trainable, "params/total": total}, step=0)
+        if trainer.is_global_zero and trainer.log_dir:
+            out = Path(trainer.log_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "trainable_params.txt").write_text("\n".join(self.trainable_names) + "\n")

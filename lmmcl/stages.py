@@ -1,0 +1,120 @@
+"""Sequential stages: one epoch = one stage = one target skill.
+
+``SequentialStages`` keeps the stage loop honest:
+
+- every stage gets a fresh optimizer and its own warmup + cosine schedule (Lightning has no public
+  "reset optimizers" call; ``strategy.setup_optimizers`` re-runs ``configure_optimizers``);
+- the accuracy matrix gets a row from the base evaluation and one after every stage;
+- one checkpoint per stage is written atomically, so an interrupted sequence resumes (``ckpt_path``) at
+  the stage where it stopped, with that stage's own step counter and schedule;
+- report.json / report.md are rewritten after every row, so a partial run still has a report.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities import rank_zero_info
+
+from lmmcl.report import build_report, write_report
+
+
+class SequentialStages(Callback):
+    """Run the datamodule's target skills as consecutive stages and keep the accuracy matrix.
+
+    Args:
+        save_checkpoints: write ``checkpoints/stage<k>-<skill>.ckpt`` and ``last.ckpt`` after every stage.
+    """
+
+    def __init__(self, save_checkpoints: bool = True):
+        self.save_checkpoints = save_checkpoints
+        self.rows: list[dict[str, Any]] = []
+        self.extras: dict[str, Any] = {}  # other callbacks' report sections (e.g. counting_bias)
+        self.stage_start_step = 0
+
+    # --- the loop --------------------------------------------------------------------------------
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        n_stages = len(trainer.datamodule.skill_names)
+        if trainer.reload_dataloaders_every_n_epochs != 1:
+            raise ValueError("SequentialStages needs trainer.reload_dataloaders_every_n_epochs=1, or every stage "
+                             "would silently train on the first skill.")
+        trainer.fit_loop.max_epochs = n_stages
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        trainer.strategy.setup_optimizers(trainer)  # fresh optimizer state and schedule for this stage
+        self.stage_start_step = trainer.global_step
+        rank_zero_info(f"[lmmcl] stage {trainer.current_epoch + 1}/{len(trainer.datamodule.skill_names)}: "
+                       f"{self.stage_name(trainer)} ({trainer.num_training_batches} batches)")
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
+        pl_module.log("stage/step", float(self.stage_step(trainer)))
+        pl_module.log("stage/lr", trainer.optimizers[0].param_groups[0]["lr"])
+
+    def stage_step(self, trainer: Trainer) -> int:
+        """Optimizer steps taken in the current stage (not the global step)."""
+        return trainer.global_step - self.stage_start_step
+
+    def stage_name(self, trainer: Trainer) -> str:
+        if trainer.state.fn != TrainerFn.FITTING:
+            return "base"
+        return trainer.datamodule.skill_names[trainer.current_epoch]
+
+    # --- results ---------------------------------------------------------------------------------
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        name = self.stage_name(trainer)
+        if name == "base" and self.rows:
+            return  # a standalone validate after the sequence started is not a row of the matrix
+        dm: LightningDataModule = trainer.datamodule
+        scores = {k: pl_module.last_scores[k] for k in dm.skill_names + dm.heldout_names}
+        self.rows.append({"name": name, "scores": scores})
+        if trainer.logger is not None:
+            trainer.logger.log_metrics({f"stage/{k}": v for k, v in scores.items()}, step=len(self.rows) - 1)
+        self.write_report(trainer, pl_module)
+
+    def report(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
+        from lmmcl.recipes import FreezeRecipe
+
+        recipe = next((cb.recipe.name for cb in trainer.callbacks if isinstance(cb, FreezeRecipe)), "none")
+        counts = pl_module.param_counts or {"trainable": 0, "total": 0}
+        dm = trainer.datamodule
+        return build_report(pl_module.preset.name, recipe, dm.skill_names, dm.heldout_names, self.rows,
+                            counts["trainable"], counts["total"], **self.extras)
+
+    def write_report(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.is_global_zero and trainer.log_dir:
+            path = write_report(trainer.log_dir, self.report(trainer, pl_module))
+            rank_zero_info(f"[lmmcl] report: {path}")
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not self.save_checkpoints or not trainer.log_dir:
+            return
+        folder = Path(trainer.log_dir) / "checkpoints"
+        path = folder / f"stage{trainer.current_epoch + 1}-{self.stage_name(trainer)}.ckpt"
+        for target in (path, folder / "last.ckpt"):
+            tmp = target.with_name(target.name + ".tmp")
+            trainer.save_checkpoint(tmp)
+            if trainer.is_global_zero:
+                os.replace(tmp, target)  # atomic: a crash leaves the previous checkpoint intact
+            trainer.strategy.barrier()
+
+    # --- resume ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "extras": self.extras}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.rows = list(state_dict["rows"])
+        self.extras = dict(state_dict.get("extras", {}))
+
+
+def run_sequence(trainer: Trainer, model: LightningModule, datamodule: LightningDataModule,
+                 ckpt_path: str | None = None) -> None:
+    """Evaluate the base model (unless resuming), then train the stages."""
+    if ckpt_path is None:
+        trainer.validate(model, datamodule=datamodule)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)

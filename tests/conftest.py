@@ -1,0 +1,34 @@
+"""Shared fixtures: a tiny Trainer setup that runs real fits in seconds."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import pytest
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+warnings.filterwarnings("ignore", ".*does not have many workers.*")
+
+
+@pytest.fixture
+def tiny_data_kwargs() -> dict:
+    return dict(skills=["species", "count"], heldout=["color", "exist"], train_size=16, test_size=8,
+                batch_size=8, eval_batch_size=8)
+
+
+@pytest.fixture
+def make_trainer(tmp_path):
+    """Build a Trainer configured like the CLI's default, logging under tmp_path."""
+    from lightning.pytorch import Trainer
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    def make(callbacks, **overrides):
+        kwargs = dict(accelerator="cpu", devices=1, reload_dataloaders_every_n_epochs=1, num_sanity_val_steps=0,
+                      enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                      logger=TensorBoardLogger(tmp_path / "logs", name="tiny/test"), log_every_n_steps=1,
+                      callbacks=callbacks)
+        kwargs.update(overrides)
+        return Trainer(**kwargs)
+
+    return make
