@@ -1,7 +1,10 @@
-"""``lmmcl`` command line: LightningCLI (fit / validate / test) with the freezing recipe and the stage loop.
+"""``lmmcl`` command line: ``fit`` / ``validate`` / ``test`` (LightningCLI, see ``lmmcl.train_cli``) and
+lmmcl's own tools (``lmmcl recipes``, ``lmmcl report``, ...), each a ``main(argv)`` in its own module,
+imported only when asked for so that they answer in seconds.
 
     lmmcl fit --config configs/experiment/default.yaml --model.preset tiny --recipe.name sa_proj
-    lmmcl fit --config configs/experiment/default.yaml --print_config
+    lmmcl fit --print_config
+    lmmcl recipes llava
 
 Runs log to logs/<model>/<recipe>/version_<n>/. Passing ``--ckpt_path .../version_<n>/checkpoints/last.ckpt``
 resumes that run in its own directory at the stage where it stopped.
@@ -9,51 +12,46 @@ resumes that run in its own directory at the stage where it stopped.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
+import sys
+from importlib import import_module
 
-from lightning.pytorch.cli import LightningCLI
-
-from lmmcl.data.datamodule import SkillSequence
-from lmmcl.module import LMMModule
-from lmmcl.recipes import FreezeRecipe
-from lmmcl.stages import SequentialStages
-
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "experiment" / "default.yaml"
-
-
-class LMMCLI(LightningCLI):
-    """LightningCLI plus two always-on callbacks, ``--recipe.*`` and ``--stages.*``."""
-
-    def add_arguments_to_parser(self, parser) -> None:
-        parser.add_lightning_class_args(FreezeRecipe, "recipe")
-        parser.add_lightning_class_args(SequentialStages, "stages")
-
-    def before_instantiate_classes(self) -> None:
-        cfg = self.config[self.subcommand] if self.subcommand else self.config
-        logger = cfg.trainer.logger
-        init = getattr(logger, "init_args", None)
-        if init is None or "name" not in init:
-            return
-        if getattr(init, "name", None) in (None, "auto"):
-            init.name = f"{cfg.model.preset}/{cfg.recipe.name}"
-        resumed = re.search(r"version_(\d+)[/\\]checkpoints[/\\][^/\\]+$", str(cfg.get("ckpt_path") or ""))
-        if resumed and getattr(init, "version", None) is None:
-            init.version = int(resumed.group(1))  # continue the interrupted run in its own directory
-
-    def before_fit(self) -> None:
-        if self.config_init[self.subcommand].get("ckpt_path") is None:
-            self.trainer.validate(self.model, datamodule=self.datamodule)  # the base row of the matrix
-
-    def after_fit(self) -> None:
-        if self.trainer.is_global_zero:
-            print(f"\n[lmmcl] done. Report: {Path(self.trainer.log_dir) / 'report.md'} "
-                  f"(and report.json); TensorBoard: make tensorboard")
+# lmmcl's own subcommands: name -> "module:function(argv: list[str]) -> int | None" (imported lazily).
+TOOLS: dict[str, str] = {
+    "base": "lmmcl.models.base:main",      # build / rebuild the tiny model's pre-trained base
+    "recipes": "lmmcl.inspect:main",       # trainable parameters per recipe, offline
+    "report": "lmmcl.report:main",         # regenerate a run's report from its logs
+    "compare": "lmmcl.compare:main",       # runs side by side, learning vs forgetting
+    "layers": "lmmcl.eval.layers:main",    # per-layer contribution between two checkpoints
+    "show": "lmmcl.data.show:main",        # a grid PNG of a skill's examples
+    "plan": "lmmcl.data.plan:main",        # resolve datasets of an experiment without loading them
+}
 
 
-def main(args: list[str] | None = None) -> LMMCLI:
-    return LMMCLI(LMMModule, SkillSequence, args=args, save_config_kwargs={"overwrite": True},
-                  parser_kwargs={cmd: {"default_config_files": [str(DEFAULT_CONFIG)]} for cmd in ("fit", "validate", "test")})
+
+
+def run_tool(name: str, argv: list[str]) -> int:
+    module, fn = TOOLS[name].split(":")
+    try:
+        entry = getattr(import_module(module), fn)
+    except (ImportError, AttributeError) as err:
+        raise SystemExit(f"lmmcl {name}: not available in this version ({err}).")
+    return int(entry(argv) or 0)
+
+
+def main(args: list[str] | None = None):
+    argv = sys.argv[1:] if args is None else args
+    if argv and argv[0] in TOOLS:
+        raise SystemExit(run_tool(argv[0], argv[1:]))
+    if argv and argv[0] in ("-h", "--help"):
+        print("lmmcl tools: " + ", ".join(TOOLS) + " (lmmcl <tool> --help)\n")
+    from lmmcl.errors import LmmclError
+    from lmmcl.train_cli import run
+
+    try:
+        return run(args)
+    except LmmclError as err:  # a mistake the user can fix: the message, not a traceback
+        print(f"lmmcl: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from lightning.pytorch import LightningModule
 from transformers import get_cosine_schedule_with_warmup
 
 from lmmcl.models import load_model
+from lmmcl.errors import LmmclError
 
 BATCH_META = ("refs", "questions")
 
@@ -31,11 +32,14 @@ class LMMModule(LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.model, self.processor, self.preset = load_model(preset, model_path, dtype)
+        self.model.train()  # from_pretrained returns eval mode; Lightning keeps whatever mode it finds
         self.val_metrics = torch.nn.ModuleDict()
         self.benchmarks: list[Any] = []
         self.target_names: list[str] = []
         self.last_scores: dict[str, float] = {}
         self.param_counts: dict[str, int] = {}
+        # Extra loss terms (e.g. LwF distillation): name -> fn(module, batch, model_output) -> scalar tensor.
+        self.loss_terms: dict[str, Callable[["LMMModule", dict[str, Any], Any], torch.Tensor]] = {}
 
     # --- setup -----------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -53,17 +57,23 @@ class LMMModule(LightningModule):
         return {k: v for k, v in batch.items() if k not in BATCH_META}
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        loss = self.model(**self.model_inputs(batch)).loss
+        output = self.model(**self.model_inputs(batch))
+        loss = output.loss
+        batch_size = batch["input_ids"].shape[0]
+        for name, term in self.loss_terms.items():
+            value = term(self, batch, output)
+            self.log(f"train/{name}", value, batch_size=batch_size)
+            loss = loss + value
         if not torch.isfinite(loss):
             raise FloatingPointError(f"Loss is {loss.item()} at step {self.global_step} (batch {batch_idx}). "
                                      f"Lower model.lr or check the data; the last stage checkpoint is intact.")
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
         return loss
 
     def configure_optimizers(self) -> dict[str, Any]:
         params = [p for p in self.model.parameters() if p.requires_grad]
         if not params:
-            raise ValueError("No parameter requires grad: the freezing recipe selected nothing to train.")
+            raise LmmclError("No parameter requires grad: the freezing recipe selected nothing to train.")
         optimizer = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
         steps = self.stage_steps()
         warmup = math.ceil(self.hparams.warmup_ratio * steps)
@@ -88,6 +98,12 @@ class LMMModule(LightningModule):
         new = out[:, inputs["input_ids"].shape[1]:]
         return [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
 
+    def on_validation_epoch_start(self) -> None:
+        # Reset here, not after compute: states must be created in the same grad mode as the updates
+        # (validate runs under inference_mode, fit's validation under no_grad).
+        for metric in self.val_metrics.values():
+            metric.reset()
+
     def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
         skill = self.benchmarks[dataloader_idx]
         preds = self.generate(batch, skill.max_new_tokens)
@@ -98,7 +114,6 @@ class LMMModule(LightningModule):
         for skill in self.benchmarks:
             metric = self.val_metrics[skill.name]
             scores[skill.name] = 100.0 * float(metric.compute())
-            metric.reset()
         groups = {"target_mean": [s.name for s in self.benchmarks if s.name in self.target_names],
                   "heldout_mean": [s.name for s in self.benchmarks if s.name not in self.target_names]}
         for group, names in groups.items():

@@ -24,6 +24,8 @@ import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
+from lmmcl.errors import LmmclError
+
 RECIPE_DIR = Path(__file__).resolve().parents[1] / "configs" / "recipe"
 
 
@@ -45,7 +47,7 @@ def known_recipes() -> list[str]:
 def get_recipe(name: str) -> Recipe:
     path = RECIPE_DIR / f"{name}.yaml"
     if not path.exists():
-        raise ValueError(f"Unknown recipe {name!r}. Known: {', '.join(known_recipes())}. "
+        raise LmmclError(f"Unknown recipe {name!r}. Known: {', '.join(known_recipes())}. "
                          f"Add one as {RECIPE_DIR}/<name>.yaml.")
     cfg = yaml.safe_load(path.read_text()) or {}
     return Recipe(name=name, train=cfg.pop("train"), description=cfg.pop("description", ""),
@@ -72,19 +74,19 @@ def select_parameters(model: torch.nn.Module, recipe: Recipe, components: dict[s
     selected: set[str] = set()
     for component, patterns in recipe.train.items():
         if component not in components:
-            raise ValueError(f"Recipe {recipe.name!r} names component {component!r}, which this model does not have. "
+            raise LmmclError(f"Recipe {recipe.name!r} names component {component!r}, which this model does not have. "
                              f"Components: {', '.join(components)}.")
         prefixes = [p.rstrip(".") + "." for p in components[component]]
         members = {n: n[len(pre):] for n in names for pre in prefixes if n.startswith(pre)}
         if not members:
-            raise ValueError(f"Component {component!r} (prefixes {components[component]}) matches no parameter.")
+            raise LmmclError(f"Component {component!r} (prefixes {components[component]}) matches no parameter.")
         n_layers = 1 + max((int(m.group(1)) for r in members.values() if (m := _LAYER.search(r))), default=-1)
         for pattern in patterns:
             regex = re.compile(pattern)
             hits = {n for n, rel in members.items() if regex.search(rel) and _in_layer_range(rel, recipe.layers, n_layers)}
             if not hits:
                 example = next(iter(members.values()))
-                raise ValueError(f"Recipe {recipe.name!r}: pattern {pattern!r} matches no parameter of component "
+                raise LmmclError(f"Recipe {recipe.name!r}: pattern {pattern!r} matches no parameter of component "
                                  f"{component!r} (names look like {example!r}). Fix the pattern in {RECIPE_DIR}/{recipe.name}.yaml.")
             selected |= hits
     return [n for n in names if n in selected]
@@ -123,7 +125,7 @@ class FreezeRecipe(Callback):
                        f"({100 * trainable / total:.2f}%) in {len(self.trainable_names)} tensors")
         if trainer.logger is not None:
             trainer.logger.log_metrics({"params/trainable": trainable, "params/total": total}, step=0)
-        if trainer.is_global_zero and trainer.log_dir:
+        if trainer.is_global_zero and trainer.logger is not None and trainer.log_dir:
             out = Path(trainer.log_dir)
             out.mkdir(parents=True, exist_ok=True)
             (out / "trainable_params.txt").write_text("\n".join(self.trainable_names) + "\n")

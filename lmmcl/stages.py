@@ -21,6 +21,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.report import build_report, write_report
+from lmmcl.errors import LmmclError
 
 
 class SequentialStages(Callback):
@@ -40,7 +41,7 @@ class SequentialStages(Callback):
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         n_stages = len(trainer.datamodule.skill_names)
         if trainer.reload_dataloaders_every_n_epochs != 1:
-            raise ValueError("SequentialStages needs trainer.reload_dataloaders_every_n_epochs=1, or every stage "
+            raise LmmclError("SequentialStages needs trainer.reload_dataloaders_every_n_epochs=1, or every stage "
                              "would silently train on the first skill.")
         trainer.fit_loop.max_epochs = n_stages
 
@@ -87,18 +88,18 @@ class SequentialStages(Callback):
                             counts["trainable"], counts["total"], **self.extras)
 
     def write_report(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if trainer.is_global_zero and trainer.log_dir:
+        if trainer.is_global_zero and trainer.logger is not None and trainer.log_dir:
             path = write_report(trainer.log_dir, self.report(trainer, pl_module))
             rank_zero_info(f"[lmmcl] report: {path}")
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if not self.save_checkpoints or not trainer.log_dir:
+        if not self.save_checkpoints or trainer.logger is None or not trainer.log_dir:
             return
         folder = Path(trainer.log_dir) / "checkpoints"
         path = folder / f"stage{trainer.current_epoch + 1}-{self.stage_name(trainer)}.ckpt"
         for target in (path, folder / "last.ckpt"):
             tmp = target.with_name(target.name + ".tmp")
-            trainer.save_checkpoint(tmp)
+            trainer.save_checkpoint(tmp, weights_only=False)  # full state: resume needs optimizer + loops
             if trainer.is_global_zero:
                 os.replace(tmp, target)  # atomic: a crash leaves the previous checkpoint intact
             trainer.strategy.barrier()

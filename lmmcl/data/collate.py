@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from lmmcl.data.skill import Sample
+from lmmcl.errors import LmmclError
 
 IGNORE_INDEX = -100
 
@@ -39,7 +40,7 @@ class Collator:
         good = [s for s in samples if s is not None]
         self.skipped += len(samples) - len(good)
         if not good:
-            raise ValueError("Every sample of this batch was a bad record; check the dataset's bad-record counts.")
+            raise LmmclError("Every sample of this batch was a bad record; check the dataset's bad-record counts.")
         prompts = [chat_prompt(self.processor, s.question) for s in good]
         enc = self.processor(text=prompts, images=[s.image.convert("RGB") for s in good],
                              padding=True, padding_side="left", return_tensors="pt")
@@ -54,7 +55,7 @@ class Collator:
         rows, labels = [], []
         for ids, mask, sample in zip(enc["input_ids"], enc["attention_mask"], samples):
             if not sample.answer.strip():
-                raise ValueError(f"Empty answer in sample {sample.meta}: a training target must be non-empty.")
+                raise LmmclError(f"Empty answer in sample {sample.meta}: a training target must be non-empty.")
             prompt = ids[mask.bool()].tolist()
             answer = self.tokenizer(" " + sample.answer.strip(), add_special_tokens=False)["input_ids"] + eos
             rows.append(prompt + answer)
@@ -70,6 +71,6 @@ class Collator:
     def _check_length(self, input_ids: torch.Tensor, samples: list[Sample]) -> None:
         if input_ids.shape[1] > self.max_length:
             worst = max(range(len(samples)), key=lambda i: len(samples[i].question) + len(samples[i].answer))
-            raise ValueError(f"A batch needs {input_ids.shape[1]} tokens > max_length={self.max_length} "
+            raise LmmclError(f"A batch needs {input_ids.shape[1]} tokens > max_length={self.max_length} "
                              f"(e.g. sample {samples[worst].meta}). Raise data.max_length; lmmcl never truncates "
                              f"because truncation can cut image tokens.")

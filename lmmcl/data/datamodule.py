@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from lightning.pytorch import LightningDataModule
-from torch.utils.data import DataLoader
+from torch.utils.data import ConcatDataset, DataLoader
 
 from lmmcl.data.collate import Collator
 from lmmcl.data.skill import Skill, get_skill
+from lmmcl.errors import LmmclError
 
 PAPER_ORDER = ["species", "count", "pathology", "text", "clock"]
 
@@ -70,7 +71,7 @@ class SkillSequence(LightningDataModule):
                  seed: int = 0, max_length: int = 512):
         super().__init__()
         if not skills:
-            raise ValueError("SkillSequence needs at least one target skill (data.skills).")
+            raise LmmclError("SkillSequence needs at least one target skill (data.skills).")
         kwargs = dict(train_size=train_size, test_size=test_size, batch_size=batch_size,
                       eval_batch_size=eval_batch_size, num_workers=num_workers, seed=seed, max_length=max_length)
         self.targets = [SkillDataModule(s, **kwargs) for s in skills]
@@ -104,3 +105,34 @@ class SkillSequence(LightningDataModule):
 
     def val_dataloader(self) -> list[DataLoader]:
         return [dm.test_dataloader() for dm in self.targets + self.heldout]
+
+
+class SkillMixture(LightningDataModule):
+    """Several skills trained together (shuffled), each evaluated on its own test split.
+
+    Used to build the base model on the general-ability world before any target stage.
+    """
+
+    def __init__(self, skills: list[str], train_size: int = 1000, test_size: int = 64, batch_size: int = 32,
+                 eval_batch_size: int = 64, num_workers: int = 0, seed: int = 0, max_length: int = 512):
+        super().__init__()
+        self.parts = [SkillDataModule(s, train_size=train_size, test_size=test_size, batch_size=batch_size,
+                                      eval_batch_size=eval_batch_size, num_workers=num_workers, seed=seed,
+                                      max_length=max_length) for s in skills]
+        self.batch_size, self.num_workers, self.max_length = batch_size, num_workers, max_length
+        self.skill_names: list[str] = []  # no target skills: every benchmark is general ability
+        self.heldout_names = [p.name for p in self.parts]
+        self.benchmarks = [p.skill for p in self.parts]
+
+    def setup(self, stage: str) -> None:
+        for part in self.parts:
+            part.processor = self.trainer.lightning_module.processor
+
+    def train_dataloader(self) -> DataLoader:
+        first = self.parts[0]
+        data = ConcatDataset([p.skill.dataset("train", p.train_size, p.seed) for p in self.parts])
+        return DataLoader(data, batch_size=self.batch_size, shuffle=True, num_workers=self.num_workers,
+                          collate_fn=Collator(first.processor, train=True, max_length=self.max_length))
+
+    def val_dataloader(self) -> list[DataLoader]:
+        return [p.test_dataloader() for p in self.parts]

@@ -15,6 +15,8 @@ import yaml
 from PIL import Image
 from torch.utils.data import Dataset
 
+from lmmcl.errors import LmmclError
+
 SKILL_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "skills"
 
 
@@ -76,13 +78,13 @@ def get_skill(name: str) -> Skill:
     """Build the skill named ``name`` from configs/skills/<name>.yaml."""
     path = SKILL_CONFIG_DIR / f"{name}.yaml"
     if not path.exists():
-        raise ValueError(f"Unknown skill {name!r}. Known: {', '.join(known_skills())}. "
+        raise LmmclError(f"Unknown skill {name!r}. Known: {', '.join(known_skills())}. "
                          f"Add one as {SKILL_CONFIG_DIR}/<name>.yaml.")
     cfg = yaml.safe_load(path.read_text()) or {}
     kind = cfg.pop("type", "synthetic")
     _import_skill_types()
     if kind not in SKILL_TYPES:
-        raise ValueError(f"Skill {name!r} has unknown type {kind!r} in {path}. Known types: {', '.join(sorted(SKILL_TYPES))}.")
+        raise LmmclError(f"Skill {name!r} has unknown type {kind!r} in {path}. Known types: {', '.join(sorted(SKILL_TYPES))}.")
     return SKILL_TYPES[kind](name=name, **cfg)
 
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from PIL import Image, ImageDraw
 from torch.utils.data import Dataset
 
+from lmmcl.errors import LmmclError
 from lmmcl.data.skill import Sample, Skill, register_skill_type
 
 COLORS: dict[str, tuple[int, int, int]] = {
@@ -142,7 +143,7 @@ class SyntheticSkill(Skill):
                  max_new_tokens: int = 6, image_size: int = 32, grid: int = 4, description: str = "",
                  **params: Any):
         if generator not in GENERATORS:
-            raise ValueError(f"Skill {name!r}: unknown generator {generator!r}. Known: {', '.join(sorted(GENERATORS))}")
+            raise LmmclError(f"Skill {name!r}: unknown generator {generator!r}. Known: {', '.join(sorted(GENERATORS))}")
         self.name, self.generator, self.metric, self.kind = name, generator, metric, kind
         self.chance, self.max_new_tokens, self.description = chance, max_new_tokens, description
         self.image_size, self.grid, self.params = image_size, grid, params
@@ -155,9 +156,9 @@ class SyntheticSkill(Skill):
 
     def dataset(self, split: str, size: int | None = None, seed: int = 0) -> Dataset:
         if split not in ("train", "test"):
-            raise ValueError(f"Unknown split {split!r} for skill {self.name!r}: use 'train' or 'test'.")
+            raise LmmclError(f"Unknown split {split!r} for skill {self.name!r}: use 'train' or 'test'.")
         if size is None or size < 1:
-            raise ValueError(f"Synthetic skill {self.name!r} needs a positive size, got {size!r}.")
+            raise LmmclError(f"Synthetic skill {self.name!r} needs a positive size, got {size!r}.")
         return SyntheticDataset(self, split, size, seed)
 
 

@@ -8,6 +8,8 @@ prefixes, so a freezing recipe means the same thing on every family.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from lmmcl.errors import LmmclError, MissingResourceError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "model"
 
@@ -34,14 +38,22 @@ class ModelPreset:
     hub_id: str | None = None
     builder: str | None = None
     build: dict[str, Any] = field(default_factory=dict)
+    pretrain: dict[str, Any] = field(default_factory=dict)
     dtype: str = "float32"
     description: str = ""
 
     def local_path(self) -> Path:
-        """The built checkpoint's directory (builder presets only)."""
-        from lmmcl.models.tiny import config_hash
-
+        """The built (randomly initialised) checkpoint's directory (builder presets only)."""
         return cache_dir() / "models" / f"{self.name}-{config_hash({'builder': self.builder, **self.build})}"
+
+    def base_path(self) -> Path:
+        """The pre-trained base checkpoint's directory (presets with a ``pretrain`` section)."""
+        key = config_hash({"builder": self.builder, **self.build, "pretrain": self.pretrain})
+        return cache_dir() / "models" / f"{self.name}-base-{key}"
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def known_presets() -> list[str]:
@@ -51,7 +63,7 @@ def known_presets() -> list[str]:
 def get_preset(name: str) -> ModelPreset:
     path = CONFIG_DIR / f"{name}.yaml"
     if not path.exists():
-        raise ValueError(f"Unknown model {name!r}. Known: {', '.join(known_presets())}. "
+        raise LmmclError(f"Unknown model {name!r}. Known: {', '.join(known_presets())}. "
                          f"Add one as {CONFIG_DIR}/<name>.yaml.")
     return ModelPreset(name=name, **yaml.safe_load(path.read_text()))
 
@@ -61,7 +73,7 @@ def resolve_checkpoint(preset: ModelPreset, model_path: str | None = None) -> Pa
     if model_path:
         path = Path(model_path).expanduser()
         if not (path / "config.json").exists():
-            raise FileNotFoundError(f"model_path {str(path)!r} has no config.json: point it at a directory "
+            raise MissingResourceError(f"model_path {str(path)!r} has no config.json: point it at a directory "
                                     f"written by save_pretrained (for {preset.name!r}: {preset.hub_id or 'a built tiny model'}).")
         return path
     if preset.builder:
@@ -70,7 +82,14 @@ def resolve_checkpoint(preset: ModelPreset, model_path: str | None = None) -> Pa
             module, fn = preset.builder.split(":")
             print(f"[lmmcl] building model {preset.name!r} into {path} (once; cached)")
             getattr(import_module(module), fn)(path, **preset.build)
-        return path
+        if not preset.pretrain:
+            return path
+        base = preset.base_path()
+        if not (base / "config.json").exists():
+            from lmmcl.models.base import pretrain
+
+            pretrain(path, base, preset=preset.name, **preset.pretrain)
+        return base
     return _hub_checkpoint(preset)
 
 
@@ -81,7 +100,7 @@ def _hub_checkpoint(preset: ModelPreset) -> str:
     try:
         return snapshot_download(preset.hub_id, local_files_only=True)
     except Exception as err:  # not in the cache: say exactly how to provide it
-        raise FileNotFoundError(
+        raise MissingResourceError(
             f"Weights for model {preset.name!r} ({preset.hub_id}) are not available offline.\n"
             f"  looked in the Hugging Face cache: {HF_HUB_CACHE}\n"
             f"  provide them by either\n"

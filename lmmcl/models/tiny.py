@@ -7,8 +7,6 @@ trained locally with ``tokenizers`` on the synthetic world's text, and a Llava p
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -32,10 +30,6 @@ CHAT_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
 )
-
-
-def config_hash(config: dict[str, Any]) -> str:
-    return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def corpus(skills: list[str], per_skill: int) -> list[str]:

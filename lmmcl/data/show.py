@@ -1,0 +1,52 @@
+"""Look at a skill: a grid of example pictures with their questions and answers.
+
+    lmmcl show count                      # -> logs/skills/count.png
+    lmmcl show count clock --n 8 --split test --out /tmp/skills
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from lmmcl.data.skill import get_skill, known_skills
+
+
+def skill_grid(name: str, n: int = 8, split: str = "train", seed: int = 0, cols: int = 4, scale: int = 4) -> Image.Image:
+    """``n`` samples of skill ``name`` as one picture: each image enlarged, its question and answer below."""
+    data = get_skill(name).dataset(split, n, seed)
+    samples = [data[i] for i in range(min(n, len(data)))]
+    samples = [s for s in samples if s is not None]
+    side = max(s.image.width for s in samples) * scale
+    text_h, pad = 84, 6
+    rows = (len(samples) + cols - 1) // cols
+    canvas = Image.new("RGB", (cols * (side + pad) + pad, rows * (side + text_h + pad) + pad + 16), "white")
+    draw = ImageDraw.Draw(canvas)
+    draw.text((pad, 2), f"skill: {name} ({split})", fill=(0, 0, 0))
+    for i, sample in enumerate(samples):
+        x, y = pad + (i % cols) * (side + pad), 16 + pad + (i // cols) * (side + text_h + pad)
+        canvas.paste(sample.image.convert("RGB").resize((side, side), Image.NEAREST), (x, y))
+        lines = [l for part in sample.question.split("\n") for l in textwrap.wrap(part, 22)][:7]
+        draw.multiline_text((x, y + side + 2), "\n".join(lines), fill=(40, 40, 40), spacing=1)
+        draw.text((x, y + side + text_h - 14), f"-> {sample.answer}", fill=(180, 0, 0))
+    return canvas
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="lmmcl show", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("skills", nargs="+", help=f"skill names (known: {', '.join(known_skills())})")
+    parser.add_argument("--n", type=int, default=8)
+    parser.add_argument("--split", default="train", choices=["train", "test"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="logs/skills", help="output folder")
+    args = parser.parse_args(argv)
+    for name in args.skills:
+        path = Path(args.out) / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        skill_grid(name, args.n, args.split, args.seed).save(path)
+        print(f"[lmmcl] {name}: {path}")
+    return 0
