@@ -1,0 +1,1 @@
+"""Evaluation: answer normalisation and parsing (``normalize``) and answer metrics (``metrics``)."""

@@ -1,0 +1,249 @@
+"""Answer metrics: torchmetrics ``Metric`` classes that score generated answers against reference answers.
+
+One base class, :class:`AnswerMetric`, accumulates per-sample scores; each metric is its ``score`` method (or its
+``match`` against one reference). Benchmark rules and the reference's quirks kept for parity are in DATASETS.md.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from collections import Counter
+from collections.abc import Sequence
+
+import torch
+import torchmetrics
+
+from lmmcl.errors import LmmclError
+from lmmcl.eval import normalize as norm
+
+
+def as_refs(target: str | Sequence[str]) -> list[str]:
+    """A target as a list of accepted references."""
+    return [target] if isinstance(target, str) else list(target)
+
+
+class AnswerMetric(torchmetrics.Metric):
+    """Mean per-sample score of generated answers against references.
+
+    States ``total`` (sum of scores) and ``count`` are summed across processes. Subclasses implement :meth:`score`;
+    one with more per-sample values adds states and returns them from :meth:`sample_scores`.
+    """
+
+    is_differentiable = False
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.add_sum_state("total")
+        self.add_state("count", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def add_sum_state(self, name: str) -> None:
+        self.add_state(name, torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, preds: Sequence[str], targets: Sequence[str | Sequence[str]]) -> None:
+        """Score a batch; a target is one reference or a list of accepted references."""
+        if len(preds) != len(targets):
+            raise ValueError(f"{type(self).__name__}.update got {len(preds)} predictions for {len(targets)} targets.")
+        sums: Counter = Counter()
+        for pred, target in zip(preds, targets):
+            sums.update(self.sample_scores(pred, as_refs(target)))
+        for name, value in sums.items():
+            setattr(self, name, getattr(self, name) + value)
+        self.count = self.count + len(preds)
+
+    def sample_scores(self, pred: str, refs: list[str]) -> dict[str, float]:
+        """Per-sample values, each added to the state of the same name; ``total`` takes the score."""
+        return {"total": self.score(pred, refs)}
+
+    def mean(self, state: torch.Tensor) -> torch.Tensor:
+        return (state / self.count.clamp(min=1)).float()  # 0, not NaN, before any update
+
+    def compute(self) -> torch.Tensor:
+        """Mean score in [0, 1]."""
+        return self.mean(self.total)
+
+    @abstractmethod
+    def score(self, pred: str, refs: list[str]) -> float:
+        """Score in [0, 1] of one reply against its accepted references."""
+
+
+class BestReferenceMetric(AnswerMetric):
+    """A metric that compares the reply with each reference alone; the best reference counts."""
+
+    def score(self, pred: str, refs: list[str]) -> float:
+        return max((self.match(pred, ref) for ref in refs), default=0.0)
+
+    @abstractmethod
+    def match(self, pred: str, ref: str) -> float:
+        """Score in [0, 1] of one reply against one reference."""
+
+
+class ExactMatch(BestReferenceMetric):
+    """1 if the normalised reply equals a normalised reference (case, punctuation, articles, number words)."""
+
+    def match(self, pred: str, ref: str) -> float:
+        return float(norm.normalize_answer(pred) == norm.normalize_answer(ref))
+
+
+class VQAAccuracy(AnswerMetric):
+    """VQA accuracy: min(#references equal to the reply / 3, 1), after the official VQA normalisation.
+
+    With the official 10 annotator answers it is the leave-one-out mean over the 10 subsets of 9, as in the
+    official code; with any other number of references, the plain rule (so one matching reference scores 1/3).
+    """
+
+    ANNOTATORS = 10
+
+    def score(self, pred: str, refs: list[str]) -> float:
+        reply = norm.normalize_vqa(pred)
+        hits = [norm.normalize_vqa(ref) == reply for ref in refs]
+        if len(refs) != self.ANNOTATORS:
+            return min(sum(hits) / 3, 1.0)
+        return sum(min((sum(hits) - hit) / 3, 1.0) for hit in hits) / len(hits)
+
+
+class ANLS(BestReferenceMetric):
+    """Average normalised Levenshtein similarity: 1 - distance / length, set to 0 below ``threshold``.
+
+    Strings are stripped, lowercased and whitespace-collapsed; the denominator uses the raw lengths (reference parity).
+    """
+
+    def __init__(self, threshold: float = 0.5, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.threshold = threshold
+
+    def match(self, pred: str, ref: str) -> float:
+        length = max(len(ref), len(pred))
+        distance = norm.levenshtein(norm.normalize_text(ref), norm.normalize_text(pred))
+        similarity = 1.0 - (distance / length if length else 0.0)
+        return similarity if similarity >= self.threshold else 0.0
+
+
+class RelaxedAccuracy(BestReferenceMetric):
+    """ChartQA relaxed accuracy: numbers within ``tolerance`` relative error ("x%" is x/100), else equal strings."""
+
+    def __init__(self, tolerance: float = 0.05, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.tolerance = tolerance
+
+    def match(self, pred: str, ref: str) -> float:
+        value, target = norm.parse_number(pred), norm.parse_number(ref)
+        if value is not None and target:  # a zero target falls back to string equality, as in the reference
+            return float(abs(value - target) / abs(target) <= self.tolerance)
+        return float(pred.strip().lower() == ref.strip().lower())
+
+
+class MultipleChoiceAccuracy(AnswerMetric):
+    """Multiple choice: the reply's letter is the gold letter, or, naming no letter, the reply is the gold text.
+
+    References are ``[gold_letter]`` or ``[gold_letter, gold_option_text]``; see :func:`normalize.extract_letter`.
+    """
+
+    def score(self, pred: str, refs: list[str]) -> float:
+        if not refs:
+            return 0.0
+        letter = norm.extract_letter(pred)
+        if letter is not None:  # a reply that names a letter is judged by it: "A. <gold text>" picked option A
+            return float(letter == refs[0].strip().upper())
+        text = norm.normalize_answer(pred)  # a lone article normalises to "": never let "" match the letter "A"
+        return float(bool(text) and any(text == norm.normalize_answer(ref) for ref in refs))
+
+
+class CountAccuracy(BestReferenceMetric):
+    """1 if reply and reference state the same count (digits or whole number words; "none"/"no" is 0)."""
+
+    def match(self, pred: str, ref: str) -> float:
+        count = norm.parse_count(pred)
+        return float(count is not None and count == norm.parse_count(ref))
+
+
+class ClockAccuracy(AnswerMetric):
+    """Clock reading: hour exact (no carry, 12 != 0) and minute within one, wrapping at 60; the score is both.
+
+    Also keeps the hour and minute accuracies: :meth:`compute_all`. An unparsable side scores 0 on all three.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        for name in ("hour", "minute", "both"):
+            self.add_sum_state(name)
+
+    @staticmethod
+    def parts(pred: str, ref: str) -> tuple[bool, bool]:
+        got, want = norm.parse_clock(pred), norm.parse_clock(ref)
+        if got is None or want is None:
+            return False, False
+        return got[0] == want[0], abs(got[1] - want[1]) in (0, 1, 59)
+
+    def sample_scores(self, pred: str, refs: list[str]) -> dict[str, float]:
+        hour, minute = max((self.parts(pred, ref) for ref in refs), key=lambda p: (all(p), sum(p)),
+                           default=(False, False))
+        both = float(hour and minute)
+        return {"hour": float(hour), "minute": float(minute), "both": both, "total": both}
+
+    def score(self, pred: str, refs: list[str]) -> float:
+        return self.sample_scores(pred, refs)["both"]
+
+    def compute_all(self) -> dict[str, torch.Tensor]:
+        """Mean hour, minute and both accuracies."""
+        with self.sync_context():
+            return {name: self.mean(getattr(self, name)) for name in ("hour", "minute", "both")}
+
+
+class YesNoAccuracy(BestReferenceMetric):
+    """1 if the reply's first "yes"/"no" word equals the reference's."""
+
+    def match(self, pred: str, ref: str) -> float:
+        answer = norm.parse_yes_no(pred)
+        return float(answer is not None and answer == norm.parse_yes_no(ref))
+
+
+class TokenF1(BestReferenceMetric):
+    """Token F1 of the PathVQA script (letters-only tokens; a reply word counts as often as the reply says it)."""
+
+    def match(self, pred: str, ref: str) -> float:
+        reply, gold = Counter(norm.word_tokens(pred)), Counter(norm.word_tokens(ref))
+        tp = sum(n for word, n in reply.items() if word in gold)
+        if tp == 0:
+            return 0.0
+        precision = tp / reply.total()
+        recall = tp / (tp + sum(n for word, n in gold.items() if word not in reply))
+        return 2 * precision * recall / (precision + recall)
+
+
+class Bleu1(BestReferenceMetric):
+    """BLEU-1 on PathVQA tokens: clipped unigram precision times the brevity penalty exp(1 - r/c) when c <= r.
+
+    Lengths are token counts (the PathVQA script used character lengths); with several references the best counts.
+    """
+
+    def match(self, pred: str, ref: str) -> float:
+        reply, gold = norm.word_tokens(pred), norm.word_tokens(ref)
+        if not reply or not gold:
+            return 0.0
+        clipped = sum((Counter(reply) & Counter(gold)).values())
+        brevity = 1.0 if len(reply) > len(gold) else math.exp(1 - len(gold) / len(reply))
+        return brevity * clipped / len(reply)
+
+
+METRICS: dict[str, type[AnswerMetric]] = {
+    "exact_match": ExactMatch,
+    "vqa_accuracy": VQAAccuracy,
+    "anls": ANLS,
+    "relaxed_accuracy": RelaxedAccuracy,
+    "mc_letter": MultipleChoiceAccuracy,
+    "count": CountAccuracy,
+    "clock": ClockAccuracy,
+    "yes_no": YesNoAccuracy,
+    "token_f1": TokenF1,
+    "bleu": Bleu1,
+}
+
+
+def build_metric(name: str, **kwargs) -> AnswerMetric:
+    """A fresh metric by registry name; keyword arguments go to its constructor (e.g. ``anls`` ``threshold``)."""
+    if name not in METRICS:
+        raise LmmclError(f"Unknown metric {name!r}. Known: {', '.join(sorted(METRICS))}.")
+    return METRICS[name](**kwargs)

@@ -1,0 +1,186 @@
+"""The one answer normaliser: text clean-up, number words, the official VQA normalisation and answer parsers.
+
+Every metric in :mod:`lmmcl.eval.metrics` reads replies through these functions. Number words are matched as whole
+words only: the reference code replaced them inside words ("none" -> "n1" -> 1, "seventeen" -> "7teen" -> 7).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+ARTICLES = ("a", "an", "the")
+
+
+def _alternation(words) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))  # longest first, so no word stops at a shorter prefix
+
+
+# "twenty-one" / "twenty one" / "twenty" / "seventeen", never part of a longer word ("often", "someone").
+_NUMBER = re.compile(rf"\b(?:({_alternation(TENS)})(?:[\s-]+({_alternation(NUMBER_WORDS[1:10])}))?"
+                     rf"|({_alternation(NUMBER_WORDS)}))\b", re.IGNORECASE)
+_ARTICLE = re.compile(rf"\b(?:{_alternation(ARTICLES)})\b")
+# Any punctuation except a separator inside a number (3.5, 1,000, 3:45).
+_PUNCT = re.compile(r"(?!(?<=\d)[.,:](?=\d))[^\w\s]")
+
+
+def normalize_text(text: str) -> str:
+    """Lowercase, strip and collapse whitespace (the ANLS normalisation)."""
+    return " ".join(text.lower().split())
+
+
+def words_to_digits(text: str) -> str:
+    """Replace whole number words zero..ninety-nine by digits: "twenty-one cats" -> "21 cats"; "often" is untouched."""
+
+    def value(match: re.Match) -> str:
+        tens, unit, small = match.groups()
+        if small:
+            return str(NUMBER_WORDS.index(small.lower()))
+        return str(TENS[tens.lower()] + (NUMBER_WORDS.index(unit.lower()) if unit else 0))
+
+    return _NUMBER.sub(value, text)
+
+
+def normalize_answer(text: str) -> str:
+    """Normalise a short answer for string comparison.
+
+    Lowercase; punctuation becomes a space (except inside numbers); number words become digits; articles go;
+    whitespace collapses. "The Black-footed Albatross." -> "black footed albatross", "Three." -> "3".
+    """
+    text = _PUNCT.sub(" ", text.lower())
+    text = _ARTICLE.sub(" ", words_to_digits(text))
+    return " ".join(text.split())
+
+
+# --- the official VQA normalisation (EvalAI / lmms-eval), kept verbatim for TextVQA parity ---------------------------
+VQA_NUMBERS = {"none": "0", **{word: str(i) for i, word in enumerate(NUMBER_WORDS[:11])}}
+VQA_PUNCTUATION = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",",
+                   "?", "!")
+_VQA_PERIOD = re.compile(r"\.(?!\d)")
+VQA_CONTRACTIONS = {  # verbatim from the official table, odd entries included ("Im" can never match lowercased text)
+    "aint": "ain't", "arent": "aren't", "cant": "can't", "couldve": "could've", "couldnt": "couldn't",
+    "couldn'tve": "couldn't've", "couldnt've": "couldn't've", "didnt": "didn't", "doesnt": "doesn't",
+    "dont": "don't", "hadnt": "hadn't", "hadnt've": "hadn't've", "hadn'tve": "hadn't've", "hasnt": "hasn't",
+    "havent": "haven't", "hed": "he'd", "hed've": "he'd've", "he'dve": "he'd've", "hes": "he's", "howd": "how'd",
+    "howll": "how'll", "hows": "how's", "Id've": "I'd've", "I'dve": "I'd've", "Im": "I'm", "Ive": "I've",
+    "isnt": "isn't", "itd": "it'd", "itd've": "it'd've", "it'dve": "it'd've", "itll": "it'll", "let's": "let's",
+    "maam": "ma'am", "mightnt": "mightn't", "mightnt've": "mightn't've", "mightn'tve": "mightn't've",
+    "mightve": "might've", "mustnt": "mustn't", "mustve": "must've", "neednt": "needn't", "notve": "not've",
+    "oclock": "o'clock", "oughtnt": "oughtn't", "ow's'at": "'ow's'at", "'ows'at": "'ow's'at", "'ow'sat": "'ow's'at",
+    "shant": "shan't", "shed've": "she'd've", "she'dve": "she'd've", "she's": "she's", "shouldve": "should've",
+    "shouldnt": "shouldn't", "shouldnt've": "shouldn't've", "shouldn'tve": "shouldn't've",
+    "somebody'd": "somebodyd", "somebodyd've": "somebody'd've", "somebody'dve": "somebody'd've",
+    "somebodyll": "somebody'll", "somebodys": "somebody's", "someoned": "someone'd", "someoned've": "someone'd've",
+    "someone'dve": "someone'd've", "someonell": "someone'll", "someones": "someone's", "somethingd": "something'd",
+    "somethingd've": "something'd've", "something'dve": "something'd've", "somethingll": "something'll",
+    "thats": "that's", "thered": "there'd", "thered've": "there'd've", "there'dve": "there'd've",
+    "therere": "there're", "theres": "there's", "theyd": "they'd", "theyd've": "they'd've",
+    "they'dve": "they'd've", "theyll": "they'll", "theyre": "they're", "theyve": "they've", "twas": "'twas",
+    "wasnt": "wasn't", "wed've": "we'd've", "we'dve": "we'd've", "weve": "we've", "werent": "weren't",
+    "whatll": "what'll", "whatre": "what're", "whats": "what's", "whatve": "what've", "whens": "when's",
+    "whered": "where'd", "wheres": "where's", "whereve": "where've", "whod": "who'd", "whod've": "who'd've",
+    "who'dve": "who'd've", "wholl": "who'll", "whos": "who's", "whove": "who've", "whyll": "why'll",
+    "whyre": "why're", "whys": "why's", "wont": "won't", "wouldve": "would've", "wouldnt": "wouldn't",
+    "wouldnt've": "wouldn't've", "wouldn'tve": "wouldn't've", "yall": "y'all", "yall'll": "y'all'll",
+    "y'allll": "y'all'll", "yall'd've": "y'all'd've", "y'alld've": "y'all'd've", "y'all'dve": "y'all'd've",
+    "youd": "you'd", "youd've": "you'd've", "you'dve": "you'd've", "youll": "you'll", "youre": "you're",
+    "youve": "you've",
+}
+
+
+def _vqa_punctuation(text: str) -> str:
+    # A mark touching a space is deleted, otherwise it splits words ("t-shirt" -> "t shirt"). The official
+    # digit,digit exception never fires here: commas are deleted before this step.
+    out = text
+    for mark in VQA_PUNCTUATION:
+        out = out.replace(mark, "" if (mark + " " in text or " " + mark in text) else " ")
+    return _VQA_PERIOD.sub("", out)
+
+
+def normalize_vqa(text: str) -> str:
+    """The official VQA answer normalisation (see DATASETS.md, TextVQA): "Two Dogs!" -> "2 dogs"."""
+    text = text.lower().replace(",", "").replace("?", "").replace("'s", " 's")
+    text = _vqa_punctuation(" ".join(text.split()))
+    words = [VQA_NUMBERS.get(w, w) for w in text.split()]
+    return " ".join(VQA_CONTRACTIONS.get(w, w) for w in words if w not in ARTICLES)
+
+
+# --- parsers ---------------------------------------------------------------------------------------------------------
+_NO_COUNT = re.compile(r"\b(?:none|no)\b")
+
+
+def parse_count(text: str) -> int | None:
+    """The count a reply states: the first integer or whole number word; else 0 for "none"/"no"; else None.
+
+    "seventeen" -> 17, "There are no cats" -> 0, "No, there are three." -> 3, "often" -> None.
+    """
+    text = words_to_digits(text.lower())
+    match = re.search(r"\d+", text)
+    if match:
+        return int(match.group())
+    return 0 if _NO_COUNT.search(text) else None
+
+
+_LETTER_ALONE = re.compile(r"^[(\[]?([A-Za-z])[)\].:]*$")                  # "B", "(B)", "B.", "B)", "[B]"
+_LETTER_LEAD = re.compile(r"^[(\[]?([A-Za-z])[)\].:]\s")                   # "B. text", "(B) text", "b) text"
+_LETTER_CUE = re.compile(r"(?i:answer|option|choice)(?:\s+is)?\s*:?\s*[(\[]?([A-Z])(?![A-Za-z])")  # "answer is B"
+
+
+def extract_letter(text: str) -> str | None:
+    """The multiple-choice letter of a reply, uppercased, or None.
+
+    Accepts "B", "(B)", "B.", "B)", "B. text", "The answer is B", "Answer: B", "option B". A bare word such as
+    "A cat" or "I think so" gives None: a letter counts only alone, before punctuation, or after a cue word.
+    """
+    text = text.strip()
+    match = _LETTER_ALONE.match(text) or _LETTER_LEAD.match(text) or _LETTER_CUE.search(text)
+    return match.group(1).upper() if match else None
+
+
+def parse_clock(text: str) -> tuple[int, int] | None:
+    """(hour, minute) from the first "H:MM"-like time, else from the first two integers; None if neither."""
+    match = re.search(r"(\d{1,2}):(\d{1,2})", text)
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    numbers = re.findall(r"\d+", text)
+    return (int(numbers[0]), int(numbers[1])) if len(numbers) >= 2 else None
+
+
+def parse_number(text: str) -> float | None:
+    """The float a whole reply spells, as ChartQA's relaxed accuracy reads it: "12.5" -> 12.5, "40%" -> 0.4.
+
+    Anything else (units, thousands separators, words) gives None, as in the reference.
+    """
+    text = text.strip()
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def parse_yes_no(text: str) -> str | None:
+    """The first whole word "yes" or "no" in a reply, lowercased, or None."""
+    match = re.search(r"\b(yes|no)\b", text.lower())
+    return match.group(1) if match else None
+
+
+def word_tokens(text: str) -> list[str]:
+    """PathVQA script tokens: lowercase, keep letters and whitespace only (digits vanish), split."""
+    return re.sub(r"[^a-z\s]", "", text.lower()).split()
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Edit distance (insertions, deletions, substitutions) between two strings."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]

@@ -1,0 +1,172 @@
+"""Answer metrics: per-sample scores, torchmetrics accumulation and the registry."""
+
+import warnings
+
+import pytest
+import torch
+
+from lmmcl.eval.metrics import METRICS, AnswerMetric, build_metric
+
+
+def score(name: str, pred: str, refs, **kwargs) -> float:
+    refs = [refs] if isinstance(refs, str) else refs
+    return build_metric(name, **kwargs).score(pred, refs)
+
+
+@pytest.mark.parametrize("pred, refs, expected", [
+    ("The Red Circle.", "red circle", 1.0),
+    ("three", "3", 1.0),
+    ("red square", "red circle", 0.0),
+    ("blue", ["red", "Blue"], 1.0),
+])
+def test_exact_match(pred, refs, expected):
+    assert score("exact_match", pred, refs) == expected
+
+
+def test_vqa_accuracy_three_annotator_rule():
+    assert score("vqa_accuracy", "Two", ["2", "two", "cat"]) == pytest.approx(2 / 3)
+    assert score("vqa_accuracy", "2", ["2", "2", "2.", "3"]) == 1.0
+    assert score("vqa_accuracy", "dog", ["cat"]) == 0.0
+
+
+def test_vqa_accuracy_leave_one_out_with_ten_answers():
+    # 3 of 10 match: the 3 subsets without a match see 2 (2/3), the 7 others see 3 (1) -> (3*2/3 + 7) / 10 = 0.9
+    refs = ["stop"] * 3 + ["go"] * 7
+    assert score("vqa_accuracy", "Stop!", refs) == pytest.approx(0.9)
+    assert score("vqa_accuracy", "go", refs) == 1.0
+
+
+@pytest.mark.parametrize("pred, expected", [
+    ("Invoice  NUMBER", 1.0),        # case and whitespace are normalised
+    ("invoice numbr", 1 - 1 / 14),   # one edit over the longer raw length
+    ("invoice", 0.5),                # similarity exactly at the threshold is kept
+    ("invoic", 0.0),                 # 6/14 < 0.5 -> 0
+])
+def test_anls_threshold(pred, expected):
+    assert score("anls", pred, ["invoice number", "something else"]) == pytest.approx(expected)
+
+
+def test_anls_threshold_is_configurable():
+    assert score("anls", "invoic", "invoice number", threshold=0.4) == pytest.approx(6 / 14)
+
+
+@pytest.mark.parametrize("pred, ref, expected", [
+    ("105", "100", 1.0),      # exactly 5% off
+    ("105.1", "100", 0.0),    # just over
+    ("95", "100", 1.0),
+    ("42%", "0.42", 1.0),     # "x%" is x / 100
+    ("0", "0", 1.0),          # a zero target falls back to string equality
+    ("Yes", "yes", 1.0),
+    ("yes.", "yes", 0.0),
+])
+def test_relaxed_accuracy_boundary(pred, ref, expected):
+    assert score("relaxed_accuracy", pred, ref) == expected
+
+
+@pytest.mark.parametrize("pred, expected", [
+    ("B", 1.0), ("(B)", 1.0), ("B.", 1.0), ("b)", 1.0), ("B. Indigo Bunting", 1.0), ("The answer is B", 1.0),
+    ("Answer: B", 1.0), ("option B", 1.0), ("indigo bunting.", 1.0),
+    ("A", 0.0), ("A. Indigo Bunting", 0.0), ("Scarlet Tanager", 0.0), ("The", 0.0), ("", 0.0),
+])
+def test_mc_letter(pred, expected):
+    assert score("mc_letter", pred, ["B", "Indigo Bunting"]) == expected
+
+
+def test_mc_letter_without_option_text():
+    assert score("mc_letter", "(C)", "C") == 1.0
+    assert score("mc_letter", "Indigo Bunting", "C") == 0.0
+
+
+@pytest.mark.parametrize("pred, ref, expected", [
+    ("none", "0", 1.0),       # the reference maps "none" to 1 by substring replacement
+    ("none", "1", 0.0),
+    ("seventeen", "17", 1.0),
+    ("seventeen", "7", 0.0),
+    ("There are 3 dogs in this image.", "three", 1.0),
+    ("often", "10", 0.0),
+    ("I cannot tell", "0", 0.0),
+])
+def test_count(pred, ref, expected):
+    assert score("count", pred, ref) == expected
+
+
+@pytest.mark.parametrize("pred, ref, hour, minute", [
+    ("03:59", "03:00", 1.0, 1.0),   # minute wraps at 60, no carry into the hour
+    ("3:45", "03:46", 1.0, 1.0),
+    ("3:45", "03:47", 1.0, 0.0),
+    ("12:30", "00:30", 0.0, 1.0),   # 12 != 0
+    ("4:00", "03:59", 0.0, 1.0),
+    ("quarter past", "03:15", 0.0, 0.0),
+])
+def test_clock_parts(pred, ref, hour, minute):
+    metric = build_metric("clock")
+    metric.update([pred], [ref])
+    parts = metric.compute_all()
+    assert (parts["hour"].item(), parts["minute"].item(), parts["both"].item()) == (hour, minute, hour * minute)
+    assert metric.compute().item() == hour * minute == metric.score(pred, [ref])
+
+
+def test_clock_compute_all_means():
+    metric = build_metric("clock")
+    metric.update(["03:59", "12:30", "5:10"], ["03:00", "00:30", "05:20"])
+    parts = metric.compute_all()
+    assert {k: round(v.item(), 4) for k, v in parts.items()} == {"hour": 0.6667, "minute": 0.6667, "both": 0.3333}
+
+
+@pytest.mark.parametrize("pred, ref, expected", [
+    ("Yes, it is.", "yes", 1.0), ("No.", "yes", 0.0), ("no", "No", 1.0), ("I don't know", "no", 0.0),
+])
+def test_yes_no(pred, ref, expected):
+    assert score("yes_no", pred, ref) == expected
+
+
+def test_token_f1():
+    assert score("token_f1", "red circle", "red circle and blue square") == pytest.approx(2 * 1 * 0.4 / 1.4)
+    assert score("token_f1", "green", "red circle") == 0.0
+    assert score("token_f1", "Red, Circle!", "red circle") == 1.0
+
+
+def test_bleu1_with_brevity_penalty():
+    assert score("bleu", "red circle and blue square", "red circle and blue square") == 1.0
+    # 2 of 2 unigrams match, but 2 tokens against 5: penalty exp(1 - 5/2)
+    assert score("bleu", "red circle", "red circle and blue square") == pytest.approx(torch.tensor(-1.5).exp().item())
+    assert score("bleu", "red red red", "red circle") == pytest.approx(1 / 3)  # clipped counts
+
+
+def test_accumulates_over_updates_and_resets():
+    metric = build_metric("exact_match")
+    metric.update(["a", "b"], ["a", "x"])
+    metric.update(["c"], [["c", "d"]])
+    assert metric.compute().item() == pytest.approx(2 / 3)
+    metric.reset()
+    metric.update(["x"], ["y"])
+    assert metric.compute().item() == 0.0
+
+
+def test_compute_without_updates_is_zero_not_nan():
+    for name in METRICS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torchmetrics warns about compute before update
+            value = build_metric(name).compute()
+        assert value.item() == 0.0, name
+
+
+def test_update_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="2 predictions for 1 targets"):
+        build_metric("exact_match").update(["a", "b"], ["a"])
+
+
+def test_registry_and_unknown_name():
+    assert all(issubclass(cls, AnswerMetric) for cls in METRICS.values())
+    with pytest.raises(ValueError, match=r"Unknown metric 'bogus'\. Known: anls, bleu, clock, count, exact_match"):
+        build_metric("bogus")
+
+
+def test_scores_stay_in_unit_interval():
+    preds = ["", "B", "none", "03:00", "yes", "105", "red circle red", "The answer is C"]
+    refs = ["", "B", "0", "12:00", "no", "100", "red", "a"]
+    for name in METRICS:
+        metric = build_metric(name)
+        for pred in preds:
+            for ref in refs:
+                assert 0.0 <= metric.score(pred, [ref]) <= 1.0, (name, pred, ref)
