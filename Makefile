@@ -8,13 +8,15 @@ TORCH   := torch==2.13.0
 MODEL   ?= tiny
 RECIPE  ?= mlp_gate_up
 ARGS    ?=
+# MODEL_PATH: a local save_pretrained directory holding MODEL's weights (real models: llava, llava_next,
+# qwen2_5_vl); without it they come from the Hugging Face cache ($HF_HOME/hub), never downloaded here.
 MODEL_PATH ?=
 PORT    ?= 6006
 
 LMMCL_FIT = $(VENV)/bin/lmmcl fit --config configs/experiment/default.yaml --model.preset $(MODEL) \
 	--recipe.name $(RECIPE) $(if $(MODEL_PATH),--model.model_path $(MODEL_PATH))
 
-.PHONY: install train smoke test test-slow tensorboard clean help
+.PHONY: install train smoke recipes test test-slow tensorboard clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,6 +35,9 @@ train: $(STAMP)  ## run the embedded default end to end (MODEL, RECIPE, ARGS, MO
 
 smoke: $(STAMP)  ## the whole pipeline on a minimal config, in seconds
 	$(LMMCL_FIT) --config configs/experiment/smoke.yaml $(ARGS)
+
+recipes: $(STAMP)  ## trainable parameters and optimizer memory of every recipe on MODEL, offline
+	$(VENV)/bin/lmmcl recipes $(MODEL) $(if $(MODEL_PATH),--model-path $(MODEL_PATH))
 
 test: $(STAMP)  ## fast test suite
 	$(VENV)/bin/pytest -q

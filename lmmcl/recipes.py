@@ -10,7 +10,12 @@ A recipe YAML::
 Patterns are regular expressions searched in the parameter name *relative to the component prefix*
 (so ``model.language_model.layers.3.mlp.up_proj.weight`` is seen as ``layers.3.mlp.up_proj.weight``);
 component prefixes come from the model preset, which is how an ``mlp`` recipe never touches
-Qwen2.5-VL's vision MLPs. A pattern that matches no parameter is an error, never a silent no-op.
+Qwen2.5-VL's vision MLPs. A parameter belongs to the component with the longest matching prefix, so a
+preset can carve a part out of another (``projector: [model.visual.merger]`` inside ``vision_tower:
+[model.visual]``). A pattern that matches no parameter is an error, never a silent no-op.
+
+``layers: [start, stop)`` limits a recipe to a range of each component's blocks (``layers.<i>.`` or
+``blocks.<i>.``), Python-slice style: ``[-4, null]`` is the last four. A user adds a recipe as a YAML file.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ def get_recipe(name: str) -> Recipe:
                   layers=cfg.pop("layers", None), extra=cfg)
 
 
-_LAYER = re.compile(r"(?:^|\.)layers\.(\d+)\.")
+_LAYER = re.compile(r"(?:^|\.)(?:layers|blocks)\.(\d+)\.")
 
 
 def _in_layer_range(rel_name: str, layers: list[int | None] | None, n_layers: int) -> bool:
@@ -68,16 +73,31 @@ def _in_layer_range(rel_name: str, layers: list[int | None] | None, n_layers: in
     return int(match.group(1)) in idx
 
 
+def component_members(names: list[str], components: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """component -> {parameter name: name relative to its prefix}, each name in the component whose prefix
+    is the longest that matches it (a prefix naming a parameter itself, like ``model.image_newline``,
+    gives that parameter its last dotted segment as relative name)."""
+    members: dict[str, dict[str, str]] = {c: {} for c in components}
+    for name in names:
+        owner = max(((len(pre.rstrip(".")), c, pre) for c, prefixes in components.items() for pre in prefixes
+                     if name == pre or name.startswith(pre.rstrip(".") + ".")), default=None)
+        if owner is not None:
+            _, component, prefix = owner
+            prefix = prefix.rstrip(".")
+            members[component][name] = name[len(prefix) + 1:] if name != prefix else prefix.rsplit(".", 1)[-1]
+    return members
+
+
 def select_parameters(model: torch.nn.Module, recipe: Recipe, components: dict[str, list[str]]) -> list[str]:
     """Names of the parameters ``recipe`` trains on ``model``; raises if a pattern or component matches nothing."""
     names = [n for n, _ in model.named_parameters()]
+    by_component = component_members(names, components)
     selected: set[str] = set()
     for component, patterns in recipe.train.items():
         if component not in components:
             raise LmmclError(f"Recipe {recipe.name!r} names component {component!r}, which this model does not have. "
                              f"Components: {', '.join(components)}.")
-        prefixes = [p.rstrip(".") + "." for p in components[component]]
-        members = {n: n[len(pre):] for n in names for pre in prefixes if n.startswith(pre)}
+        members = by_component[component]
         if not members:
             raise LmmclError(f"Component {component!r} (prefixes {components[component]}) matches no parameter.")
         n_layers = 1 + max((int(m.group(1)) for r in members.values() if (m := _LAYER.search(r))), default=-1)

@@ -8,7 +8,7 @@ from lmmcl.recipes import Recipe, apply_recipe, count_parameters, get_recipe, kn
 
 @pytest.fixture(scope="module")
 def tiny():
-    model, _, preset = load_model("tiny")
+    model, _, preset = load_model("tiny_scratch")
     return model, preset
 
 

@@ -66,7 +66,17 @@ class Collator:
         batch["input_ids"] = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
         batch["attention_mask"] = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
         batch["labels"] = torch.tensor([l + [IGNORE_INDEX] * (width - len(l)) for l in labels])
+        # Other per-token tensors (e.g. Qwen2.5-VL's mm_token_type_ids) follow the same re-alignment:
+        # the prompt's real positions, then 0 for the answer and the padding.
+        for key, value in enc.items():
+            if key not in ("input_ids", "attention_mask") and torch.is_tensor(value) and value.shape == enc["input_ids"].shape:
+                batch[key] = torch.stack([self._realign(v, m, width) for v, m in zip(value, enc["attention_mask"])])
         return batch
+
+    @staticmethod
+    def _realign(values: torch.Tensor, mask: torch.Tensor, width: int) -> torch.Tensor:
+        real = values[mask.bool()]
+        return torch.cat([real, real.new_zeros(width - len(real))])
 
     def _check_length(self, input_ids: torch.Tensor, samples: list[Sample]) -> None:
         if input_ids.shape[1] > self.max_length:

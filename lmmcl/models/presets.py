@@ -3,7 +3,10 @@
 A preset either has a ``builder`` (a tiny model built locally, cached by a hash of its arguments) or a
 ``hub_id`` (a real checkpoint: a local directory, or the Hugging Face cache; never downloaded offline).
 ``components`` maps the paper's parts (vision_tower, projector, language_model) to parameter-name
-prefixes, so a freezing recipe means the same thing on every family.
+prefixes, so a freezing recipe means the same thing on every family (a parameter belongs to the component
+with the longest matching prefix: Qwen2.5-VL's ``model.visual.merger`` is the projector, not the vision tower).
+``meta_config`` (real models) names a config.json under configs/model/ that builds the architecture
+without weights, on the meta device (``lmmcl recipes``).
 """
 
 from __future__ import annotations
@@ -41,15 +44,16 @@ class ModelPreset:
     pretrain: dict[str, Any] = field(default_factory=dict)
     dtype: str = "float32"
     description: str = ""
+    meta_config: str | None = None  # a config.json relative to configs/model/: the architecture without weights
 
     def local_path(self) -> Path:
         """The built (randomly initialised) checkpoint's directory (builder presets only)."""
-        return cache_dir() / "models" / f"{self.name}-{config_hash({'builder': self.builder, **self.build})}"
+        return cache_dir() / "models" / f"{self.family}-{config_hash({'builder': self.builder, **self.build})}"
 
     def base_path(self) -> Path:
         """The pre-trained base checkpoint's directory (presets with a ``pretrain`` section)."""
         key = config_hash({"builder": self.builder, **self.build, "pretrain": self.pretrain})
-        return cache_dir() / "models" / f"{self.name}-base-{key}"
+        return cache_dir() / "models" / f"{self.family}-base-{key}"
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -60,12 +64,18 @@ def known_presets() -> list[str]:
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
 
 
-def get_preset(name: str) -> ModelPreset:
+def _preset_config(name: str) -> dict[str, Any]:
     path = CONFIG_DIR / f"{name}.yaml"
     if not path.exists():
         raise LmmclError(f"Unknown model {name!r}. Known: {', '.join(known_presets())}. "
                          f"Add one as {CONFIG_DIR}/<name>.yaml.")
-    return ModelPreset(name=name, **yaml.safe_load(path.read_text()))
+    config = yaml.safe_load(path.read_text()) or {}
+    parent = config.pop("extends", None)  # a preset may override a few keys of another
+    return {**_preset_config(parent), **config} if parent else config
+
+
+def get_preset(name: str) -> ModelPreset:
+    return ModelPreset(name=name, **_preset_config(name))
 
 
 def resolve_checkpoint(preset: ModelPreset, model_path: str | None = None) -> Path | str:
@@ -104,8 +114,8 @@ def _hub_checkpoint(preset: ModelPreset) -> str:
             f"Weights for model {preset.name!r} ({preset.hub_id}) are not available offline.\n"
             f"  looked in the Hugging Face cache: {HF_HUB_CACHE}\n"
             f"  provide them by either\n"
-            f"    - downloading on a connected machine: huggingface-cli download {preset.hub_id} "
-            f"(then copy the cache here or set HF_HOME), or\n"
+            f"    - downloading on a connected machine: hf download {preset.hub_id} "
+            f"(then copy that machine's HF cache here and set HF_HOME to it), or\n"
             f"    - pointing at a local checkpoint directory: make train MODEL={preset.name} MODEL_PATH=/path/to/dir "
             f"(CLI: --model.model_path /path/to/dir)"
         ) from err
@@ -113,12 +123,15 @@ def _hub_checkpoint(preset: ModelPreset) -> str:
 
 def load_model(name: str, model_path: str | None = None, dtype: str | None = None):
     """Load (model, processor, preset) through the same ``from_pretrained`` path for every preset."""
-    import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
     preset = get_preset(name)
-    checkpoint = resolve_checkpoint(preset, model_path)
+    checkpoint = resolve_checkpoint(preset, model_path)  # first: a missing checkpoint fails in seconds
+
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    from lmmcl.models.processors import load_processor
+
     torch_dtype = getattr(torch, dtype or preset.dtype)
     model = AutoModelForImageTextToText.from_pretrained(checkpoint, dtype=torch_dtype)
-    processor = AutoProcessor.from_pretrained(checkpoint)
+    processor = load_processor(checkpoint)
     return model, processor, preset

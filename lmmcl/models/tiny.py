@@ -16,7 +16,6 @@ from typing import Any
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-SPECIAL_TOKENS = ["<pad>", "<eos>", "<image>"]
 # A minimal chat template in the HF message format: "USER: <image>\n{text}\nASSISTANT:" then the answer.
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -43,21 +42,43 @@ def corpus(skills: list[str], per_skill: int) -> list[str]:
     return lines
 
 
-def train_tokenizer(texts: list[str], vocab_size: int):
-    """A byte-level BPE (any text encodes) with single-digit number tokens (the counting probe reads them)."""
+def train_tokenizer(texts: list[str], vocab_size: int, *, pad: str = "<pad>", eos: str = "<eos>",
+                    media: dict[str, str] | None = None, markers: tuple[str, ...] = ()):
+    """A byte-level BPE (any text encodes) with single-digit number tokens (the counting probe reads them).
+
+    Special tokens, in id order: ``pad``, ``eos``, the ``media`` placeholders (attribute name -> token, e.g.
+    ``{"image_token": "<image>"}``, which the family's processor reads from the tokenizer), then the chat
+    template's ``markers`` (e.g. ``<|im_start|>``). Each is one token, never split, dropped when decoding.
+    """
     from transformers import PreTrainedTokenizerFast
 
+    media = {"image_token": "<image>"} if media is None else media
     tok = Tokenizer(models.BPE())
     tok.normalizer = normalizers.NFC()
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)])
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[pad, eos, *media.values(), *markers],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator(texts, trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>",
-                                   extra_special_tokens={"image_token": "<image>"}, padding_side="left",
-                                   model_max_length=512)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token=pad, eos_token=eos, extra_special_tokens=media,
+                                   padding_side="left", model_max_length=512)
+
+
+def save_checkpoint(out_dir: str | Path, model: Any, processor: Any) -> Path:
+    """``save_pretrained`` model and processor into ``out_dir`` atomically (a temp dir renamed at the end)."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
+    try:
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
 
 
 def build_tiny(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patch_size: int = 8,
@@ -67,7 +88,6 @@ def build_tiny(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patc
     from transformers import (LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor, Qwen2Config,
                               SiglipImageProcessor, SiglipVisionConfig)
 
-    out_dir = Path(out_dir)
     tokenizer = train_tokenizer(corpus(corpus_skills, corpus_per_skill), vocab_size)
     image_processor = SiglipImageProcessor(size={"height": image_size, "width": image_size}, do_resize=True,
                                            image_mean=[0.5] * 3, image_std=[0.5] * 3)
@@ -87,15 +107,4 @@ def build_tiny(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patc
     model = LlavaForConditionalGeneration(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
-
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
-    try:
-        model.save_pretrained(tmp)
-        processor.save_pretrained(tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
+    return save_checkpoint(out_dir, model, processor)

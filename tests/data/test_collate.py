@@ -13,7 +13,7 @@ def _samples():
 
 
 def test_labels_cover_only_the_answer_and_eos():
-    _, processor, _ = load_model("tiny")
+    _, processor, _ = load_model("tiny_scratch")
     tok = processor.tokenizer
     batch = Collator(processor, train=True)(_samples())
     image_id = tok.convert_tokens_to_ids("<image>")
@@ -34,7 +34,7 @@ def test_labels_cover_only_the_answer_and_eos():
 
 
 def test_eval_batch_is_left_padded_prompts_with_refs():
-    _, processor, _ = load_model("tiny")
+    _, processor, _ = load_model("tiny_scratch")
     batch = Collator(processor, train=False)(_samples())
     assert "labels" not in batch
     assert batch["attention_mask"][0, 0] == 0 and batch["attention_mask"][:, -1].all()
@@ -43,7 +43,7 @@ def test_eval_batch_is_left_padded_prompts_with_refs():
 
 
 def test_bad_records_are_dropped_and_counted_and_overlong_fails_clearly():
-    _, processor, _ = load_model("tiny")
+    _, processor, _ = load_model("tiny_scratch")
     collate = Collator(processor, train=True, max_length=40)
     short = Sample(Image.new("RGB", (32, 32)), "Hi?", "yes")
     batch = collate([None, short])

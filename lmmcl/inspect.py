@@ -1,0 +1,105 @@
+"""``lmmcl recipes MODEL``: what every recipe trains on a model, and the training memory it implies.
+
+Offline and in seconds, for 7B models too: the architecture is built from its config.json on the meta
+device (real presets ship theirs in configs/model/real/; tiny ones use their built checkpoint's), and
+each recipe in configs/recipe/ is applied to it exactly as training applies it.
+
+Memory per trainable parameter, mixed-precision AdamW (bf16 weights, fp32 optimizer):
+gradient bf16 2 B + Adam m and v fp32 4 + 4 B + fp32 master copy of the weight 4 B = 14 B.
+On top of that every recipe holds the bf16 weights of the whole model (2 B per parameter), plus
+activations (not counted: they depend on batch and sequence length). ZeRO-3 divides all of it by the
+number of GPUs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from lmmcl.errors import LmmclError
+
+BYTES = {"grads (bf16)": 2, "Adam m+v (fp32)": 8, "master (fp32)": 4}
+WEIGHT_BYTES = 2  # bf16
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1024
+    raise AssertionError  # unreachable
+
+
+def recipe_rows(model, components: dict[str, list[str]]) -> list[dict]:
+    """One row per recipe in configs/recipe/: name, trainable count, share of the total, tensors."""
+    from lmmcl.recipes import get_recipe, known_recipes, select_parameters
+
+    sizes = dict(model.named_parameters())  # tied weights appear once
+    total = sum(p.numel() for p in sizes.values())
+    rows = []
+    for name in known_recipes():
+        names = select_parameters(model, get_recipe(name), components)
+        trainable = sum(sizes[n].numel() for n in names)
+        rows.append({"recipe": name, "trainable": trainable, "share": trainable / total, "names": names})
+    return rows
+
+
+def table(rows: list[dict], total: int) -> str:
+    head = ["recipe", "trainable", "share", *BYTES, "train state", "+ weights"]
+    body = []
+    for row in rows:
+        n = row["trainable"]
+        state = n * sum(BYTES.values())
+        body.append([row["recipe"], f"{n:,}", f"{100 * row['share']:.2f}%",
+                     *(human_bytes(n * b) for b in BYTES.values()), human_bytes(state),
+                     human_bytes(state + WEIGHT_BYTES * total)])
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    fmt = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+    return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, body)])
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="lmmcl recipes", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Trainable parameters of every recipe in configs/recipe/ on MODEL, their share of the\n"
+                    "total and the training memory they imply. Offline: real models are built from their\n"
+                    "config.json on the meta device, without weights.",
+        epilog="memory per trainable parameter: grads bf16 2 B + Adam m, v fp32 8 B + fp32 master weights 4 B\n"
+               "= 14 B ('train state'); '+ weights' adds the bf16 weights of the whole model (2 B/param).\n"
+               "Activations are not counted. Example: lmmcl recipes llava; make recipes MODEL=qwen2_5_vl")
+    parser.add_argument("model", nargs="?", default="tiny", metavar="MODEL",
+                        help="a model preset in configs/model/ (tiny, llava, llava_next, qwen2_5_vl, ...; default tiny)")
+    parser.add_argument("--model-path", metavar="DIR", help="a save_pretrained directory whose config.json to use instead")
+    parser.add_argument("--names", metavar="RECIPE", help="also list the parameter tensors RECIPE trains")
+    args = parser.parse_args(argv)
+
+    from lmmcl.models.meta import meta_model
+
+    try:
+        model, preset, path = meta_model(args.model, args.model_path)
+        rows = recipe_rows(model, preset.components)
+    except LmmclError as err:
+        parser.exit(2, f"lmmcl recipes: error: {err}\n")
+    total = sum(p.numel() for p in model.parameters())
+    print(f"{args.model}: {preset.description} [{preset.hub_id or 'built locally'}]")
+    print(f"architecture: {_shown(path)} on the meta device (no weights)")
+    print(f"parameters: {total:,}; bf16 weights {human_bytes(WEIGHT_BYTES * total)}")
+    print("memory per trainable parameter (bf16 weights, fp32 AdamW): grads bf16 2 B + Adam m, v fp32 8 B\n"
+          "  + fp32 master copy 4 B = 14 B ('train state'); '+ weights' adds the bf16 model (2 B/param);\n"
+          "  activations not counted; ZeRO-3 divides it all by the number of GPUs\n")
+    print(table(sorted(rows, key=lambda r: (-r["trainable"], r["recipe"])), total))
+    if args.names:
+        match = [r for r in rows if r["recipe"] == args.names]
+        if not match:
+            parser.exit(2, f"lmmcl recipes: error: unknown recipe {args.names!r}. Known: "
+                           f"{', '.join(r['recipe'] for r in rows)}\n")
+        print(f"\n{args.names}: {len(match[0]['names'])} tensors")
+        print("\n".join(f"  {n}" for n in match[0]["names"]))
+    return 0

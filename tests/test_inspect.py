@@ -1,0 +1,34 @@
+"""``lmmcl recipes MODEL``: the per-recipe table, offline, for a real model."""
+
+import re
+
+import pytest
+
+from lmmcl.inspect import main
+
+PAPER_RECIPES = ["full", "vision_tower", "projector", "llm", "sa_proj", "sa_qkv", "mlp", "mlp_gate_up", "mlp_down"]
+
+
+def test_recipes_llava_prints_every_recipe_offline(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["llava"]) == 0
+    out = capsys.readouterr().out
+    assert "llava-hf/llava-onevision-qwen2-7b-ov-hf" in out and "meta device" in out
+    assert "grads bf16 2 B" in out and "Adam m, v fp32 8 B" in out and "fp32 master copy 4 B" in out
+    rows = {m.group(1): m for m in re.finditer(r"^(\w+)\s+([\d,]+)\s+([\d.]+)%", out, re.M)}
+    assert set(PAPER_RECIPES) <= set(rows)
+    assert rows["full"].group(2) == "8,030,807,584" and rows["full"].group(3) == "100.00"
+    assert rows["mlp_gate_up"].group(2) == "3,802,136,576"  # 28 layers x 2 x 3584 x 18944
+    # 14 B per trainable parameter: 3,802,136,576 x 14 B = 49.57 GiB
+    assert re.search(r"^mlp_gate_up .* 49\.57 GiB", out, re.M)
+
+
+def test_recipes_help_and_unknown_model(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    assert "meta device" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as done:
+        main(["llava_nxt"])
+    assert done.value.code == 2
+    assert "Known: " in capsys.readouterr().err
