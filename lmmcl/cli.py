@@ -38,7 +38,7 @@ def run_tool(name: str, argv: list[str]) -> int:
     return int(entry(argv) or 0)
 
 
-def main(args: list[str] | None = None):
+def main(args: list[str] | None = None) -> int:
     argv = sys.argv[1:] if args is None else args
     if argv and argv[0] in TOOLS:
         raise SystemExit(run_tool(argv[0], argv[1:]))
@@ -48,7 +48,8 @@ def main(args: list[str] | None = None):
     from lmmcl.train_cli import run
 
     try:
-        return run(args)
+        run(args)
+        return 0
     except LmmclError as err:  # a mistake the user can fix: the message, not a traceback
         print(f"lmmcl: error: {err}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -38,6 +38,9 @@ class LMMModule(LightningModule):
         self.target_names: list[str] = []
         self.last_scores: dict[str, float] = {}
         self.param_counts: dict[str, int] = {}
+        # Length of one warmup + cosine schedule in optimizer steps; None = the whole fit.
+        # SequentialStages sets it to the current stage's steps before rebuilding the optimizer.
+        self.schedule_steps: int | None = None
         # Extra loss terms (e.g. LwF distillation): name -> fn(module, batch, model_output) -> scalar tensor.
         self.loss_terms: dict[str, Callable[["LMMModule", dict[str, Any], Any], torch.Tensor]] = {}
 
@@ -75,17 +78,10 @@ class LMMModule(LightningModule):
         if not params:
             raise LmmclError("No parameter requires grad: the freezing recipe selected nothing to train.")
         optimizer = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
-        steps = self.stage_steps()
+        steps = self.schedule_steps or max(1, int(self.trainer.estimated_stepping_batches))
         warmup = math.ceil(self.hparams.warmup_ratio * steps)
         scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-    def stage_steps(self) -> int:
-        """Optimizer steps in the current stage (the train dataloader is one stage)."""
-        batches = self.trainer.num_training_batches
-        if not math.isfinite(batches):  # before the first dataloader exists; rebuilt at stage start
-            return 1
-        return max(1, math.ceil(batches / self.trainer.accumulate_grad_batches))
 
     # --- evaluation ------------------------------------------------------------------------------
     @torch.no_grad()

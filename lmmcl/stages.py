@@ -7,11 +7,14 @@
 - the accuracy matrix gets a row from the base evaluation and one after every stage;
 - one checkpoint per stage is written atomically, so an interrupted sequence resumes (``ckpt_path``) at
   the stage where it stopped, with that stage's own step counter and schedule;
-- report.json / report.md are rewritten after every row, so a partial run still has a report.
+- report.json / report.md (and figures) are rewritten after every row, so a partial run still has a report;
+  a callback with an ``on_matrix_row(trainer, pl_module, stages)`` method runs after each row is added and
+  before the report is written (the counting-bias probe adds its section to ``stages.extras`` there).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,7 @@ class SequentialStages(Callback):
         trainer.fit_loop.max_epochs = n_stages
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        pl_module.schedule_steps = max(1, math.ceil(trainer.num_training_batches / trainer.accumulate_grad_batches))
         trainer.strategy.setup_optimizers(trainer)  # fresh optimizer state and schedule for this stage
         self.stage_start_step = trainer.global_step
         rank_zero_info(f"[lmmcl] stage {trainer.current_epoch + 1}/{len(trainer.datamodule.skill_names)}: "
@@ -76,6 +80,9 @@ class SequentialStages(Callback):
         self.rows.append({"name": name, "scores": scores})
         if trainer.logger is not None:
             trainer.logger.log_metrics({f"stage/{k}": v for k, v in scores.items()}, step=len(self.rows) - 1)
+        for callback in trainer.callbacks:  # e.g. CountingBiasProbe adds its section to self.extras
+            if hasattr(callback, "on_matrix_row"):
+                callback.on_matrix_row(trainer, pl_module, self)
         self.write_report(trainer, pl_module)
 
     def report(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
@@ -89,7 +96,8 @@ class SequentialStages(Callback):
 
     def write_report(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.is_global_zero and trainer.logger is not None and trainer.log_dir:
-            path = write_report(trainer.log_dir, self.report(trainer, pl_module))
+            path = write_report(trainer.log_dir, self.report(trainer, pl_module),
+                                writer=getattr(trainer.logger, "experiment", None))  # figures into TensorBoard too
             rank_zero_info(f"[lmmcl] report: {path}")
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:

@@ -6,6 +6,10 @@ import os
 import warnings
 
 import pytest
+import torch
+
+# One thread: on a shared 2-core machine, OpenMP spinning with 2 threads makes tiny-model steps far slower.
+torch.set_num_threads(1)
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 warnings.filterwarnings("ignore", ".*does not have many workers.*")

@@ -26,7 +26,8 @@ def test_print_config_resolves_the_default_and_overrides(capsys):
     (["--model.preset", "tinyy"], "Unknown model 'tinyy'. Known: "),
 ])
 def test_bad_names_fail_fast_with_the_known_ones(args, message, tmp_path):
-    cmd = [sys.executable, "-m", "lmmcl.cli", "fit", "--trainer.logger.init_args.save_dir", str(tmp_path), *args]
+    cmd = [sys.executable, "-m", "lmmcl.cli", "fit", "--trainer.logger.init_args.save_dir", str(tmp_path),
+           "--model.preset", "tiny_scratch", *args]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert message in result.stderr + result.stdout

@@ -6,16 +6,35 @@ reloaded every epoch), its validation dataloaders are every target and held-out 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
+
+import torch
 
 from lightning.pytorch import LightningDataModule
-from torch.utils.data import ConcatDataset, DataLoader
+from torch.utils.data import ConcatDataset, DataLoader, Sampler
 
 from lmmcl.data.collate import Collator
 from lmmcl.data.skill import Skill, get_skill
 from lmmcl.errors import LmmclError
 
 PAPER_ORDER = ["species", "count", "pathology", "text", "clock"]
+
+
+class SeededShuffle(Sampler[int]):
+    """A shuffled order that depends only on ``seed`` (and the pass number with ``per_epoch``), never on the
+    global RNG or on how often the loader was built or iterated before: a resumed run replays a stage's
+    batches exactly as an uninterrupted run does."""
+
+    def __init__(self, n: int, seed: int, per_epoch: bool = False):
+        self.n, self.seed, self.per_epoch, self.passes = n, seed, per_epoch, 0
+
+    def __iter__(self) -> Iterator[int]:
+        seed = self.seed + (self.passes if self.per_epoch else 0)
+        self.passes += 1
+        return iter(torch.randperm(self.n, generator=torch.Generator().manual_seed(seed)).tolist())
+
+    def __len__(self) -> int:
+        return self.n
 
 
 class SkillDataModule(LightningDataModule):
@@ -40,17 +59,18 @@ class SkillDataModule(LightningDataModule):
     def name(self) -> str:
         return self.skill.name
 
-    def _loader(self, split: str, train: bool) -> DataLoader:
+    def _loader(self, split: str, train: bool, shuffle_seed: int = 0) -> DataLoader:
         if self.processor is None:
             raise RuntimeError(f"SkillDataModule({self.name!r}) needs a processor: set .processor first.")
         size = self.train_size if split == "train" else self.test_size
-        return DataLoader(self.skill.dataset(split, size, self.seed),
-                          batch_size=self.batch_size if train else self.eval_batch_size, shuffle=train,
+        data = self.skill.dataset(split, size, self.seed)
+        sampler = SeededShuffle(len(data), self.seed * 1000 + shuffle_seed) if train else None
+        return DataLoader(data, batch_size=self.batch_size if train else self.eval_batch_size, sampler=sampler,
                           num_workers=self.num_workers, persistent_workers=False,
                           collate_fn=Collator(self.processor, train=train, max_length=self.max_length))
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", train=True)
+    def train_dataloader(self, shuffle_seed: int = 0) -> DataLoader:
+        return self._loader("train", train=True, shuffle_seed=shuffle_seed)
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", train=False)
@@ -101,7 +121,7 @@ class SkillSequence(LightningDataModule):
         stage = self.trainer.current_epoch
         if stage >= len(self.targets):
             raise RuntimeError(f"Epoch {stage} has no stage: only {len(self.targets)} skills ({self.skill_names}).")
-        return self.targets[stage].train_dataloader()
+        return self.targets[stage].train_dataloader(shuffle_seed=stage)
 
     def val_dataloader(self) -> list[DataLoader]:
         return [dm.test_dataloader() for dm in self.targets + self.heldout]
@@ -131,7 +151,9 @@ class SkillMixture(LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         first = self.parts[0]
         data = ConcatDataset([p.skill.dataset("train", p.train_size, p.seed) for p in self.parts])
-        return DataLoader(data, batch_size=self.batch_size, shuffle=True, num_workers=self.num_workers,
+        # Mixed batches: per-skill batches made the tiny model collapse to constant answers.
+        return DataLoader(data, batch_size=self.batch_size, sampler=SeededShuffle(len(data), first.seed, per_epoch=True),
+                          num_workers=self.num_workers,
                           collate_fn=Collator(first.processor, train=True, max_length=self.max_length))
 
     def val_dataloader(self) -> list[DataLoader]:

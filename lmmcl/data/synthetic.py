@@ -38,10 +38,10 @@ class Obj:
 class Canvas:
     """A square picture divided into ``grid`` × ``grid`` cells, one object per cell at most."""
 
-    def __init__(self, size: int = 32, grid: int = 4):
+    def __init__(self, size: int = 32, grid: int = 4, background: tuple[int, int, int] = BACKGROUND):
         self.size, self.grid = size, grid
         self.cell = size // grid
-        self.image = Image.new("RGB", (size, size), BACKGROUND)
+        self.image = Image.new("RGB", (size, size), background)
         self.draw = ImageDraw.Draw(self.image)
 
     @property
@@ -73,8 +73,9 @@ class Canvas:
         self.draw.rectangle(self.box(cell, margin), fill=COLORS[color])
 
 
-def draw_scene(objects: list[Obj], size: int = 32, grid: int = 4) -> Image.Image:
-    canvas = Canvas(size, grid)
+def draw_scene(objects: list[Obj], size: int = 32, grid: int = 4,
+               background: tuple[int, int, int] = BACKGROUND) -> Image.Image:
+    canvas = Canvas(size, grid, background)
     for obj in objects:
         canvas.shape(obj)
     return canvas.image

@@ -4,7 +4,34 @@ import pytest
 from lmmcl.data.skill import get_skill
 from lmmcl.data.synthetic import split_of
 
-SKILLS = ["species", "count", "color", "exist"]
+import re
+
+from lmmcl.data.skills.heldout import QUADRANTS
+from lmmcl.data.skills.targets import TISSUE, WORDS
+from lmmcl.data.synthetic import COLORS, SHAPES
+
+TARGETS = ["species", "count", "pathology", "text", "clock"]
+HELDOUT = ["background", "color", "exist", "shape", "position", "chart", "document", "arrow", "choice", "caption"]
+SKILLS = TARGETS + HELDOUT
+
+# Each skill's answer format, as a predicate on (sample); one place, so a new skill adds one line.
+FORMATS = {
+    "species": lambda s: re.fullmatch("[ABCD]", s.answer) and s.answers[1] in s.question,
+    "count": lambda s: s.answer.isdigit() and 1 <= int(s.answer) <= 6,
+    "pathology": lambda s: s.answer in ("yes", "no") or s.answer in TISSUE,
+    "text": lambda s: s.answer in WORDS,
+    "clock": lambda s: re.fullmatch(r"(0[1-9]|1[0-2]):[0-5]\d", s.answer),
+    "background": lambda s: s.answer in COLORS,
+    "color": lambda s: s.answer in COLORS,
+    "exist": lambda s: s.answer in ("yes", "no"),
+    "shape": lambda s: s.answer in SHAPES,
+    "position": lambda s: s.answer in QUADRANTS,
+    "chart": lambda s: s.answer.isdigit() and 1 <= int(s.answer) <= 7,
+    "document": lambda s: re.fullmatch(r"\d", s.answer),
+    "arrow": lambda s: re.fullmatch("[ABCD]", s.answer) and s.answers[1] in SHAPES,
+    "choice": lambda s: re.fullmatch("[ABCD]", s.answer) and s.answers[1] in COLORS,
+    "caption": lambda s: all(w in COLORS or w in SHAPES or w == "and" for w in s.answer.split()),
+}
 
 
 @pytest.mark.parametrize("name", SKILLS)
@@ -23,15 +50,25 @@ def test_train_and_test_never_share_a_picture(name):
     skill = get_skill(name)
     train = {np.asarray(skill.dataset("train", 200)[i].image).tobytes() for i in range(200)}
     test = {np.asarray(skill.dataset("test", 60)[i].image).tobytes() for i in range(60)}
-    assert not train & test
+    assert not train & test, "a test picture also appears in train"
 
 
-def test_answer_formats():
-    species = get_skill("species").dataset("test", 20)
-    assert all(s.answer in "ABCD" and len(s.answer) == 1 and s.answers[1] in s.question for s in species)
-    counts = [int(s.answer) for s in get_skill("count").dataset("test", 50)]
-    assert min(counts) >= 1 and max(counts) <= 6 and len(set(counts)) > 3
-    assert {s.answer for s in get_skill("exist").dataset("test", 50)} == {"yes", "no"}
+@pytest.mark.parametrize("name", SKILLS)
+def test_answer_format_and_variety(name):
+    samples = [get_skill(name).dataset("test", 40)[i] for i in range(40)]
+    bad = [s.answer for s in samples if not FORMATS[name](s)]
+    assert not bad, f"{name}: answers out of format: {bad[:5]}"
+    assert len({s.answer for s in samples}) > 1  # not a constant
+
+
+def test_every_synthetic_skill_has_a_format_check_and_a_kind():
+    from lmmcl.data.skill import known_skills
+    from lmmcl.data.synthetic import SyntheticSkill
+
+    synthetic = [n for n in known_skills() if isinstance(get_skill(n), SyntheticSkill)]
+    assert sorted(synthetic) == sorted(SKILLS)
+    assert all(get_skill(n).kind == "target" for n in TARGETS)
+    assert all(get_skill(n).kind == "heldout" for n in HELDOUT)
 
 
 def test_split_assignment_is_stable():
@@ -43,3 +80,4 @@ def test_unknown_skill_and_split_fail_clearly():
         get_skill("cont")
     with pytest.raises(ValueError, match="Unknown split 'val'"):
         get_skill("count").dataset("val", 4)
+

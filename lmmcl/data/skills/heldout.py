@@ -130,7 +130,7 @@ def arrow(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     options = list(SHAPES)
     rng.shuffle(options)
     letter = chr(65 + options.index(target.shape))
-    question = f"Which shape does the arrow point to?\n{lettered(options)}\nAnswer with the option's letter."
+    question = f"Which shape does the arrow point to?\n{lettered(options)}\nAnswer with a letter."
     return Drawn((tuple(objects), direction), image, question, letter, [letter, target.shape])
 
 
@@ -147,7 +147,7 @@ def choice(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     rng.shuffle(options)
     letter = chr(65 + options.index(gold))
     image = draw_scene(objects, skill.image_size, skill.grid)
-    question = f"Which color appears in the image?\n{lettered(options)}\nAnswer with the option's letter."
+    question = f"Which color appears in the image?\n{lettered(options)}\nAnswer with a letter."
     return Drawn(tuple(objects), image, question, letter, [letter, gold])
 
 
@@ -157,3 +157,13 @@ def caption(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     objects = sorted(random_objects(rng, rng.randint(1, 3), skill.grid ** 2), key=lambda o: o.cell)
     text = " and ".join(f"{o.color} {o.shape}" for o in objects)
     return Drawn(tuple(objects), draw_scene(objects, skill.image_size, skill.grid), "Describe the image.", text)
+
+
+@generator("background")
+def background(rng: random.Random, skill: SyntheticSkill) -> Drawn:
+    """Name the background colour of a scene (a whole-picture ability: it also teaches the base model to look)."""
+    colour = rng.choice(tuple(COLORS))
+    others = tuple(c for c in COLORS if c != colour)
+    objects = random_objects(rng, rng.randint(0, 2), skill.grid ** 2, colors=others)
+    image = draw_scene(objects, skill.image_size, skill.grid, background=COLORS[colour])
+    return Drawn((colour, tuple(objects)), image, "What color is the background?", colour)

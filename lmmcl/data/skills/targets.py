@@ -31,7 +31,7 @@ def species(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     gold = rng.randrange(n_options)
     options.insert(gold, name)
     letter = chr(65 + gold)
-    question = f"Which species is this bird?\n{lettered(options)}\nAnswer with the option's letter."
+    question = f"Which species is this bird?\n{lettered(options)}\nAnswer with a letter."
     return Drawn((head, body, top), canvas.image, question, letter, [letter, name])
 
 
@@ -78,7 +78,8 @@ def pathology(rng: random.Random, skill: SyntheticSkill) -> Drawn:
         question, answer = "Does this tissue show a lesion? Answer yes or no.", "yes" if lesion else "no"
     else:
         question, answer = "What pattern does this tissue show?", pattern
-    return Drawn((pattern, lesion, cell if lesion else -1, phase), canvas.image, question, answer)
+    key = (pattern, cell if lesion else None, phase if pattern != "smooth" else None)  # what is drawn, exactly
+    return Drawn(key, canvas.image, question, answer)
 
 
 WORDS = ("cat", "dog", "sun", "map", "red", "box", "key", "cup", "pen", "hat", "bus", "egg",
