@@ -12,11 +12,19 @@ ARGS    ?=
 # qwen2_5_vl); without it they come from the Hugging Face cache ($HF_HOME/hub), never downloaded here.
 MODEL_PATH ?=
 PORT    ?= 6006
+SMOKE_MODEL ?= tiny_scratch
+RECIPES ?=
+
+# BASELINE: continual-learning baselines on top of RECIPE, joined by + (lwf, wise_ft, moe, lora: configs/baseline/);
+# appended to the config's callbacks; the run logs to logs/<MODEL>/<RECIPE>+<BASELINE>/. RECIPE=lora is LoRA alone.
+BASELINE ?=
+BASELINE_ARGS = $(foreach b,$(subst +, ,$(BASELINE)),--trainer.callbacks+=configs/baseline/$(b).yaml) \
+	$(if $(BASELINE),--trainer.logger.init_args.name $(MODEL)/$(RECIPE)+$(BASELINE))
 
 LMMCL_FIT = $(VENV)/bin/lmmcl fit --config configs/experiment/default.yaml --model.preset $(MODEL) \
-	--recipe.name $(RECIPE) $(if $(MODEL_PATH),--model.model_path $(MODEL_PATH))
+	--recipe.name $(RECIPE) $(if $(MODEL_PATH),--model.model_path $(MODEL_PATH)) $(BASELINE_ARGS)
 
-.PHONY: install train smoke recipes test test-slow tensorboard clean help
+.PHONY: install train smoke base compare recipes test test-slow tensorboard clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,11 +38,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-train: $(STAMP)  ## run the embedded default end to end (MODEL, RECIPE, ARGS, MODEL_PATH)
+train: $(STAMP)  ## run the embedded default end to end (MODEL, RECIPE, BASELINE, ARGS, MODEL_PATH)
 	$(LMMCL_FIT) $(ARGS)
 
-smoke: $(STAMP)  ## the whole pipeline on a minimal config, in seconds
-	$(LMMCL_FIT) --config configs/experiment/smoke.yaml $(ARGS)
+smoke: $(STAMP)  ## the whole pipeline on a minimal config with random weights (tiny_scratch), in seconds
+	$(VENV)/bin/lmmcl fit --config configs/experiment/default.yaml --config configs/experiment/smoke.yaml \
+		--model.preset $(SMOKE_MODEL) --recipe.name $(RECIPE) $(ARGS)
+
+base: $(STAMP)  ## (re)build the tiny model's base: pre-training on the general-ability world
+	$(VENV)/bin/lmmcl base $(MODEL) --rebuild
+
+compare: $(STAMP)  ## train the paper's recipes and baselines (lmmcl compare --list) on one base; logs/compare/
+	$(VENV)/bin/lmmcl compare --train --model $(MODEL) $(if $(RECIPES),--recipes $(RECIPES)) -- $(ARGS)
 
 recipes: $(STAMP)  ## trainable parameters and optimizer memory of every recipe on MODEL, offline
 	$(VENV)/bin/lmmcl recipes $(MODEL) $(if $(MODEL_PATH),--model-path $(MODEL_PATH))

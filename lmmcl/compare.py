@@ -2,6 +2,12 @@
 
     lmmcl compare RUN_DIR [RUN_DIR ...]                  # existing runs
     lmmcl compare --train --model tiny --recipes full llm sa_proj mlp_gate_up mlp [-- CLI overrides]
+    lmmcl compare --train --recipes mlp mlp+lwf mlp+wise_ft mlp+moe lora   # recipe+baseline entries
+    lmmcl compare --list                                                    # recipes, baselines, defaults
+
+An entry is a recipe (configs/recipe/) optionally followed by baselines (configs/baseline/) joined with
+``+``; its run logs to logs/<model>/<entry>/. The default list is the paper's recipes and its baselines
+(LoRA; LwF, WiSE-FT and MoE on the MLP recipe, so each compares with the plain ``mlp`` row).
 
 Writes summary.json, summary.md and learning_vs_forgetting.png (also into TensorBoard) in
 logs/compare/<model>/ (or --out). Every run trains on the same base model, sequence and seed; only the
@@ -19,6 +25,7 @@ from typing import Any
 from lmmcl.report import atomic_write
 
 PAPER_RECIPES = ["full", "llm", "sa_proj", "mlp_gate_up", "mlp"]
+PAPER_BASELINES = ["lora", "mlp+lwf", "mlp+wise_ft", "mlp+moe"]
 COLUMNS = ("recipe", "learning", "heldout_final", "heldout_mean", "trainable_params", "wall_time_s")
 
 
@@ -30,9 +37,24 @@ def row_from_run(run_dir: str | Path, wall_time_s: float | None = None) -> dict[
     report = json.loads(report_path.read_text())
     if wall_time_s is None:
         wall_time_s = report.get("wall_time_s")
-    return {"recipe": report["recipe"], "model": report["model"], **report["summary"],
+    return {"recipe": run_label(run_dir, report["recipe"]), "model": report["model"], **report["summary"],
             "trainable_params": report["trainable_params"], "total_params": report["total_params"],
             "wall_time_s": wall_time_s, "run_dir": str(run_dir)}
+
+
+def run_label(run_dir: Path, recipe: str) -> str:
+    """The recipe plus the baselines among the run's callbacks (its config.yaml), e.g. ``mlp_gate_up+lwf``."""
+    import yaml
+
+    from lmmcl.baselines import BASELINES
+
+    config = run_dir / "config.yaml"
+    if not config.exists():
+        return recipe
+    by_class = {cls.__name__: name for name, cls in BASELINES.items()}
+    callbacks = ((yaml.safe_load(config.read_text()) or {}).get("trainer") or {}).get("callbacks") or []
+    classes = [c.get("class_path", "").rpartition(".")[2] for c in callbacks if isinstance(c, dict)]
+    return "+".join([recipe, *(by_class[c] for c in classes if c in by_class)])
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:
@@ -90,15 +112,27 @@ def write_summary(out_dir: str | Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def train_recipes(model: str, recipes: list[str], overrides: list[str]) -> list[dict[str, Any]]:
+    from lmmcl.baselines import baseline_args, parse_entry
     from lmmcl.train_cli import run
 
+    entries = [(entry, *parse_entry(entry)) for entry in recipes]  # unknown baselines fail before any training
     rows = []
-    for recipe in recipes:
-        print(f"\n[lmmcl compare] === {model} / {recipe} ===")
+    for entry, recipe, baselines in entries:
+        print(f"\n[lmmcl compare] === {model} / {entry} ===")
         start = time.time()
-        cli = run(["fit", "--model.preset", model, "--recipe.name", recipe, *overrides])
-        rows.append(row_from_run(cli.trainer.log_dir, wall_time_s=time.time() - start))
+        extra = [*baseline_args(baselines), "--trainer.logger.init_args.name", f"{model}/{entry}"] if baselines else []
+        cli = run(["fit", "--model.preset", model, "--recipe.name", recipe, *extra, *overrides])
+        rows.append({**row_from_run(cli.trainer.log_dir, wall_time_s=time.time() - start), "recipe": entry})
     return rows
+
+
+def list_entries() -> str:
+    from lmmcl.baselines import known_baselines
+    from lmmcl.recipes import known_recipes
+
+    return (f"recipes:   {' '.join(known_recipes())}\n"
+            f"baselines: {' '.join(known_baselines())}   (add to a recipe with +, e.g. mlp_gate_up+lwf)\n"
+            f"default:   {' '.join(PAPER_RECIPES + PAPER_BASELINES)}")
 
 
 def main(argv: list[str]) -> int:
@@ -107,10 +141,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("runs", nargs="*", help="run directories to compare (each with a report.json)")
     parser.add_argument("--train", action="store_true", help="train --recipes first, then compare them")
     parser.add_argument("--model", default="tiny")
-    parser.add_argument("--recipes", nargs="+", default=PAPER_RECIPES)
+    parser.add_argument("--recipes", nargs="+", default=PAPER_RECIPES + PAPER_BASELINES,
+                        help="recipes or recipe+baseline entries to train (default: %(default)s)")
+    parser.add_argument("--list", action="store_true", help="list the recipes and baselines an entry can name")
     parser.add_argument("--out", help="output directory (default: logs/compare/<model>)")
-    args, overrides = parser.parse_known_args(argv)
-    overrides = [a for a in overrides if a != "--"]
+    if "--" in argv:  # everything after "--" goes to `lmmcl fit` for every run
+        cut = argv.index("--")
+        argv, overrides = argv[:cut], argv[cut + 1:]
+    else:
+        overrides = []
+    args = parser.parse_args(argv)
+    if args.list:
+        print(list_entries())
+        return 0
     if args.train:
         rows = train_recipes(args.model, args.recipes, overrides)
     elif args.runs:

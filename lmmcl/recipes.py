@@ -16,10 +16,16 @@ preset can carve a part out of another (``projector: [model.visual.merger]`` ins
 
 ``layers: [start, stop)`` limits a recipe to a range of each component's blocks (``layers.<i>.`` or
 ``blocks.<i>.``), Python-slice style: ``[-4, null]`` is the last four. A user adds a recipe as a YAML file.
+
+An optional ``adapter`` section (``class_path`` + ``init_args``, e.g. ``lmmcl.baselines.LoRA``) changes *how*
+the selected parameters train: after the recipe is applied, the adapter's ``adapt_model(pl_module,
+trainable_names)`` rewrites the model and returns what trains now (LoRA: adapters on the selected linears).
+Callbacks with an ``adapt_model`` method (e.g. ``lmmcl.baselines.MoE``) are called the same way, after it.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,15 +136,25 @@ class FreezeRecipe(Callback):
     """Apply a freezing recipe before the optimizer is built; print, log and list what trains.
 
     Args:
-        name: a recipe in configs/recipe/ (e.g. ``mlp_gate_up``, ``sa_proj``, ``full``).
+        name: a recipe in configs/recipe/ (e.g. ``mlp_gate_up``, ``sa_proj``, ``full``, ``lora``).
+        adapter: overrides of the recipe's ``adapter`` section: its ``init_args`` (``{r: 64}``), or a
+            ``class_path`` to use instead.
     """
 
-    def __init__(self, name: str = "mlp_gate_up"):
+    def __init__(self, name: str = "mlp_gate_up", adapter: dict | None = None):
         self.recipe = get_recipe(name)  # fails at start-up on an unknown name
+        self.adapter = build_adapter(self.recipe, adapter or {})
         self.trainable_names: list[str] = []
+        self._applied_to: torch.nn.Module | None = None
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        self.trainable_names = apply_recipe(pl_module.model, self.recipe, pl_module.preset.components)
+        if self._applied_to is not pl_module.model:  # once per model: validate-then-fit must not adapt twice
+            names = apply_recipe(pl_module.model, self.recipe, pl_module.preset.components)
+            adapters = [self.adapter] if self.adapter is not None else []
+            adapters += [cb for cb in trainer.callbacks if callable(getattr(cb, "adapt_model", None))]
+            for adapter in adapters:  # e.g. LoRA, MoE: rewrite the model, return what trains now
+                names = adapter.adapt_model(pl_module, names)
+            self.trainable_names, self._applied_to = names, pl_module.model
         trainable, total = count_parameters(pl_module.model)
         pl_module.param_counts = {"trainable": trainable, "total": total}
         rank_zero_info(f"[lmmcl] recipe {self.recipe.name!r}: {trainable:,} trainable of {total:,} parameters "
@@ -149,3 +165,21 @@ class FreezeRecipe(Callback):
             out = Path(trainer.log_dir)
             out.mkdir(parents=True, exist_ok=True)
             (out / "trainable_params.txt").write_text("\n".join(self.trainable_names) + "\n")
+
+    def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.adapter is not None and hasattr(self.adapter, "on_validation_start"):
+            self.adapter.on_validation_start(trainer, pl_module)  # e.g. LoRA merges at a stage's end
+
+
+def build_adapter(recipe: Recipe, overrides: dict):
+    """The recipe's ``adapter`` section (with ``overrides``) as an object, or None without one."""
+    section = dict(recipe.extra.get("adapter") or {})
+    if not section and not overrides:
+        return None
+    class_path = overrides.get("class_path", section.get("class_path"))
+    if not class_path:
+        raise LmmclError(f"Recipe {recipe.name!r}: an adapter needs a class_path (e.g. lmmcl.baselines.LoRA).")
+    init_args = {**(section.get("init_args") or {}), **overrides.get("init_args", {}),
+                 **{k: v for k, v in overrides.items() if k not in ("class_path", "init_args")}}
+    module, _, cls = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), cls)(**init_args)

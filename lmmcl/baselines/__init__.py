@@ -1,0 +1,56 @@
+"""Continual-learning baselines, each composable with a freezing recipe and the stage loop.
+
+    name     class                                  what it changes
+    lora     lmmcl.baselines.lora.LoRA              adapters on the recipe's linears; only they train (peft)
+    lwf      lmmcl.baselines.lwf.LwF                + KL to the stage-start model on answer tokens
+    wise_ft  lmmcl.baselines.wise_ft.WiSEFT         stage end: theta = a * theta_start + (1 - a) * theta_tuned
+    moe      lmmcl.baselines.moe.MoE                LM MLPs -> frozen original + trained copy + token router
+
+Each is a Lightning callback with its defaults in ``configs/baseline/<name>.yaml``; ``make train
+RECIPE=mlp_gate_up BASELINE=lwf`` appends it to the run's callbacks. LoRA is also a recipe of its own
+(``configs/recipe/lora.yaml``, an ``adapter`` section). Baselines that change the model's structure (LoRA,
+MoE) implement ``adapt_model(pl_module, trainable_names) -> trainable_names``, which
+:class:`lmmcl.recipes.FreezeRecipe` calls right after applying the recipe, so the recipe says *which*
+parameters and the baseline says *how* they train. A run entry such as ``mlp_gate_up+lwf`` names a recipe
+and its baselines (``lmmcl compare --train --recipes sa_proj mlp_gate_up+lwf lora``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lmmcl.baselines.lora import LoRA
+from lmmcl.baselines.lwf import LwF
+from lmmcl.baselines.moe import MoE
+from lmmcl.baselines.wise_ft import WiSEFT
+from lmmcl.errors import LmmclError
+
+BASELINE_DIR = Path(__file__).resolve().parents[2] / "configs" / "baseline"
+BASELINES = {"lora": LoRA, "lwf": LwF, "wise_ft": WiSEFT, "moe": MoE}
+
+__all__ = ["BASELINES", "LoRA", "LwF", "MoE", "WiSEFT", "baseline_args", "known_baselines", "parse_entry"]
+
+
+def known_baselines() -> list[str]:
+    return sorted(p.stem for p in BASELINE_DIR.glob("*.yaml"))
+
+
+def baseline_config(name: str) -> Path:
+    path = BASELINE_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise LmmclError(f"Unknown baseline {name!r}. Known: {', '.join(known_baselines())}. "
+                         f"Add one as {BASELINE_DIR}/<name>.yaml (a callback's class_path and init_args).")
+    return path
+
+
+def parse_entry(entry: str) -> tuple[str, list[str]]:
+    """``"mlp_gate_up+lwf+wise_ft"`` -> ``("mlp_gate_up", ["lwf", "wise_ft"])``; unknown baselines are errors."""
+    recipe, *baselines = entry.split("+")
+    for name in baselines:
+        baseline_config(name)
+    return recipe, baselines
+
+
+def baseline_args(baselines: list[str]) -> list[str]:
+    """Lightning CLI arguments that append the baselines' callbacks to those the config already has."""
+    return [f"--trainer.callbacks+={baseline_config(name)}" for name in baselines]

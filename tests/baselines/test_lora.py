@@ -1,0 +1,70 @@
+"""LoRA via peft: adapters on the recipe's linears only, r * (in + out) trainable parameters each."""
+
+import pytest
+import torch
+
+from lmmcl.baselines.lora import LoRA, lora_layers, merge_and_reset
+from lmmcl.module import LMMModule
+from lmmcl.recipes import FreezeRecipe, apply_recipe, component_members, count_parameters, get_recipe
+
+
+class _Trainer:
+    """The little of a Trainer that FreezeRecipe.setup reads."""
+
+    callbacks: list = []
+    logger = None
+    is_global_zero = True
+    log_dir = None
+
+
+def test_the_lora_recipe_is_the_papers_setting():
+    recipe = FreezeRecipe("lora")
+    assert isinstance(recipe.adapter, LoRA)
+    assert (recipe.adapter.r, recipe.adapter.alpha, recipe.adapter.dropout) == (256, 32, 0.05)
+    assert recipe.recipe.train == {"language_model": [r"mlp\.(gate_proj|up_proj|down_proj)\."]}
+    assert FreezeRecipe("lora", adapter={"r": 16}).adapter.r == 16  # --recipe.adapter '{r: 16}'
+
+
+@pytest.mark.parametrize("preset", ["tiny_scratch", "tiny_qwen2_5_vl"])  # Qwen2.5-VL's ViT has gate/up/down_proj too
+def test_trainable_count_is_r_times_in_plus_out_on_language_model_mlps_only(preset):
+    module = LMMModule(preset)
+    r = 8
+    linears = {n: (m.in_features, m.out_features) for n, m in module.model.named_modules()
+               if isinstance(m, torch.nn.Linear)}
+    targets = sorted({n.rpartition(".")[0] for n in apply_recipe(module.model, get_recipe("lora"), module.preset.components)})
+    recipe = FreezeRecipe("lora", adapter={"r": r})
+    recipe.setup(_Trainer(), module, "fit")
+    assert sorted(recipe.adapter.targets) == targets and len(targets) == 3 * module.model.config.text_config.num_hidden_layers
+    language = component_members(targets, module.preset.components)["language_model"]
+    assert sorted(language) == targets  # never a vision MLP
+    expected = sum(r * (linears[t][0] + linears[t][1]) for t in targets)
+    trainable, _ = count_parameters(module.model)
+    assert trainable == expected == module.param_counts["trainable"]
+    assert all((".lora_A." in n or ".lora_B." in n) == p.requires_grad for n, p in module.model.named_parameters())
+    recipe.setup(_Trainer(), module, "fit")  # fit after validate: the same model is not adapted twice
+    assert count_parameters(module.model)[0] == expected
+
+
+def test_merge_keeps_the_function_and_starts_fresh_adapters():
+    module = LMMModule("tiny_scratch")
+    names = apply_recipe(module.model, get_recipe("lora"), module.preset.components)
+    LoRA(r=4).adapt_model(module, names)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for layer in lora_layers(module.model):
+            layer.lora_B["default"].weight.normal_()
+    module.model.eval()
+    x = {"input_ids": torch.randint(0, 100, (2, 12))}
+    with torch.no_grad():
+        before = module.model(**x).logits
+        merge_and_reset(module.model)
+        after = module.model(**x).logits
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-4)
+    assert all(not layer.merged and not layer.lora_B["default"].weight.any() for layer in lora_layers(module.model))
+
+
+def test_lora_rejects_a_recipe_selecting_non_linear_parameters():
+    module = LMMModule("tiny_scratch")
+    names = apply_recipe(module.model, get_recipe("llm"), module.preset.components)
+    with pytest.raises(ValueError, match="LoRA adapts Linear layers.*embed_tokens"):
+        LoRA(r=4).adapt_model(module, names)

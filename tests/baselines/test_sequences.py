@@ -1,0 +1,96 @@
+"""Every baseline composes with a recipe and the stage loop, checkpoints, the CLI and `lmmcl compare`.
+
+WiSE-FT's two-stage sequence is in test_wise_ft.py (it also checks that evaluation follows the merge)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from lmmcl.baselines import LwF, MoE, baseline_args, known_baselines, parse_entry
+from lmmcl.data.datamodule import SkillSequence
+from lmmcl.module import LMMModule
+from lmmcl.recipes import FreezeRecipe, count_parameters
+from lmmcl.stages import SequentialStages, run_sequence
+
+ENTRIES = {  # entry -> (FreezeRecipe kwargs, baseline callbacks, a metric the baseline logs)
+    "lora": (dict(name="lora", adapter={"r": 8}), [], None),
+    "mlp_gate_up+lwf": (dict(name="mlp_gate_up"), [LwF], "train/lwf"),
+    "mlp+moe": (dict(name="mlp"), [MoE], "moe/val_load_new"),
+}
+
+
+@pytest.mark.parametrize("entry", list(ENTRIES))
+def test_a_two_stage_sequence_runs_and_its_checkpoint_reloads(entry, make_trainer, tiny_data_kwargs):
+    recipe_kwargs, baselines, metric = ENTRIES[entry]
+    recipe = FreezeRecipe(**recipe_kwargs)
+    trainer = make_trainer([recipe, *(b() for b in baselines), SequentialStages()], limit_val_batches=1)
+    module = LMMModule("tiny_scratch", lr=1e-3)
+    run_sequence(trainer, module, SkillSequence(**tiny_data_kwargs))
+    run = Path(trainer.log_dir)
+    report = json.loads((run / "report.json").read_text())
+    assert [s["name"] for s in report["stages"]] == ["base", "species", "count"]
+    assert report["trainable_params"] == count_parameters(module.model)[0] < report["total_params"]
+    if metric:
+        assert metric in trainer.callback_metrics
+    # a stage checkpoint loads (strictly) into a fresh module that the same recipe and baselines adapted
+    fresh = LMMModule("tiny_scratch")
+    fresh_trainer = make_trainer([FreezeRecipe(**recipe_kwargs), *(b() for b in baselines)])
+    fresh_trainer.callbacks[0].setup(fresh_trainer, fresh, "fit")
+    checkpoint = torch.load(run / "checkpoints" / "stage1-species.ckpt", weights_only=False)
+    fresh.load_state_dict(checkpoint["state_dict"])
+    assert fresh.model.state_dict().keys() == module.model.state_dict().keys()
+
+
+def test_entries_name_a_recipe_and_its_baselines():
+    assert parse_entry("mlp_gate_up+lwf+wise_ft") == ("mlp_gate_up", ["lwf", "wise_ft"])
+    assert parse_entry("lora") == ("lora", [])
+    with pytest.raises(ValueError, match="Unknown baseline 'lwff'. Known: lora, lwf, moe, wise_ft"):
+        parse_entry("mlp+lwff")
+
+
+def test_baselines_are_appended_to_the_configs_callbacks(capsys):
+    from lmmcl.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["fit", "--model.preset", "tiny_scratch", *baseline_args(["lwf", "moe"]), "--print_config"])
+    config = yaml.safe_load(capsys.readouterr().out)
+    classes = [c["class_path"] for c in config["trainer"]["callbacks"]]
+    assert classes[-2:] == ["lmmcl.baselines.LwF", "lmmcl.baselines.MoE"]
+    assert len(classes) > 2  # the default config's callbacks are kept
+
+
+def test_compare_lists_the_baselines_and_trains_entries(capsys, monkeypatch, tmp_path):
+    from lmmcl import compare, train_cli
+    from lmmcl.report import build_report
+
+    assert compare.main(["--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in known_baselines()) and set(known_baselines()) >= {"lora", "lwf", "wise_ft", "moe"}
+    assert {"lora", "mlp+lwf", "mlp+wise_ft", "mlp+moe"} <= set(compare.PAPER_RECIPES + compare.PAPER_BASELINES)
+
+    calls = []
+
+    def fake_run(args):  # what `lmmcl fit` would get, and a run directory like the one it would write
+        calls.append(args)
+        run = tmp_path / f"run{len(calls)}"
+        run.mkdir()
+        stages = [{"name": "base", "scores": {"count": 20.0, "color": 80.0}},
+                  {"name": "count", "scores": {"count": 50.0, "color": 79.0}}]
+        recipe = args[args.index("--recipe.name") + 1]
+        (run / "report.json").write_text(json.dumps(build_report("tiny", recipe, ["count"], ["color"], stages, 1, 2)))
+        callbacks = [{"class_path": "lmmcl.baselines.LwF"}] if any("lwf" in a for a in args) else []
+        (run / "config.yaml").write_text(yaml.safe_dump({"trainer": {"callbacks": callbacks}}))
+        return type("CLI", (), {"trainer": type("T", (), {"log_dir": str(run)})})()
+
+    monkeypatch.setattr(train_cli, "run", fake_run)
+    assert compare.main(["--train", "--model", "tiny", "--recipes", "sa_proj", "mlp_gate_up+lwf", "--out", str(tmp_path / "cmp")]) == 0
+    assert calls[0][calls[0].index("--recipe.name") + 1] == "sa_proj" and not any("callbacks" in a for a in calls[0])
+    assert calls[1][calls[1].index("--recipe.name") + 1] == "mlp_gate_up"
+    assert any(a.startswith("--trainer.callbacks+=") and a.endswith("lwf.yaml") for a in calls[1])
+    assert calls[1][calls[1].index("--trainer.logger.init_args.name") + 1] == "tiny/mlp_gate_up+lwf"
+    rows = json.loads((tmp_path / "cmp" / "summary.json").read_text())["rows"]
+    assert [r["recipe"] for r in rows] == ["sa_proj", "mlp_gate_up+lwf"]
+    assert compare.row_from_run(tmp_path / "run2")["recipe"] == "mlp_gate_up+lwf"  # labelled from its config.yaml
