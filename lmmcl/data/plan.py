@@ -6,6 +6,7 @@ it is on this machine, and a small text table of them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from lmmcl.data.hf import HFSkill
@@ -47,3 +48,47 @@ def format_plan(plan: list[dict[str, Any]]) -> str:
     widths = [max(len(r[i]) for r in [list(PLAN_COLUMNS)] + cells) for i in range(len(PLAN_COLUMNS))]
     lines = [list(PLAN_COLUMNS), ["-" * w for w in widths]] + cells
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
+
+
+def resolve_config(config_files: list[str]) -> dict[str, Any]:
+    """The default experiment config with ``config_files`` merged over it, in order (OmegaConf)."""
+    from omegaconf import OmegaConf
+
+    default = Path(__file__).resolve().parents[2] / "configs" / "experiment" / "default.yaml"
+    merged = OmegaConf.merge(*(OmegaConf.load(path) for path in [str(default), *config_files]))
+    return OmegaConf.to_container(merged, resolve=True)
+
+
+def model_plan(preset_name: str, model_path: str | None = None) -> str:
+    """Where the model's weights would come from, checked without loading them."""
+    from lmmcl.errors import MissingResourceError
+    from lmmcl.models.presets import get_preset, resolve_checkpoint
+
+    preset = get_preset(preset_name)
+    if preset.builder and not model_path:
+        return f"{preset_name}: built locally on first use ({preset.description})"
+    try:
+        return f"{preset_name}: found at {resolve_checkpoint(preset, model_path)}"
+    except MissingResourceError as err:
+        return f"{preset_name}: NOT FOUND offline\n{err}"
+
+
+def main(argv: list[str]) -> int:
+    """``lmmcl plan --config FILE [--config FILE ...]``: a dry run. Prints the resolved configuration, the
+    dataset plan and where the weights would come from; loads no weights and downloads nothing."""
+    import argparse
+
+    import yaml
+
+    parser = argparse.ArgumentParser(prog="lmmcl plan", description=main.__doc__)
+    parser.add_argument("--config", action="append", default=[], help="experiment YAML merged over the default")
+    args = parser.parse_args(argv)
+    config = resolve_config(args.config)
+    print("# resolved configuration\n" + yaml.safe_dump(config, sort_keys=False))
+    data = config["data"]
+    plan = dataset_plan(list(data["skills"]) + list(data.get("heldout") or []))
+    print("# datasets\n" + format_plan(plan) + "\n")
+    print("# model\n" + model_plan(config["model"]["preset"], config["model"].get("model_path")))
+    missing = sum(not row["found"] for row in plan)
+    print(f"\n[lmmcl plan] resolved {len(plan)} dataset splits ({missing} not on this machine); no weights loaded.")
+    return 0

@@ -19,7 +19,7 @@ from typing import Any
 
 def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str], train_size: int,
              test_size: int = 64, epochs: int = 1, batch_size: int = 32, lr: float = 3e-3,
-             warmup_ratio: float = 0.05, seed: int = 0) -> Path:
+             warmup_ratio: float = 0.05, gradient_clip_val: float | None = 1.0, seed: int = 0) -> Path:
     """Train the model in ``src`` on ``skills`` (all parameters) and save it to ``out`` atomically."""
     import lightning as L
     from lightning.pytorch.utilities.seed import isolate_rng
@@ -35,7 +35,8 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
         data = SkillMixture(skills, train_size=train_size, test_size=test_size, batch_size=batch_size, seed=seed)
         trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=epochs, logger=False,
                             enable_checkpointing=False, num_sanity_val_steps=0, check_val_every_n_epoch=epochs,
-                            enable_model_summary=False, callbacks=[FreezeRecipe("full")], deterministic=True)
+                            enable_model_summary=False, callbacks=[FreezeRecipe("full")], deterministic=True,
+                            gradient_clip_val=gradient_clip_val)
         print(f"[lmmcl] building the base model of {preset!r}: {epochs} epoch(s) over {len(skills)} general skills "
               f"x {train_size} samples (once; cached in {out})")
         trainer.fit(module, data)

@@ -1,0 +1,38 @@
+"""The paper experiment's dry run: resolves config, datasets and weights offline, loads nothing."""
+
+import pytest
+import yaml
+
+from lmmcl.cli import main
+from lmmcl.data.plan import main as plan_main
+from lmmcl.data.plan import resolve_config
+
+PAPER = "configs/experiment/paper.yaml"
+
+
+def test_paper_dry_run_passes_offline_and_names_every_dataset(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("LMMCL_DATA_DIR", raising=False)
+    assert plan_main(["--config", PAPER]) == 0
+    out = capsys.readouterr().out
+    for name in ["cub200", "pixmocount", "pathvqa", "textvqa", "timeclock", "ai2d", "chartqa", "docvqa",
+                 "infovqa", "realworldqa", "seedbench", "scienceqa_img", "mmstar"]:
+        assert f"\n{name} " in out
+    assert "lr: 5.0e-06" in out and "NOT FOUND offline" in out and "MODEL_PATH" in out
+    assert "resolved 18 dataset splits" in out
+
+
+def test_paper_config_is_valid_for_the_training_cli(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", PAPER, "--print_config"])
+    config = yaml.safe_load(capsys.readouterr().out)
+    assert config["data"]["skills"] == ["cub200", "pixmocount", "pathvqa", "textvqa", "timeclock"]
+    assert config["trainer"]["precision"] == "bf16-mixed" and config["model"]["lr"] == 5e-6
+
+
+def test_alternative_orders_only_reorder_the_five_skills():
+    default = resolve_config([])["data"]["skills"]
+    for name in ("order_alt", "order_clock_first"):
+        order = resolve_config([f"configs/experiment/{name}.yaml"])["data"]["skills"]
+        assert sorted(order) == sorted(default) and order != default
