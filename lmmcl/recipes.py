@@ -36,6 +36,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.errors import LmmclError
+from lmmcl.registry import entry_path, known
 
 RECIPE_DIR = Path(__file__).resolve().parents[1] / "configs" / "recipe"
 
@@ -52,14 +53,11 @@ class Recipe:
 
 
 def known_recipes() -> list[str]:
-    return sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
+    return known(RECIPE_DIR)
 
 
 def get_recipe(name: str) -> Recipe:
-    path = RECIPE_DIR / f"{name}.yaml"
-    if not path.exists():
-        raise LmmclError(f"Unknown recipe {name!r}. Known: {', '.join(known_recipes())}. "
-                         f"Add one as {RECIPE_DIR}/<name>.yaml.")
+    path = entry_path(RECIPE_DIR, name, "recipe")
     cfg = yaml.safe_load(path.read_text()) or {}
     return Recipe(name=name, train=cfg.pop("train"), description=cfg.pop("description", ""),
                   layers=cfg.pop("layers", None), extra=cfg)

@@ -23,7 +23,7 @@ from lmmcl.baselines.lora import LoRA
 from lmmcl.baselines.lwf import LwF
 from lmmcl.baselines.moe import MoE
 from lmmcl.baselines.wise_ft import WiSEFT
-from lmmcl.errors import LmmclError
+from lmmcl.registry import entry_path, known
 
 BASELINE_DIR = Path(__file__).resolve().parents[2] / "configs" / "baseline"
 BASELINES = {"lora": LoRA, "lwf": LwF, "wise_ft": WiSEFT, "moe": MoE}
@@ -32,15 +32,11 @@ __all__ = ["BASELINES", "LoRA", "LwF", "MoE", "WiSEFT", "baseline_args", "known_
 
 
 def known_baselines() -> list[str]:
-    return sorted(p.stem for p in BASELINE_DIR.glob("*.yaml"))
+    return known(BASELINE_DIR)
 
 
 def baseline_config(name: str) -> Path:
-    path = BASELINE_DIR / f"{name}.yaml"
-    if not path.exists():
-        raise LmmclError(f"Unknown baseline {name!r}. Known: {', '.join(known_baselines())}. "
-                         f"Add one as {BASELINE_DIR}/<name>.yaml (a callback's class_path and init_args).")
-    return path
+    return entry_path(BASELINE_DIR, name, "baseline", " (a callback's class_path and init_args)")
 
 
 def parse_entry(entry: str) -> tuple[str, list[str]]:

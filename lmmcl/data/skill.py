@@ -16,6 +16,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from lmmcl.errors import LmmclError
+from lmmcl.registry import entry_path, known
 
 SKILL_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "skills"
 
@@ -71,15 +72,12 @@ def register_skill_type(name: str) -> Callable:
 
 
 def known_skills() -> list[str]:
-    return sorted(p.stem for p in SKILL_CONFIG_DIR.glob("*.yaml"))
+    return known(SKILL_CONFIG_DIR)
 
 
 def get_skill(name: str) -> Skill:
     """Build the skill named ``name`` from configs/skills/<name>.yaml."""
-    path = SKILL_CONFIG_DIR / f"{name}.yaml"
-    if not path.exists():
-        raise LmmclError(f"Unknown skill {name!r}. Known: {', '.join(known_skills())}. "
-                         f"Add one as {SKILL_CONFIG_DIR}/<name>.yaml.")
+    path = entry_path(SKILL_CONFIG_DIR, name, "skill")
     cfg = yaml.safe_load(path.read_text()) or {}
     kind = cfg.pop("type", "synthetic")
     _import_skill_types()

@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from lmmcl.errors import LmmclError, MissingResourceError
+from lmmcl.errors import MissingResourceError
+from lmmcl.registry import entry_path, known
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "model"
 
@@ -61,15 +62,11 @@ def config_hash(config: dict[str, Any]) -> str:
 
 
 def known_presets() -> list[str]:
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    return known(CONFIG_DIR)
 
 
 def _preset_config(name: str) -> dict[str, Any]:
-    path = CONFIG_DIR / f"{name}.yaml"
-    if not path.exists():
-        raise LmmclError(f"Unknown model {name!r}. Known: {', '.join(known_presets())}. "
-                         f"Add one as {CONFIG_DIR}/<name>.yaml.")
-    config = yaml.safe_load(path.read_text()) or {}
+    config = yaml.safe_load(entry_path(CONFIG_DIR, name, "model").read_text()) or {}
     parent = config.pop("extends", None)  # a preset may override a few keys of another
     return {**_preset_config(parent), **config} if parent else config
 
