@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +106,18 @@ class SequentialStages(Callback):
             return
         folder = Path(trainer.log_dir) / "checkpoints"
         path = folder / f"stage{trainer.current_epoch + 1}-{self.stage_name(trainer)}.ckpt"
-        for target in (path, folder / "last.ckpt"):
-            tmp = target.with_name(target.name + ".tmp")
-            trainer.save_checkpoint(tmp, weights_only=False)  # full state: resume needs optimizer + loops
-            if trainer.is_global_zero:
-                os.replace(tmp, target)  # atomic: a crash leaves the previous checkpoint intact
-            trainer.strategy.barrier()
+        tmp = path.with_name(path.name + ".tmp")
+        trainer.save_checkpoint(tmp, weights_only=False)  # full state: resume needs optimizer + loops
+        if trainer.is_global_zero:
+            os.replace(tmp, path)  # atomic: a crash leaves the previous checkpoint intact
+            last, last_tmp = folder / "last.ckpt", folder / "last.ckpt.tmp"
+            last_tmp.unlink(missing_ok=True)
+            try:
+                os.link(path, last_tmp)  # the same file, not a second multi-GB write
+            except OSError:
+                shutil.copyfile(path, last_tmp)
+            os.replace(last_tmp, last)
+        trainer.strategy.barrier()
 
     # --- resume ----------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
