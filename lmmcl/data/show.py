@@ -10,6 +10,8 @@ import argparse
 import textwrap
 from pathlib import Path
 
+import numpy as np
+from lightning.pytorch import Callback, LightningModule, Trainer
 from PIL import Image, ImageDraw
 
 from lmmcl.data.skill import get_skill, known_skills
@@ -33,6 +35,21 @@ def skill_grid(name: str, n: int = 8, split: str = "train", seed: int = 0, cols:
         draw.multiline_text((x, y + side + 2), "\n".join(lines), fill=(40, 40, 40), spacing=1)
         draw.text((x, y + side + text_h - 14), f"-> {sample.answer}", fill=(180, 0, 0))
     return canvas
+
+
+class SkillGallery(Callback):
+    """Log one example grid per skill of the run (targets and held-out) to TensorBoard, once per run."""
+
+    def __init__(self, n: int = 8):
+        self.n = n
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        experiment = getattr(trainer.logger, "experiment", None)
+        if not trainer.is_global_zero or not hasattr(experiment, "add_image"):
+            return
+        for skill in trainer.datamodule.benchmarks:
+            grid = np.asarray(skill_grid(skill.name, self.n, split="train"))
+            experiment.add_image(f"skills/{skill.name}", grid, dataformats="HWC")
 
 
 def main(argv: list[str]) -> int:

@@ -81,3 +81,26 @@ def test_unknown_skill_and_split_fail_clearly():
     with pytest.raises(ValueError, match="Unknown split 'val'"):
         get_skill("count").dataset("val", 4)
 
+
+
+def test_skill_grid_shows_every_sample(tmp_path):
+    from lmmcl.data.show import main
+
+    assert main(["clock", "--n", "6", "--out", str(tmp_path)]) == 0
+    from PIL import Image
+
+    grid = Image.open(tmp_path / "clock.png")
+    assert grid.width > 4 * 32 * 4 and grid.height > 2 * 32 * 4  # 6 samples: 4 columns, 2 rows, enlarged
+
+
+def test_skill_gallery_logs_one_grid_per_benchmark():
+    from types import SimpleNamespace
+
+    from lmmcl.data.show import SkillGallery
+
+    logged = {}
+    experiment = SimpleNamespace(add_image=lambda tag, img, dataformats: logged.__setitem__(tag, img.shape))
+    trainer = SimpleNamespace(is_global_zero=True, logger=SimpleNamespace(experiment=experiment),
+                              datamodule=SimpleNamespace(benchmarks=[get_skill("count"), get_skill("color")]))
+    SkillGallery(n=4).on_fit_start(trainer, None)
+    assert set(logged) == {"skills/count", "skills/color"} and all(len(s) == 3 and s[2] == 3 for s in logged.values())
