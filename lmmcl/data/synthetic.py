@@ -26,6 +26,9 @@ SHAPES = ("square", "circle", "triangle", "cross")
 PLURALS = {"square": "squares", "circle": "circles", "triangle": "triangles", "cross": "crosses"}
 BACKGROUND = (24, 24, 24)
 TEST_FRACTION = 0.2
+# Part of every built model's cache key (tokenizer corpus, base pre-training data): bump it whenever a
+# change alters the generated samples, or a stale cached model would silently be reused.
+WORLD_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from lmmcl.data.synthetic import WORLD_VERSION
 from lmmcl.errors import MissingResourceError
 from lmmcl.registry import entry_path, known
 
@@ -49,11 +50,12 @@ class ModelPreset:
 
     def local_path(self) -> Path:
         """The built (randomly initialised) checkpoint's directory (builder presets only)."""
-        return cache_dir() / "models" / f"{self.family}-{config_hash({'builder': self.builder, **self.build})}"
+        key = config_hash({"builder": self.builder, **self.build, "world": WORLD_VERSION})
+        return cache_dir() / "models" / f"{self.family}-{key}"
 
     def base_path(self) -> Path:
         """The pre-trained base checkpoint's directory (presets with a ``pretrain`` section)."""
-        key = config_hash({"builder": self.builder, **self.build, "pretrain": self.pretrain})
+        key = config_hash({"builder": self.builder, **self.build, "pretrain": self.pretrain, "world": WORLD_VERSION})
         return cache_dir() / "models" / f"{self.family}-base-{key}"
 
 
