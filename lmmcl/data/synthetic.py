@@ -170,3 +170,22 @@ register_skill_type("synthetic")(SyntheticSkill)
 
 # Importing the generator modules registers them.
 from lmmcl.data.skills import heldout, targets  # noqa: E402,F401
+
+
+def world_fingerprint(skills: list[str], per_split: int = 3) -> str:
+    """A hash of the first samples (pixels, question, answers) of each skill's train and test split.
+
+    tests/data/test_synthetic.py pins it per ``WORLD_VERSION``, so a change to the world that forgets to bump
+    the version (and would reuse stale cached models) fails a test instead of going unnoticed.
+    """
+    from lmmcl.data.skill import get_skill
+
+    digest = hashlib.sha1()
+    for name in skills:
+        for split in ("train", "test"):
+            data = get_skill(name).dataset(split, per_split, seed=0)
+            for i in range(len(data)):
+                s = data[i]
+                digest.update(f"{name}|{split}|{s.question}|{s.answer}|{s.answers}".encode())
+                digest.update(s.image.convert("RGB").tobytes())
+    return digest.hexdigest()[:16]

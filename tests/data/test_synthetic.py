@@ -104,3 +104,22 @@ def test_skill_gallery_logs_one_grid_per_benchmark():
                               datamodule=SimpleNamespace(benchmarks=[get_skill("count"), get_skill("color")]))
     SkillGallery(n=4).on_fit_start(trainer, None)
     assert set(logged) == {"skills/count", "skills/color"} and all(len(s) == 3 and s[2] == 3 for s in logged.values())
+
+
+# The synthetic world as of each WORLD_VERSION. Changed the world on purpose? Bump WORLD_VERSION in
+# lmmcl/data/synthetic.py (cached tokenizers and base models are keyed by it) and add the new fingerprint.
+WORLD_FINGERPRINTS = {2: "b9cbe929666f25a0"}
+
+
+def test_world_changes_bump_the_world_version():
+    from pathlib import Path
+
+    import yaml
+
+    from lmmcl.data.synthetic import WORLD_VERSION, world_fingerprint
+
+    configs = Path(__file__).resolve().parents[2] / "configs" / "skills"
+    synthetic = sorted(p.stem for p in configs.glob("*.yaml") if "type" not in (yaml.safe_load(p.read_text()) or {}))
+    assert len(synthetic) == 15
+    assert world_fingerprint(synthetic) == WORLD_FINGERPRINTS.get(WORLD_VERSION), (
+        "the synthetic world's samples changed: bump WORLD_VERSION and record the new fingerprint")
