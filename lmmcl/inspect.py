@@ -31,15 +31,27 @@ def human_bytes(n: float) -> str:
 
 
 def recipe_rows(model, components: dict[str, list[str]]) -> list[dict]:
-    """One row per recipe in configs/recipe/: name, trainable count, share of the total, tensors."""
+    """One row per recipe in configs/recipe/: name, trainable count, share of the total, tensors.
+
+    An adapter recipe (LoRA) trains r·(in + out) adapter weights per selected matrix, not the matrix.
+    """
+    from inspect import signature
+
+    from lmmcl.baselines.lora import LoRA
     from lmmcl.recipes import get_recipe, known_recipes, select_parameters
 
     sizes = dict(model.named_parameters())  # tied weights appear once
     total = sum(p.numel() for p in sizes.values())
     rows = []
     for name in known_recipes():
-        names = select_parameters(model, get_recipe(name), components)
-        trainable = sum(sizes[n].numel() for n in names)
+        recipe = get_recipe(name)
+        names = select_parameters(model, recipe, components)
+        adapter = recipe.extra.get("adapter")
+        if adapter is None:
+            trainable = sum(sizes[n].numel() for n in names)
+        else:
+            rank = (adapter.get("init_args") or {}).get("r", signature(LoRA).parameters["r"].default)
+            trainable = sum(rank * sum(sizes[n].shape) for n in names if sizes[n].dim() == 2)
         rows.append({"recipe": name, "trainable": trainable, "share": trainable / total, "names": names})
     return rows
 

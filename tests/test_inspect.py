@@ -21,6 +21,8 @@ def test_recipes_llava_prints_every_recipe_offline(capsys, monkeypatch, tmp_path
     assert rows["mlp_gate_up"].group(2) == "3,802,136,576"  # 28 layers x 2 x 3584 x 18944
     # 14 B per trainable parameter: 3,802,136,576 x 14 B = 49.57 GiB
     assert re.search(r"^mlp_gate_up .* 49\.57 GiB", out, re.M)
+    # LoRA trains adapters, not the MLP weights: r 256 x (in + out) per adapted matrix, 3 per layer x 28 layers
+    assert rows["lora"].group(2) == f"{256 * 28 * 3 * (3584 + 18944):,}"
 
 
 def test_recipes_help_and_unknown_model(capsys):
