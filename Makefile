@@ -24,7 +24,7 @@ BASELINE_ARGS = $(foreach b,$(subst +, ,$(BASELINE)),--trainer.callbacks+=config
 LMMCL_FIT = $(VENV)/bin/lmmcl fit --config configs/experiment/default.yaml --model.preset $(MODEL) \
 	--recipe.name $(RECIPE) $(if $(MODEL_PATH),--model.model_path $(MODEL_PATH)) $(BASELINE_ARGS)
 
-.PHONY: install train smoke base compare recipes test test-slow tensorboard clean help
+.PHONY: install train smoke base compare recipes test test-slow bench tensorboard clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -59,6 +59,16 @@ test: $(STAMP)  ## fast test suite
 
 test-slow: $(STAMP)  ## the slow tests only
 	$(VENV)/bin/pytest -q -m slow
+
+# One torch thread, set explicitly: ratios within a run on a shared machine, not absolute speed.
+BENCH   := OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false $(PY) -m
+bench: $(STAMP)  ## speed and memory benchmarks (tiny_scratch, a few minutes); JSON in benchmarks/results/
+	$(BENCH) benchmarks.loop_overhead --repeats 5
+	$(BENCH) benchmarks.eval_batching
+	$(BENCH) benchmarks.throughput
+	$(BENCH) benchmarks.data_wait
+	$(BENCH) benchmarks.memory
+	$(BENCH) benchmarks.real_scale --preset tiny_scratch --steps 2 --out benchmarks/results/real_scale_tiny_cpu.json
 
 tensorboard: $(STAMP)  ## serve logs/ on localhost:$(PORT)
 	$(VENV)/bin/tensorboard --logdir logs --host 127.0.0.1 --port $(PORT)
