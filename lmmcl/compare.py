@@ -37,7 +37,11 @@ def row_from_run(run_dir: str | Path, wall_time_s: float | None = None) -> dict[
     report = json.loads(report_path.read_text())
     if wall_time_s is None:
         wall_time_s = report.get("wall_time_s")
-    return {"recipe": run_label(run_dir, report["recipe"]), "model": report["model"], **report["summary"],
+    if "baselines" in report:
+        label = "+".join([report["recipe"], *report["baselines"]])
+    else:  # reports rebuilt from TensorBoard events: the baselines are in the run's config.yaml
+        label = run_label(run_dir, report["recipe"])
+    return {"recipe": label, "model": report["model"], **report["summary"],
             "trainable_params": report["trainable_params"], "total_params": report["total_params"],
             "wall_time_s": wall_time_s, "run_dir": str(run_dir)}
 

@@ -87,13 +87,17 @@ class SequentialStages(Callback):
         self.write_report(trainer, pl_module)
 
     def report(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
+        from lmmcl.baselines import BASELINES
         from lmmcl.recipes import FreezeRecipe
 
         recipe = next((cb.recipe.name for cb in trainer.callbacks if isinstance(cb, FreezeRecipe)), "none")
+        # LoRA is a recipe's adapter, named by the recipe itself; the others are callbacks added to a recipe
+        baselines = [name for name, cls in BASELINES.items()
+                     if name != "lora" and any(isinstance(cb, cls) for cb in trainer.callbacks)]
         counts = pl_module.param_counts or {"trainable": 0, "total": 0}
         dm = trainer.datamodule
         return build_report(pl_module.preset.name, recipe, dm.skill_names, dm.heldout_names, self.rows,
-                            counts["trainable"], counts["total"], **self.extras)
+                            counts["trainable"], counts["total"], baselines=baselines, **self.extras)
 
     def write_report(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.is_global_zero and trainer.logger is not None and trainer.log_dir:

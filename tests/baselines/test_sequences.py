@@ -32,6 +32,7 @@ def test_a_two_stage_sequence_runs_and_its_checkpoint_reloads(entry, make_traine
     run = Path(trainer.log_dir)
     report = json.loads((run / "report.json").read_text())
     assert [s["name"] for s in report["stages"]] == ["base", "species", "count"]
+    assert [report["recipe"], *report["baselines"]] == [recipe_kwargs["name"], *entry.split("+")[1:]]
     assert report["trainable_params"] == count_parameters(module.model)[0] < report["total_params"]
     if metric:
         assert metric in trainer.callback_metrics
