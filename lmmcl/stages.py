@@ -20,12 +20,19 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import torch
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.report import build_report, write_report
 from lmmcl.errors import LmmclError
+
+
+def stage_seed(stage: int) -> int:
+    """A stage's own seed: the run's seed (``seed_everything``) and the stage index, independent of how much
+    randomness earlier stages consumed - what makes a resumed stage repeat an uninterrupted one."""
+    return int(os.environ.get("PL_GLOBAL_SEED", 0)) * 1009 + stage
 
 
 class SequentialStages(Callback):
@@ -55,6 +62,14 @@ class SequentialStages(Callback):
         self.stage_start_step = trainer.global_step
         rank_zero_info(f"[lmmcl] stage {trainer.current_epoch + 1}/{len(trainer.datamodule.skill_names)}: "
                        f"{self.stage_name(trainer)} ({trainer.num_training_batches} batches)")
+
+    def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int) -> None:
+        # Randomness inside a stage (dropout, LoRA dropout) starts from (run seed, stage), so a run resumed at
+        # this stage draws what an uninterrupted one does. Seeded at the first batch, not at the epoch start:
+        # the data loader's iterator, created in between only when the loop did not resume, draws from the
+        # global RNG. (Data order has its own SeededShuffle.)
+        if batch_idx == 0:
+            torch.manual_seed(stage_seed(trainer.current_epoch))
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
         pl_module.log("stage/step", float(self.stage_step(trainer)))

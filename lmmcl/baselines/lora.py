@@ -21,6 +21,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.baselines.common import stage_end_validation
 from lmmcl.errors import LmmclError
+from lmmcl.stages import stage_seed
 
 ADAPTER = "default"
 
@@ -65,7 +66,9 @@ class LoRA(Callback):
     # --- stage end: merge, then fresh adapters for the next stage ----------------------------------
     def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.merge and stage_end_validation(trainer):
-            merge_and_reset(pl_module.model)
+            # the next stage's fresh adapters come from its own seed, not from the global RNG's state,
+            # so a run resumed at that stage draws the same adapters as one that never stopped
+            merge_and_reset(pl_module.model, seed=stage_seed(trainer.current_epoch + 1))
 
 
 def linear_owners(model: torch.nn.Module, names: list[str]) -> list[str]:
@@ -94,10 +97,13 @@ def lora_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
 
 
 @torch.no_grad()
-def merge_and_reset(model: torch.nn.Module) -> None:
-    """W <- W + scale * B @ A for every adapter, then B = 0 and a fresh A: the function is unchanged, the
-    base weights now hold this stage's update, and the state dict stays consistent for a resume."""
-    for layer in lora_layers(model):
-        layer.merge(adapter_names=[ADAPTER])
-        layer.merged_adapters.clear()  # the base weight owns the update now; the (zeroed) adapter stays active
-        layer.reset_lora_parameters(ADAPTER, init_lora_weights=True)
+def merge_and_reset(model: torch.nn.Module, seed: int = 0) -> None:
+    """W <- W + scale * B @ A for every adapter, then B = 0 and a fresh A drawn from ``seed`` (the global RNG
+    is left untouched): the function is unchanged, the base weights now hold this stage's update, and the
+    state dict stays consistent for a resume."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        for layer in lora_layers(model):
+            layer.merge(adapter_names=[ADAPTER])
+            layer.merged_adapters.clear()  # the base weight owns the update now; the (zeroed) adapter stays active
+            layer.reset_lora_parameters(ADAPTER, init_lora_weights=True)

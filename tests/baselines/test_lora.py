@@ -63,8 +63,47 @@ def test_merge_keeps_the_function_and_starts_fresh_adapters():
     assert all(not layer.merged and not layer.lora_B["default"].weight.any() for layer in lora_layers(module.model))
 
 
+def test_fresh_adapters_depend_on_the_stage_seed_only():
+    module = LMMModule("tiny_scratch")
+    names = apply_recipe(module.model, get_recipe("lora"), module.preset.components)
+    LoRA(r=4).adapt_model(module, names)
+
+    def fresh_a(seed: int, global_seed: int) -> list[torch.Tensor]:
+        torch.manual_seed(global_seed)  # a resumed run's global RNG is wherever its restart left it
+        merge_and_reset(module.model, seed=seed)
+        return [layer.lora_A["default"].weight.clone() for layer in lora_layers(module.model)]
+
+    state = torch.random.get_rng_state()
+    a = fresh_a(seed=3, global_seed=0)
+    assert torch.equal(torch.random.get_rng_state(), torch.manual_seed(0).get_state())  # global RNG untouched
+    torch.random.set_rng_state(state)
+    assert all(torch.equal(x, y) for x, y in zip(a, fresh_a(seed=3, global_seed=123)))
+    assert not all(torch.equal(x, y) for x, y in zip(a, fresh_a(seed=4, global_seed=0)))
+
+
 def test_lora_rejects_a_recipe_selecting_non_linear_parameters():
     module = LMMModule("tiny_scratch")
     names = apply_recipe(module.model, get_recipe("llm"), module.preset.components)
     with pytest.raises(ValueError, match="LoRA adapts Linear layers.*embed_tokens"):
         LoRA(r=4).adapt_model(module, names)
+
+
+def test_a_lora_run_resumed_at_a_stage_ends_with_the_uninterrupted_weights(make_trainer, tiny_data_kwargs):
+    """Adapter dropout and each stage's fresh adapters draw from the stage's own seed, not the global RNG."""
+    from pathlib import Path
+
+    from lmmcl.data.datamodule import SkillSequence
+    from lmmcl.stages import SequentialStages, run_sequence
+
+    def run(ckpt_path=None):
+        recipe = FreezeRecipe("lora", adapter={"init_args": {"r": 4, "dropout": 0.5}})
+        trainer = make_trainer([recipe, SequentialStages()], limit_val_batches=1)
+        run_sequence(trainer, LMMModule("tiny_scratch", lr=1e-3), SkillSequence(**tiny_data_kwargs),
+                     ckpt_path=ckpt_path)
+        return trainer
+
+    full = run()
+    weights = {k: v.clone() for k, v in full.lightning_module.model.state_dict().items()}
+    resumed = run(str(Path(full.log_dir) / "checkpoints" / "stage1-species.ckpt"))
+    for name, value in resumed.lightning_module.model.state_dict().items():
+        torch.testing.assert_close(value, weights[name], msg=lambda m: f"{name}: {m}")
