@@ -1,5 +1,5 @@
 """DDP: two CPU processes (gloo, Lightning's DDP strategy, forked) train to the same weights as one process with the
-same global batch.
+same global batch, and score every validation sample exactly once (the same scores as one process).
 
 Why they must agree: each process computes the model's loss, the *mean* over its own answer tokens, and DDP
 averages the processes' gradients. The average of per-process means is the global mean only when every
@@ -18,6 +18,7 @@ About 10 s (two forked processes), so it runs with the fast tests.
 
 from typing import Any
 
+import pytest
 import torch
 
 SAMPLES, PER_PROCESS_BATCH, WORLD, SEED = 32, 4, 2, 0
@@ -80,3 +81,47 @@ def test_two_process_ddp_matches_one_process_with_the_global_batch():
     # different reduction order (all-reduce of two shards vs one batch) shows most in near-zero gradients.
     for name in single:
         torch.testing.assert_close(ddp[name], single[name], rtol=1e-4, atol=5e-5, msg=lambda m: f"{name}: {m}")
+
+
+class _CountSamples:
+    """A callback counting the validation samples each rank scores, summed over ranks when logged."""
+
+    def __new__(cls):
+        from lightning.pytorch import Callback
+
+        class CountSamples(Callback):
+            def on_validation_epoch_start(self, trainer, pl_module):
+                self.n = 0
+
+            def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+                self.n += len(batch["refs"])
+
+            def on_validation_epoch_end(self, trainer, pl_module):
+                pl_module.log("samples_scored", float(self.n), reduce_fx="sum", sync_dist=True)
+
+        return CountSamples()
+
+
+def _validate(devices: int, strategy) -> dict[str, float]:
+    from lightning.pytorch import Trainer, seed_everything
+
+    from lmmcl.data.datamodule import SkillSequence
+    from lmmcl.module import LMMModule
+
+    seed_everything(SEED, verbose=False)
+    trainer = Trainer(accelerator="cpu", devices=devices, strategy=strategy, logger=False, enable_progress_bar=False,
+                      enable_model_summary=False, callbacks=[_CountSamples()])
+    data = SkillSequence(skills=["count"], heldout=["caption"], test_size=5, eval_batch_size=2)
+    trainer.validate(LMMModule("tiny_scratch"), datamodule=data, verbose=False)
+    return {k: float(v) for k, v in trainer.callback_metrics.items()}
+
+
+def test_ddp_validation_scores_every_test_sample_once():
+    from lightning.pytorch.strategies import DDPStrategy
+
+    single = _validate(1, "auto")
+    ddp = _validate(WORLD, DDPStrategy(start_method="fork", process_group_backend="gloo"))
+    # 5 samples per test set on 2 ranks: 3 + 2, not 3 + 3 with a repeated sample (DistributedSampler's padding)
+    assert single["samples_scored"] == ddp["samples_scored"] == 10
+    for key in ("val/count", "val/caption"):
+        assert ddp[key] == pytest.approx(single[key], abs=1e-6), key

@@ -59,12 +59,22 @@ class SkillDataModule(LightningDataModule):
     def name(self) -> str:
         return self.skill.name
 
-    def _loader(self, split: str, train: bool, shuffle_seed: int = 0) -> DataLoader:
+    def _loader(self, split: str, train: bool, shuffle_seed: int = 0,
+                shard: tuple[int, int] | None = None) -> DataLoader:
         if self.processor is None:
             raise RuntimeError(f"SkillDataModule({self.name!r}) needs a processor: set .processor first.")
         size = self.train_size if split == "train" else self.test_size
         data = self.skill.dataset(split, size, self.seed)
-        sampler = SeededShuffle(len(data), self.seed * 1000 + shuffle_seed) if train else None
+        if train:
+            sampler = SeededShuffle(len(data), self.seed * 1000 + shuffle_seed)
+        elif shard is not None and shard[0] > 1:
+            # Every test sample on exactly one rank. Lightning's default DistributedSampler pads the last shard
+            # with repeats, which would count some samples twice in the (all-reduced) scores.
+            from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+
+            sampler = UnrepeatedDistributedSampler(data, num_replicas=shard[0], rank=shard[1], shuffle=False)
+        else:
+            sampler = None
         return DataLoader(data, batch_size=self.batch_size if train else self.eval_batch_size, sampler=sampler,
                           num_workers=self.num_workers, persistent_workers=False,
                           collate_fn=Collator(self.processor, train=train, max_length=self.max_length))
@@ -72,8 +82,17 @@ class SkillDataModule(LightningDataModule):
     def train_dataloader(self, shuffle_seed: int = 0) -> DataLoader:
         return self._loader("train", train=True, shuffle_seed=shuffle_seed)
 
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)
+    def test_dataloader(self, shard: tuple[int, int] | None = None) -> DataLoader:
+        """The test split; ``shard`` = (world size, rank) gives this rank its part, without repeats."""
+        return self._loader("test", train=False, shard=shard)
+
+
+def eval_shard(datamodule: LightningDataModule) -> tuple[int, int] | None:
+    """(world size, rank) of the datamodule's Trainer when it runs on several processes, else None."""
+    trainer = getattr(datamodule, "trainer", None)
+    if trainer is None or trainer.world_size <= 1:
+        return None
+    return trainer.world_size, trainer.global_rank
 
 
 class SkillSequence(LightningDataModule):
@@ -124,7 +143,7 @@ class SkillSequence(LightningDataModule):
         return self.targets[stage].train_dataloader(shuffle_seed=stage)
 
     def val_dataloader(self) -> list[DataLoader]:
-        return [dm.test_dataloader() for dm in self.targets + self.heldout]
+        return [dm.test_dataloader(eval_shard(self)) for dm in self.targets + self.heldout]
 
 
 class SkillMixture(LightningDataModule):
@@ -157,4 +176,4 @@ class SkillMixture(LightningDataModule):
                           collate_fn=Collator(first.processor, train=True, max_length=self.max_length))
 
     def val_dataloader(self) -> list[DataLoader]:
-        return [p.test_dataloader() for p in self.parts]
+        return [p.test_dataloader(eval_shard(self)) for p in self.parts]
