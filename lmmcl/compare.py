@@ -50,15 +50,14 @@ def run_label(run_dir: Path, recipe: str) -> str:
     """The recipe plus the baselines among the run's callbacks (its config.yaml), e.g. ``mlp_gate_up+lwf``."""
     import yaml
 
-    from lmmcl.baselines import BASELINES
+    from lmmcl.baselines import baseline_names
 
     config = run_dir / "config.yaml"
     if not config.exists():
         return recipe
-    by_class = {cls.__name__: name for name, cls in BASELINES.items()}
     callbacks = ((yaml.safe_load(config.read_text()) or {}).get("trainer") or {}).get("callbacks") or []
     classes = [c.get("class_path", "").rpartition(".")[2] for c in callbacks if isinstance(c, dict)]
-    return "+".join([recipe, *(by_class[c] for c in classes if c in by_class)])
+    return "+".join([recipe, *baseline_names(classes)])
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:

@@ -102,13 +102,11 @@ class SequentialStages(Callback):
         self.write_report(trainer, pl_module)
 
     def report(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
-        from lmmcl.baselines import BASELINES
+        from lmmcl.baselines import baseline_names
         from lmmcl.recipes import FreezeRecipe
 
         recipe = next((cb.recipe.name for cb in trainer.callbacks if isinstance(cb, FreezeRecipe)), "none")
-        # LoRA is a recipe's adapter, named by the recipe itself; the others are callbacks added to a recipe
-        baselines = [name for name, cls in BASELINES.items()
-                     if name != "lora" and any(isinstance(cb, cls) for cb in trainer.callbacks)]
+        baselines = baseline_names([type(cb).__name__ for cb in trainer.callbacks])
         counts = pl_module.param_counts or {"trainable": 0, "total": 0}
         dm = trainer.datamodule
         return build_report(pl_module.preset.name, recipe, dm.skill_names, dm.heldout_names, self.rows,

@@ -28,7 +28,8 @@ from lmmcl.registry import entry_path, known
 BASELINE_DIR = Path(__file__).resolve().parents[2] / "configs" / "baseline"
 BASELINES = {"lora": LoRA, "lwf": LwF, "wise_ft": WiSEFT, "moe": MoE}
 
-__all__ = ["BASELINES", "LoRA", "LwF", "MoE", "WiSEFT", "baseline_args", "known_baselines", "parse_entry"]
+__all__ = ["BASELINES", "LoRA", "LwF", "MoE", "WiSEFT", "baseline_args", "baseline_names", "known_baselines",
+           "parse_entry"]
 
 
 def known_baselines() -> list[str]:
@@ -45,6 +46,15 @@ def parse_entry(entry: str) -> tuple[str, list[str]]:
     for name in baselines:
         baseline_config(name)
     return recipe, baselines
+
+
+def baseline_names(class_names: list[str]) -> list[str]:
+    """The baselines among callback class names (a run's callbacks, in their order): e.g. ``["lwf"]``.
+
+    A recipe's own adapter (``RECIPE=lora``) is not a callback, so it is not listed: the recipe names it.
+    """
+    by_class = {cls.__name__: name for name, cls in BASELINES.items()}
+    return [by_class[c] for c in class_names if c in by_class]
 
 
 def baseline_args(baselines: list[str]) -> list[str]:
