@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from lmmcl.inspect import format_table  # noqa: F401  (the benchmarks' tables look like `lmmcl recipes`')
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
@@ -101,15 +103,3 @@ def write_result(path: Path, name: str, threads: int, **figures: Any) -> Path:
     path.write_text(json.dumps({"benchmark": name, "environment": environment(threads), **figures}, indent=2) + "\n")
     print(f"[bench] wrote {path}")
     return path
-
-
-def format_table(head: list[str], rows: list[list[Any]]) -> str:
-    """Plain aligned text table (first column left, the rest right)."""
-    cells = [[str(c) for c in r] for r in [head, *rows]]
-    widths = [max(map(len, column)) for column in zip(*cells)]
-    cells.insert(1, ["-" * w for w in widths])
-    lines = []
-    for row in cells:
-        first, *rest = row
-        lines.append("  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:]))]))
-    return "\n".join(lines)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from lmmcl.errors import LmmclError
 
@@ -35,10 +36,7 @@ def recipe_rows(model, components: dict[str, list[str]]) -> list[dict]:
 
     An adapter recipe (LoRA) trains r·(in + out) adapter weights per selected matrix, not the matrix.
     """
-    from inspect import signature
-
-    from lmmcl.baselines.lora import LoRA
-    from lmmcl.recipes import get_recipe, known_recipes, select_parameters
+    from lmmcl.recipes import build_adapter, get_recipe, known_recipes, select_parameters
 
     sizes = dict(model.named_parameters())  # tied weights appear once
     total = sum(p.numel() for p in sizes.values())
@@ -46,12 +44,11 @@ def recipe_rows(model, components: dict[str, list[str]]) -> list[dict]:
     for name in known_recipes():
         recipe = get_recipe(name)
         names = select_parameters(model, recipe, components)
-        adapter = recipe.extra.get("adapter")
+        adapter = build_adapter(recipe, {})  # e.g. the LoRA of configs/recipe/lora.yaml, with its defaults
         if adapter is None:
             trainable = sum(sizes[n].numel() for n in names)
         else:
-            rank = (adapter.get("init_args") or {}).get("r", signature(LoRA).parameters["r"].default)
-            trainable = sum(rank * sum(sizes[n].shape) for n in names if sizes[n].dim() == 2)
+            trainable = sum(adapter.r * sum(sizes[n].shape) for n in names if sizes[n].dim() == 2)
         rows.append({"recipe": name, "trainable": trainable, "share": trainable / total, "names": names})
     return rows
 
@@ -65,9 +62,16 @@ def table(rows: list[dict], total: int) -> str:
         body.append([row["recipe"], f"{n:,}", f"{100 * row['share']:.2f}%",
                      *(human_bytes(n * b) for b in BYTES.values()), human_bytes(state),
                      human_bytes(state + WEIGHT_BYTES * total)])
-    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
-    fmt = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-    return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, body)])
+    return format_table(head, body)
+
+
+def format_table(head: list[str], rows: list[list[Any]]) -> str:
+    """Plain aligned text table: first column left, the rest right, a dashed line under the header."""
+    cells = [[str(c) for c in r] for r in [head, *rows]]
+    widths = [max(map(len, column)) for column in zip(*cells)]
+    cells.insert(1, ["-" * w for w in widths])
+    return "\n".join("  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:]))])
+                     for first, *rest in cells)
 
 
 def _shown(path: Path) -> str:

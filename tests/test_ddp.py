@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import torch
+from lightning.pytorch import Callback
 
 SAMPLES, PER_PROCESS_BATCH, WORLD, SEED = 32, 4, 2, 0
 
@@ -83,23 +84,17 @@ def test_two_process_ddp_matches_one_process_with_the_global_batch():
         torch.testing.assert_close(ddp[name], single[name], rtol=1e-4, atol=5e-5, msg=lambda m: f"{name}: {m}")
 
 
-class _CountSamples:
-    """A callback counting the validation samples each rank scores, summed over ranks when logged."""
+class _CountSamples(Callback):
+    """Counts the validation samples each rank scores, summed over ranks when logged."""
 
-    def __new__(cls):
-        from lightning.pytorch import Callback
+    def on_validation_epoch_start(self, trainer, pl_module):
+        self.n = 0
 
-        class CountSamples(Callback):
-            def on_validation_epoch_start(self, trainer, pl_module):
-                self.n = 0
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        self.n += len(batch["refs"])
 
-            def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
-                self.n += len(batch["refs"])
-
-            def on_validation_epoch_end(self, trainer, pl_module):
-                pl_module.log("samples_scored", float(self.n), reduce_fx="sum", sync_dist=True)
-
-        return CountSamples()
+    def on_validation_epoch_end(self, trainer, pl_module):
+        pl_module.log("samples_scored", float(self.n), reduce_fx="sum", sync_dist=True)
 
 
 def _validate(devices: int, strategy) -> dict[str, float]:

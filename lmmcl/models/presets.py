@@ -50,13 +50,16 @@ class ModelPreset:
 
     def local_path(self) -> Path:
         """The built (randomly initialised) checkpoint's directory (builder presets only)."""
-        key = config_hash({"builder": self.builder, **self.build, "world": WORLD_VERSION})
-        return cache_dir() / "models" / f"{self.family}-{key}"
+        return cache_dir() / "models" / f"{self.family}-{config_hash(self._build_key())}"
 
     def base_path(self) -> Path:
         """The pre-trained base checkpoint's directory (presets with a ``pretrain`` section)."""
-        key = config_hash({"builder": self.builder, **self.build, "pretrain": self.pretrain, "world": WORLD_VERSION})
+        key = config_hash({**self._build_key(), "pretrain": self.pretrain})
         return cache_dir() / "models" / f"{self.family}-base-{key}"
+
+    def _build_key(self) -> dict[str, Any]:
+        # the synthetic world's version too: the tokenizer's corpus and the base's training data come from it
+        return {"builder": self.builder, **self.build, "world": WORLD_VERSION}
 
 
 def config_hash(config: dict[str, Any]) -> str:
