@@ -37,6 +37,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.errors import LmmclError
 from lmmcl.registry import entry_path, known
+from lmmcl.rundir import run_dir
 
 RECIPE_DIR = Path(__file__).resolve().parents[1] / "configs" / "recipe"
 
@@ -159,8 +160,8 @@ class FreezeRecipe(Callback):
                        f"({100 * trainable / total:.2f}%) in {len(self.trainable_names)} tensors")
         if trainer.logger is not None:
             trainer.logger.log_metrics({"params/trainable": trainable, "params/total": total}, step=0)
-        if trainer.is_global_zero and trainer.logger is not None and trainer.log_dir:
-            out = Path(trainer.log_dir)
+        out = run_dir(trainer)  # on every rank: reading it is a collective
+        if trainer.is_global_zero and out is not None:
             out.mkdir(parents=True, exist_ok=True)
             (out / "trainable_params.txt").write_text("\n".join(self.trainable_names) + "\n")
 

@@ -26,6 +26,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.report import build_report, write_report
+from lmmcl.rundir import run_dir
 from lmmcl.errors import LmmclError
 
 
@@ -113,15 +114,17 @@ class SequentialStages(Callback):
                             counts["trainable"], counts["total"], baselines=baselines, **self.extras)
 
     def write_report(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if trainer.is_global_zero and trainer.logger is not None and trainer.log_dir:
-            path = write_report(trainer.log_dir, self.report(trainer, pl_module),
+        folder = run_dir(trainer)  # on every rank: reading it is a collective
+        if trainer.is_global_zero and folder is not None:
+            path = write_report(folder, self.report(trainer, pl_module),
                                 writer=getattr(trainer.logger, "experiment", None))  # figures into TensorBoard too
             rank_zero_info(f"[lmmcl] report: {path}")
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if not self.save_checkpoints or trainer.logger is None or not trainer.log_dir:
+        run = run_dir(trainer) if self.save_checkpoints else None  # on every rank: a collective
+        if run is None:
             return
-        folder = Path(trainer.log_dir) / "checkpoints"
+        folder = run / "checkpoints"
         path = folder / f"stage{trainer.current_epoch + 1}-{self.stage_name(trainer)}.ckpt"
         tmp = path.with_name(path.name + ".tmp")
         trainer.save_checkpoint(tmp, weights_only=False)  # full state: resume needs optimizer + loops

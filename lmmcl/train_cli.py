@@ -10,6 +10,7 @@ from lightning.pytorch.cli import LightningCLI
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.module import LMMModule
 from lmmcl.recipes import FreezeRecipe
+from lmmcl.rundir import run_dir
 from lmmcl.stages import SequentialStages
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "experiment" / "default.yaml"
@@ -39,8 +40,9 @@ class LMMCLI(LightningCLI):
             self.trainer.validate(self.model, datamodule=self.datamodule)  # the base row of the matrix
 
     def after_fit(self) -> None:
+        folder = run_dir(self.trainer)  # on every rank: reading it is a collective
         if self.trainer.is_global_zero:
-            print(f"\n[lmmcl] done. Report: {Path(self.trainer.log_dir) / 'report.md'} "
+            print(f"\n[lmmcl] done. Report: {folder / 'report.md' if folder else '(no logger)'} "
                   f"(and report.json); TensorBoard: make tensorboard")
 
 
