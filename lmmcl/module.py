@@ -15,6 +15,16 @@ from lmmcl.errors import LmmclError
 BATCH_META = ("refs", "questions")
 
 
+def check_master_weights(precision: str, params: list[torch.nn.Parameter]) -> None:
+    """Mixed precision keeps fp32 master weights: trained bf16/fp16 tensors there would take AdamW's updates
+    in 8 (or 11) bits of mantissa and lose most of them at the paper's LR."""
+    low = sorted({str(p.dtype) for p in params if p.dtype != torch.float32})
+    if str(precision).endswith("-mixed") and low:
+        raise LmmclError(f"trainer.precision={precision!r} trains fp32 master weights, but trainable parameters "
+                         f"are {', '.join(low)}: set model.dtype: float32 (configs/trainer/bf16.yaml), or use "
+                         f"precision 'bf16-true' to train bf16 weights on purpose.")
+
+
 class LMMModule(LightningModule):
     """A multimodal model trained on answer tokens only and evaluated by greedy generation.
 
@@ -77,6 +87,7 @@ class LMMModule(LightningModule):
         params = [p for p in self.model.parameters() if p.requires_grad]
         if not params:
             raise LmmclError("No parameter requires grad: the freezing recipe selected nothing to train.")
+        check_master_weights(self.trainer.precision, params)
         optimizer = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
         steps = self.schedule_steps or max(1, int(self.trainer.estimated_stepping_batches))
         warmup = math.ceil(self.hparams.warmup_ratio * steps)
