@@ -14,6 +14,7 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import ConcatDataset, DataLoader, Sampler
 
 from lmmcl.data.collate import Collator
+from lmmcl.data.order import apply_order
 from lmmcl.data.skill import Skill, get_skill
 from lmmcl.errors import LmmclError
 
@@ -100,6 +101,7 @@ class SkillSequence(LightningDataModule):
 
     Args:
         skills: target skills in training order (one stage each).
+        order: optional stage order as positions in ``skills`` (``[2, 0, 3, 4, 1]``; see :mod:`lmmcl.data.order`).
         heldout: held-out benchmarks (test split only).
         train_size, test_size, batch_size, eval_batch_size, num_workers, seed, max_length: passed to
             every :class:`SkillDataModule`.
@@ -107,8 +109,9 @@ class SkillSequence(LightningDataModule):
 
     def __init__(self, skills: list[str] = PAPER_ORDER, heldout: list[str] = (), train_size: int | None = 256,
                  test_size: int | None = 64, batch_size: int = 16, eval_batch_size: int = 32, num_workers: int = 0,
-                 seed: int = 0, max_length: int = 512):
+                 seed: int = 0, max_length: int = 512, order: list[int] | None = None):
         super().__init__()
+        skills = apply_order(skills, order)
         if not skills:
             raise LmmclError("SkillSequence needs at least one target skill (data.skills).")
         kwargs = dict(train_size=train_size, test_size=test_size, batch_size=batch_size,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lmmcl.data.hf import HFSkill
+from lmmcl.data.order import apply_order
 from lmmcl.data.skill import get_skills
 
 PLAN_COLUMNS = ("skill", "kind", "split", "source", "rows", "metric", "found")
@@ -86,7 +87,7 @@ def main(argv: list[str]) -> int:
     config = resolve_config(args.config)
     print("# resolved configuration\n" + yaml.safe_dump(config, sort_keys=False))
     data = config["data"]
-    plan = dataset_plan(list(data["skills"]) + list(data.get("heldout") or []))
+    plan = dataset_plan(apply_order(data["skills"], data.get("order")) + list(data.get("heldout") or []))
     print("# datasets\n" + format_plan(plan) + "\n")
     print("# model\n" + model_plan(config["model"]["preset"], config["model"].get("model_path")))
     missing = sum(not row["found"] for row in plan)
