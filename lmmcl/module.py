@@ -9,10 +9,11 @@ import torch
 from lightning.pytorch import LightningModule
 from transformers import get_cosine_schedule_with_warmup
 
+from lmmcl.eval.samples import SampleCounter, sample_entry
 from lmmcl.models import load_model
 from lmmcl.errors import LmmclError
 
-BATCH_META = ("refs", "questions")
+BATCH_META = ("refs", "questions", "bad_records")
 
 
 def check_master_weights(precision: str, params: list[torch.nn.Parameter]) -> None:
@@ -47,6 +48,8 @@ class LMMModule(LightningModule):
         self.benchmarks: list[Any] = []
         self.target_names: list[str] = []
         self.last_scores: dict[str, float] = {}
+        self.last_samples: dict[str, dict[str, Any]] = {}  # per benchmark: asked, scored, skipped, bad_records
+        self.sample_counter = SampleCounter()
         self.param_counts: dict[str, int] = {}
         # Length of one warmup + cosine schedule in optimizer steps; None = the whole fit.
         # SequentialStages sets it to the current stage's steps before rebuilding the optimizer.
@@ -70,6 +73,12 @@ class LMMModule(LightningModule):
         return {k: v for k, v in batch.items() if k not in BATCH_META}
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        skipped = sum(batch.get("bad_records", {}).values())
+        if skipped:
+            self.log("train/skipped", float(skipped), reduce_fx="sum", batch_size=1)
+        if "input_ids" not in batch:  # every sample was a bad record: a zero loss that still reaches every
+            # trained tensor, so DDP's gradient all-reduce runs on this rank like on the others
+            return sum((p * 0.0).sum() for p in self.model.parameters() if p.requires_grad)
         output = self.model(**self.model_inputs(batch))
         loss = output.loss
         batch_size = batch["input_ids"].shape[0]
@@ -110,9 +119,13 @@ class LMMModule(LightningModule):
         # (validate runs under inference_mode, fit's validation under no_grad).
         for metric in self.val_metrics.values():
             metric.reset()
+        self.sample_counter.reset()
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
         skill = self.benchmarks[dataloader_idx]
+        self.sample_counter.add(skill.name, len(batch["refs"]), batch.get("bad_records", {}))
+        if "input_ids" not in batch:  # every sample of this batch was a bad record
+            return
         preds = self.generate(batch, skill.max_new_tokens)
         self.val_metrics[skill.name].update(preds, batch["refs"])
 
@@ -129,3 +142,10 @@ class LMMModule(LightningModule):
         for name, value in scores.items():
             self.log(f"val/{name}", value, sync_dist=False)
         self.last_scores = scores
+        self.last_samples = self._sample_counts()
+
+    def _sample_counts(self) -> dict[str, dict[str, Any]]:
+        """Asked, scored, skipped and bad records per benchmark of this evaluation (every rank takes part)."""
+        parts = getattr(self.trainer.datamodule, "eval_modules", None) or []
+        counts = self.sample_counter.reduced([dm.name for dm in parts], self.trainer.strategy, self.device)
+        return {dm.name: sample_entry(dm.asked, counts[dm.name][0], dm.load_bad, counts[dm.name][1]) for dm in parts}

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from lmmcl.errors import LmmclError
+from lmmcl.eval import samples
 
 FIGURES = ("accuracy_matrix.png", "counting_bias.png")
 COMPUTED = ("summary", "cl_metrics")  # recomputed from the matrix whenever a report is built
@@ -151,6 +152,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [f"# lmmcl report: {report['model']} / {report['recipe']}", "",
              f"Trainable parameters: {report['trainable_params']:,} of {report['total_params']:,} "
              f"({100 * report['trainable_params'] / max(1, report['total_params']):.2f}%)", "",
+             *samples.warning_lines(report),
              "## Accuracy (%) after each stage", "",
              "| after | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for row in report["stages"]:
@@ -161,6 +163,7 @@ def render_markdown(report: dict[str, Any]) -> str:
               f"- held-out change after the last stage: {_fmt(s['heldout_final'], True)}",
               f"- held-out change averaged over stages: {_fmt(s['heldout_mean'], True)}", ""]
     lines += _cl_section(report)
+    lines += samples.table_lines(report)
     if report.get("counting_bias"):
         lines += ["## Counting bias (number-token probability mass, mean ± std over prompts)", "",
                   "| after | counting prompts | other prompts |", "|---|---|---|"]

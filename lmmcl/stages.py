@@ -95,6 +95,7 @@ class SequentialStages(Callback):
         dm: LightningDataModule = trainer.datamodule
         scores = {k: pl_module.last_scores[k] for k in dm.skill_names + dm.heldout_names}
         self.rows.append({"name": name, "scores": scores})
+        self.extras["samples"] = pl_module.last_samples  # asked / scored / skipped per benchmark
         if trainer.logger is not None:
             trainer.logger.log_metrics({f"stage/{k}": v for k, v in scores.items()}, step=len(self.rows) - 1)
         for callback in trainer.callbacks:  # e.g. CountingBiasProbe adds its section to self.extras

@@ -9,10 +9,12 @@ prompt tokens generation will start from.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import torch
 
+from lmmcl.data.bad import merge_counts, reason_of
 from lmmcl.data.skill import Sample
 from lmmcl.errors import LmmclError
 
@@ -27,8 +29,10 @@ def chat_prompt(processor: Any, question: str) -> str:
 class Collator:
     """Collate :class:`Sample` lists for training (``train=True``) or generation.
 
-    ``None`` items (bad records found while loading) are dropped and counted in ``skipped``.
-    A sequence longer than ``max_length`` is an error: truncation could cut image tokens.
+    Bad items (``None`` or :class:`~lmmcl.data.bad.BadRecord`, found while reading) and samples longer than
+    ``max_length`` (never truncated: truncation could cut image tokens) are dropped; each batch carries their
+    reasons in ``batch["bad_records"]`` (also summed in ``skipped``). A batch with no usable sample has no
+    ``input_ids``: the module skips it.
     """
 
     def __init__(self, processor: Any, train: bool, max_length: int = 512):
@@ -37,18 +41,35 @@ class Collator:
         self.skipped = 0
 
     def __call__(self, samples: list[Sample | None]) -> dict[str, Any]:
-        good = [s for s in samples if s is not None]
-        self.skipped += len(samples) - len(good)
-        if not good:
-            raise LmmclError("Every sample of this batch was a bad record; check the dataset's bad-record counts.")
+        good = [s for s in samples if s]
+        bad = merge_counts(Counter(reason_of(s) for s in samples if not s))
+        batch: dict[str, Any] = {"refs": [], "questions": []}
+        while good:
+            batch = self._encode(good)
+            lengths = self._lengths(batch)
+            if max(lengths) <= self.max_length:
+                break
+            too_long = sum(n > self.max_length for n in lengths)
+            bad = merge_counts(bad, {"too_long": too_long})
+            good = [s for s, n in zip(good, lengths) if n <= self.max_length]
+            batch = {"refs": [], "questions": []}
+        batch["bad_records"] = bad
+        self.skipped += sum(bad.values())
+        return batch
+
+    def _encode(self, good: list[Sample]) -> dict[str, Any]:
         prompts = [chat_prompt(self.processor, s.question) for s in good]
         enc = self.processor(text=prompts, images=[s.image.convert("RGB") for s in good],
                              padding=True, padding_side="left", return_tensors="pt")
         batch = self._train_batch(enc, good) if self.train else dict(enc)
-        self._check_length(batch["input_ids"], good)
         batch["refs"] = [s.answers for s in good]
         batch["questions"] = [s.question for s in good]
         return batch
+
+    @staticmethod
+    def _lengths(batch: dict[str, Any]) -> list[int]:
+        """Each row's real tokens (prompt, and answer when training)."""
+        return batch["attention_mask"].sum(dim=1).tolist()
 
     def _train_batch(self, enc: dict[str, torch.Tensor], samples: list[Sample]) -> dict[str, Any]:
         eos = [self.tokenizer.eos_token_id]
@@ -78,9 +99,3 @@ class Collator:
         real = values[mask.bool()]
         return torch.cat([real, real.new_zeros(width - len(real))])
 
-    def _check_length(self, input_ids: torch.Tensor, samples: list[Sample]) -> None:
-        if input_ids.shape[1] > self.max_length:
-            worst = max(range(len(samples)), key=lambda i: len(samples[i].question) + len(samples[i].answer))
-            raise LmmclError(f"A batch needs {input_ids.shape[1]} tokens > max_length={self.max_length} "
-                             f"(e.g. sample {samples[worst].meta}). Raise data.max_length; lmmcl never truncates "
-                             f"because truncation can cut image tokens.")

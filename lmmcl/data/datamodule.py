@@ -55,6 +55,8 @@ class SkillDataModule(LightningDataModule):
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.seed, self.max_length = seed, max_length
         self.processor: Any = None
+        self.asked: int | None = test_size  # set from the test split when it is loaded
+        self.load_bad: dict[str, int] = {}
 
     @property
     def name(self) -> str:
@@ -66,6 +68,9 @@ class SkillDataModule(LightningDataModule):
             raise RuntimeError(f"SkillDataModule({self.name!r}) needs a processor: set .processor first.")
         size = self.train_size if split == "train" else self.test_size
         data = self.skill.dataset(split, size, self.seed)
+        if not train:  # what the report's sample counts start from (lmmcl.eval.samples)
+            self.load_bad = dict(getattr(data, "load_bad_records", {}))
+            self.asked = size if size is not None else len(data) + sum(self.load_bad.values())
         if train:
             sampler = SeededShuffle(len(data), self.seed * 1000 + shuffle_seed)
         elif shard is not None and shard[0] > 1:
@@ -134,6 +139,11 @@ class SkillSequence(LightningDataModule):
         """Every evaluated skill, in validation-dataloader order."""
         return [dm.skill for dm in self.targets + self.heldout]
 
+    @property
+    def eval_modules(self) -> list[SkillDataModule]:
+        """The evaluated skills' data modules, in validation-dataloader order."""
+        return self.targets + self.heldout
+
     def setup(self, stage: str) -> None:
         processor = self.trainer.lightning_module.processor
         for dm in self.targets + self.heldout:
@@ -165,6 +175,10 @@ class SkillMixture(LightningDataModule):
         self.skill_names: list[str] = []  # no target skills: every benchmark is general ability
         self.heldout_names = [p.name for p in self.parts]
         self.benchmarks = [p.skill for p in self.parts]
+
+    @property
+    def eval_modules(self) -> list[SkillDataModule]:
+        return self.parts
 
     def setup(self, stage: str) -> None:
         for part in self.parts:

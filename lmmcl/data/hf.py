@@ -16,8 +16,9 @@ lmmcl never waits on the network: it contacts the Hub only when ``HF_DATASETS_OF
 names it, where lmmcl looked, and how to provide it.
 
 Bad records (empty question, missing or unusable answer, missing or undecodable image) are skipped and
-counted in ``dataset.bad_records`` with a logged warning. Images are decoded only when an item is read, so
-an undecodable one makes ``__getitem__`` return ``None``, which the collate drops and counts.
+counted in ``dataset.bad_records`` with a logged warning (reasons: :mod:`lmmcl.data.bad`). Images are decoded
+only when an item is read, so an undecodable one makes ``__getitem__`` return a falsy ``BadRecord``, which the
+collate drops and counts; an image over ``max_image_pixels`` is downscaled as it is read.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from PIL import Image
 from torch.utils.data import Dataset
 
+from lmmcl.data.bad import BadRecord
 from lmmcl.data.skill import SKILL_CONFIG_DIR, Sample, Skill, register_skill_type
 from lmmcl.data.synthetic import lettered
 from lmmcl.errors import LmmclError, MissingResourceError
@@ -75,6 +77,7 @@ class Source:
     post: str = ""
     answer_transform: str = "as_is"  # a key of ANSWER_TRANSFORMS
     meta: list[str] = field(default_factory=list)  # columns copied into Sample.meta (e.g. per-category scores)
+    max_image_pixels: int = 4096 * 4096  # larger images are downscaled when read (aspect kept)
     note: str = ""  # how to obtain this data, shown when it is missing
 
     def roles(self) -> dict[str, Any]:
@@ -295,40 +298,57 @@ class HFDataset(Dataset):
     reading process: with DataLoader workers, the collate's own count is the one that adds up).
     """
 
-    def __init__(self, name: str, records: list[_Record], images: Any, bad_records: dict[str, int]):
+    def __init__(self, name: str, records: list[_Record], images: Any, bad_records: dict[str, int],
+                 max_pixels: int = 4096 * 4096):
         self.name, self.records, self.images = name, records, images
         self.bad_records = dict(bad_records)
+        self.load_bad_records = dict(bad_records)  # found while building: the same on every rank and worker
+        self.max_pixels = max_pixels
 
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, index: int) -> Sample | None:
+    def __getitem__(self, index: int) -> Sample | BadRecord:
         record = self.records[index]
         image = self._image(record)
-        if image is None:
-            return None
+        if isinstance(image, BadRecord):
+            return image
         return Sample(image, record.question, record.answer, list(record.answers), dict(record.meta))
 
-    def _image(self, record: _Record) -> Image.Image | None:
+    def _image(self, record: _Record) -> Image.Image | BadRecord:
         raw = self.images[record.row]
         if isinstance(raw, list):  # SEED-Bench stores a list of images; the first is the one asked about
             raw = raw[0] if raw else None
         if isinstance(raw, Image.Image):
-            return raw
+            return bounded(raw, self.max_pixels)
         if not raw or not (raw.get("bytes") or raw.get("path")):
             return self._skip(record, "missing_image")
         try:
             image = Image.open(io.BytesIO(raw["bytes"]) if raw.get("bytes") else raw["path"])
-            image.load()
+            return bounded(image, self.max_pixels)
         except Exception as err:  # PIL reports corrupt data with many exception types
             return self._skip(record, "undecodable_image", err)
-        return image
 
-    def _skip(self, record: _Record, reason: str, err: Exception | None = None) -> None:
+    def _skip(self, record: _Record, reason: str, err: Exception | None = None) -> BadRecord:
         self.bad_records[reason] = self.bad_records.get(reason, 0) + 1
         log.warning("%s: skipping row %d (%s%s); bad records so far: %s", self.name, record.row, reason,
                     f": {err}" if err else "", self.bad_records)
-        return None
+        return BadRecord(reason, record.row)
+
+
+def bounded(image: Image.Image, max_pixels: int) -> Image.Image:
+    """``image`` decoded, downscaled (aspect kept) to at most ``max_pixels`` pixels; a JPEG is decoded at a
+    reduced scale straight away (``draft``), so a huge picture never sits in memory at full size."""
+    w, h = image.size
+    if w * h <= max_pixels:
+        image.load()
+        return image
+    scale = (max_pixels / (w * h)) ** 0.5
+    target = (max(1, int(w * scale)), max(1, int(h * scale)))
+    image.draft("RGB", target)  # JPEG only: decode at 1/2, 1/4 or 1/8 scale, no smaller than target
+    image = image.convert("RGB") if image.mode not in ("RGB", "L") else image
+    image.thumbnail(target, Image.BILINEAR)
+    return image
 
 
 # --- the skill -----------------------------------------------------------------------------------------
@@ -378,6 +398,9 @@ class HFSkill(Skill):
         return src
 
     # -- where ------------------------------------------------------------------------------------------
+
+    def splits(self) -> tuple[str, ...]:
+        return tuple(self.sources)
 
     def source(self, split: str) -> Source:
         if split not in self.sources:
@@ -524,7 +547,7 @@ class HFSkill(Skill):
             log.warning("%s: skipped %d of %d rows read from %s: %s", label, sum(bad.values()), read, where, dict(bad))
         if not records:
             raise LmmclError(f"{label}: no usable rows in {where} (rows read: {read}, bad records: {dict(bad)}).")
-        return HFDataset(label, records, images, bad)
+        return HFDataset(label, records, images, bad, max_pixels=src.max_image_pixels)
 
     def _classes(self, src: Source, rows: Any) -> list[str]:
         import datasets

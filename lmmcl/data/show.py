@@ -14,15 +14,25 @@ import numpy as np
 from lightning.pytorch import Callback, LightningModule, Trainer
 from PIL import Image, ImageDraw
 
-from lmmcl.data.skill import get_skill, known_skills
+from lmmcl.data.skill import Skill, get_skill, known_skills
 
 
-def skill_grid(name: str, n: int = 8, split: str = "train", seed: int = 0, cols: int = 4, scale: int = 4) -> Image.Image:
-    """``n`` samples of skill ``name`` as one picture: each image enlarged, its question and answer below."""
+THUMB = 128  # largest side of one picture in a grid, pixels: the canvas never grows with the images
+
+
+def gallery_split(skill: Skill) -> str:
+    """The split a gallery shows: ``train`` where the skill has one, else ``test`` (held-out benchmarks)."""
+    return "train" if "train" in skill.splits() else "test"
+
+
+def skill_grid(name: str, n: int = 8, split: str = "train", seed: int = 0, cols: int = 4, scale: int = 4,
+               thumb: int = THUMB) -> Image.Image:
+    """``n`` samples of skill ``name`` as one picture: each image enlarged ``scale`` times (thumbnails of at
+    most ``thumb`` pixels), its question and answer below."""
     data = get_skill(name).dataset(split, n, seed)
     samples = [data[i] for i in range(min(n, len(data)))]
-    samples = [s for s in samples if s is not None]
-    side = max(s.image.width for s in samples) * scale
+    samples = [s for s in samples if s]
+    side = min(max((s.image.width for s in samples), default=1) * scale, thumb)
     text_h, pad = 84, 6
     rows = (len(samples) + cols - 1) // cols
     canvas = Image.new("RGB", (cols * (side + pad) + pad, rows * (side + text_h + pad) + pad + 16), "white")
@@ -30,7 +40,9 @@ def skill_grid(name: str, n: int = 8, split: str = "train", seed: int = 0, cols:
     draw.text((pad, 2), f"skill: {name} ({split})", fill=(0, 0, 0))
     for i, sample in enumerate(samples):
         x, y = pad + (i % cols) * (side + pad), 16 + pad + (i // cols) * (side + text_h + pad)
-        canvas.paste(sample.image.convert("RGB").resize((side, side), Image.NEAREST), (x, y))
+        picture = sample.image.convert("RGB")
+        picture.thumbnail((side, side))  # shrink a large picture, keep its aspect
+        canvas.paste(picture.resize((side, side), Image.NEAREST) if max(picture.size) < side else picture, (x, y))
         lines = [l for part in sample.question.split("\n") for l in textwrap.wrap(part, 22)][:7]
         draw.multiline_text((x, y + side + 2), "\n".join(lines), fill=(40, 40, 40), spacing=1)
         draw.text((x, y + side + text_h - 14), f"-> {sample.answer}", fill=(180, 0, 0))
@@ -38,7 +50,8 @@ def skill_grid(name: str, n: int = 8, split: str = "train", seed: int = 0, cols:
 
 
 class SkillGallery(Callback):
-    """Log one example grid per skill of the run (targets and held-out) to TensorBoard, once per run."""
+    """Log one example grid per skill of the run (targets and held-out) to TensorBoard, once per run: the
+    train split, or the test split of a benchmark that has no train split."""
 
     def __init__(self, n: int = 8):
         self.n = n
@@ -48,7 +61,7 @@ class SkillGallery(Callback):
         if not trainer.is_global_zero or not hasattr(experiment, "add_image"):
             return
         for skill in trainer.datamodule.benchmarks:
-            grid = np.asarray(skill_grid(skill.name, self.n, split="train"))
+            grid = np.asarray(skill_grid(skill.name, self.n, split=gallery_split(skill)))
             experiment.add_image(f"skills/{skill.name}", grid, dataformats="HWC")
 
 

@@ -55,6 +55,10 @@ class Skill(ABC):
     def dataset(self, split: str, size: int | None = None, seed: int = 0) -> Dataset:
         """A map-style dataset of :class:`Sample` for ``split`` ("train" or "test"), at most ``size`` items."""
 
+    def splits(self) -> tuple[str, ...]:
+        """The splits this skill has (a real held-out benchmark: only "test")."""
+        return ("train", "test")
+
     def check_available(self) -> None:
         """Raise a clear error if the data cannot be reached (before any model is loaded)."""
 

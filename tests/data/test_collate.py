@@ -1,6 +1,7 @@
 import torch
 from PIL import Image
 
+from lmmcl.data.bad import BadRecord
 from lmmcl.data.collate import IGNORE_INDEX, Collator
 from lmmcl.data.skill import Sample
 from lmmcl.models import load_model
@@ -42,16 +43,13 @@ def test_eval_batch_is_left_padded_prompts_with_refs():
     assert batch["refs"] == [["3"], ["red"]]
 
 
-def test_bad_records_are_dropped_and_counted_and_overlong_fails_clearly():
+def test_bad_and_overlong_samples_are_dropped_and_counted_by_reason():
     _, processor, _ = load_model("tiny_scratch")
     collate = Collator(processor, train=True, max_length=40)
     short = Sample(Image.new("RGB", (32, 32)), "Hi?", "yes")
-    batch = collate([None, short])
-    assert collate.skipped == 1 and batch["input_ids"].shape[0] == 1
     long = Sample(Image.new("RGB", (32, 32)), "word " * 60, "yes")
-    try:
-        collate([long])
-    except ValueError as err:
-        assert "max_length=40" in str(err) and "never truncates" in str(err)
-    else:
-        raise AssertionError("an over-long sample must fail")
+    batch = collate([None, BadRecord("undecodable_image"), long, short])
+    assert batch["input_ids"].shape[0] == 1 and batch["refs"] == [["yes"]]
+    assert batch["bad_records"] == {"undecodable_image": 1, "too_long": 1, "bad_record": 1}
+    empty = collate([long])  # a batch of bad records only: no model input, the module skips it
+    assert "input_ids" not in empty and empty["bad_records"] == {"too_long": 1} and collate.skipped == 4

@@ -127,9 +127,10 @@ def _prompt_batch(processor, skills) -> dict:
     """Left-padded prompts of one sample per skill, every real token a label (a loss that reaches every part)."""
     from lmmcl.data.collate import Collator
     from lmmcl.data.skill import get_skill
+    from lmmcl.module import BATCH_META
 
     samples = [get_skill(s).dataset("train", 1)[0] for s in skills]
-    batch = {k: v for k, v in Collator(processor, train=False)(samples).items() if k not in ("refs", "questions")}
+    batch = {k: v for k, v in Collator(processor, train=False)(samples).items() if k not in BATCH_META}
     batch["labels"] = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
     return batch
 
