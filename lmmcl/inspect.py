@@ -4,11 +4,11 @@ Offline and in seconds, for 7B models too: the architecture is built from its co
 device (real presets ship theirs in configs/model/real/; tiny ones use their built checkpoint's), and
 each recipe in configs/recipe/ is applied to it exactly as training applies it.
 
-Memory per trainable parameter, mixed-precision AdamW (bf16 weights, fp32 optimizer):
-gradient bf16 2 B + Adam m and v fp32 4 + 4 B + fp32 master copy of the weight 4 B = 14 B.
-On top of that every recipe holds the bf16 weights of the whole model (2 B per parameter), plus
-activations (not counted: they depend on batch and sequence length). ZeRO-3 divides all of it by the
-number of GPUs.
+Memory per trainable parameter (grads, AdamW m and v, a master copy where one is kept) and per model parameter
+(the stored weights) follow the precision, weight dtype and strategy of the experiment config given
+(default: configs/experiment/paper.yaml, bf16-mixed autocast over fp32 weights: 4 + 8 B per trainable, 4 B per
+parameter); FSDP and DeepSpeed divide it by the number of GPUs (:mod:`lmmcl.memory`). Activations are not
+counted (they depend on batch and sequence length).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from lmmcl.errors import LmmclError
+from lmmcl.memory import MemoryModel, from_config
 
-BYTES = {"grads (bf16)": 2, "Adam m+v (fp32)": 8, "master (fp32)": 4}
-WEIGHT_BYTES = 2  # bf16
+PAPER_CONFIG = "configs/experiment/paper.yaml"
 
 
 def human_bytes(n: float) -> str:
@@ -53,15 +53,17 @@ def recipe_rows(model, components: dict[str, list[str]]) -> list[dict]:
     return rows
 
 
-def table(rows: list[dict], total: int) -> str:
-    head = ["recipe", "trainable", "share", *BYTES, "train state", "+ weights"]
+def table(rows: list[dict], total: int, memory: MemoryModel) -> str:
+    """Trainable counts and per-GPU training memory under ``memory`` (see :mod:`lmmcl.memory`)."""
+    per_gpu = 1 / memory.shards
+    head = ["recipe", "trainable", "share", *memory.columns(), "train state", "+ weights"]
     body = []
     for row in rows:
         n = row["trainable"]
-        state = n * sum(BYTES.values())
+        state = n * memory.train_state * per_gpu
         body.append([row["recipe"], f"{n:,}", f"{100 * row['share']:.2f}%",
-                     *(human_bytes(n * b) for b in BYTES.values()), human_bytes(state),
-                     human_bytes(state + WEIGHT_BYTES * total)])
+                     *(human_bytes(n * b * per_gpu) for b in memory.columns().values()), human_bytes(state),
+                     human_bytes(state + memory.weight * total * per_gpu)])
     return format_table(head, body)
 
 
@@ -87,13 +89,16 @@ def main(argv: list[str]) -> int:
         description="Trainable parameters of every recipe in configs/recipe/ on MODEL, their share of the\n"
                     "total and the training memory they imply. Offline: real models are built from their\n"
                     "config.json on the meta device, without weights.",
-        epilog="memory per trainable parameter: grads bf16 2 B + Adam m, v fp32 8 B + fp32 master weights 4 B\n"
-               "= 14 B ('train state'); '+ weights' adds the bf16 weights of the whole model (2 B/param).\n"
-               "Activations are not counted. Example: lmmcl recipes llava; make recipes MODEL=qwen2_5_vl")
+        epilog="memory columns: per GPU, for the precision, weight dtype and strategy of --config (default\n"
+               f"{PAPER_CONFIG}); the assumption is printed under the table. Activations are not counted.\n"
+               "Example: lmmcl recipes llava --config configs/trainer/fsdp.yaml --gpus 8")
     parser.add_argument("model", nargs="?", default="tiny", metavar="MODEL",
                         help="a model preset in configs/model/ (tiny, llava, llava_next, qwen2_5_vl, ...; default tiny)")
     parser.add_argument("--model-path", metavar="DIR", help="a save_pretrained directory whose config.json to use instead")
     parser.add_argument("--names", metavar="RECIPE", help="also list the parameter tensors RECIPE trains")
+    parser.add_argument("--config", action="append", metavar="YAML",
+                        help=f"experiment/trainer configs, merged in order (default: {PAPER_CONFIG})")
+    parser.add_argument("--gpus", type=int, help="GPUs a sharded strategy splits over (default: trainer.devices or 1)")
     args = parser.parse_args(argv)
 
     from lmmcl.models.meta import meta_model
@@ -103,14 +108,18 @@ def main(argv: list[str]) -> int:
         rows = recipe_rows(model, preset.components)
     except LmmclError as err:
         parser.exit(2, f"lmmcl recipes: error: {err}\n")
+    from lmmcl.data.plan import resolve_config
+
     total = sum(p.numel() for p in model.parameters())
+    memory = from_config(resolve_config(args.config or [PAPER_CONFIG]), preset.dtype, args.gpus)
     print(f"{args.model}: {preset.description} [{preset.hub_id or 'built locally'}]")
     print(f"architecture: {_shown(path)} on the meta device (no weights)")
-    print(f"parameters: {total:,}; bf16 weights {human_bytes(WEIGHT_BYTES * total)}")
-    print("memory per trainable parameter (bf16 weights, fp32 AdamW): grads bf16 2 B + Adam m, v fp32 8 B\n"
-          "  + fp32 master copy 4 B = 14 B ('train state'); '+ weights' adds the bf16 model (2 B/param);\n"
-          "  activations not counted; ZeRO-3 divides it all by the number of GPUs\n")
-    print(table(sorted(rows, key=lambda r: (-r["trainable"], r["recipe"])), total))
+    print(f"parameters: {total:,}\n")
+    print(table(sorted(rows, key=lambda r: (-r["trainable"], r["recipe"])), total, memory))
+    parts = " + ".join(f"{k} {v} B" for k, v in memory.columns().items())
+    print(f"\nmemory per GPU, config {' + '.join(args.config or [PAPER_CONFIG])}: {memory.assumption}.\n"
+          f"  per trainable parameter: {parts} = {memory.train_state} B ('train state'); '+ weights' adds "
+          f"{memory.weight} B per model parameter;\n  activations not counted.")
     if args.names:
         match = [r for r in rows if r["recipe"] == args.names]
         if not match:

@@ -33,13 +33,17 @@ class LMMModule(LightningModule):
         preset: a model name in configs/model/ (``tiny``, ``llava``, ``qwen2_5_vl``, ...).
         model_path: a local checkpoint directory to load instead of the preset's default source.
         lr: peak learning rate of every stage.
+        recipe_lr: recipe or baseline name -> the run's LR instead of ``lr`` (the paper: ``{lora: 5e-5}``).
+        component_lr: component -> LR of its parameters (the paper: ``{vision_tower: 2e-6}``); see
+            :mod:`lmmcl.lr_groups`.
         warmup_ratio: share of each stage's optimizer steps spent in linear warmup before cosine decay.
         weight_decay: AdamW weight decay.
         dtype: load dtype (default: the preset's).
     """
 
     def __init__(self, preset: str = "tiny", model_path: str | None = None, lr: float = 1e-3,
-                 warmup_ratio: float = 0.03, weight_decay: float = 0.0, dtype: str | None = None):
+                 warmup_ratio: float = 0.03, weight_decay: float = 0.0, dtype: str | None = None,
+                 recipe_lr: dict[str, float] | None = None, component_lr: dict[str, float] | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.model, self.processor, self.preset = load_model(preset, model_path, dtype)
@@ -97,11 +101,21 @@ class LMMModule(LightningModule):
         if not params:
             raise LmmclError("No parameter requires grad: the freezing recipe selected nothing to train.")
         check_master_weights(self.trainer.precision, params)
-        optimizer = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        optimizer = torch.optim.AdamW(self._param_groups(), weight_decay=self.hparams.weight_decay)
         steps = self.schedule_steps or max(1, int(self.trainer.estimated_stepping_batches))
         warmup = math.ceil(self.hparams.warmup_ratio * steps)
         scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def _param_groups(self) -> list[dict[str, Any]]:
+        from lmmcl.baselines import baseline_names
+        from lmmcl.lr_groups import optimizer_groups, run_lr
+        from lmmcl.recipes import FreezeRecipe
+
+        callbacks = self.trainer.callbacks
+        recipe = next((cb.recipe.name for cb in callbacks if isinstance(cb, FreezeRecipe)), "")
+        lr = run_lr(self.hparams.lr, self.hparams.recipe_lr, recipe, baseline_names([type(c).__name__ for c in callbacks]))
+        return optimizer_groups(self.model, self.preset.components, lr, self.hparams.component_lr)
 
     # --- evaluation ------------------------------------------------------------------------------
     @torch.no_grad()
