@@ -24,7 +24,7 @@ BASELINE_ARGS = $(foreach b,$(subst +, ,$(BASELINE)),--trainer.callbacks+=config
 LMMCL_FIT = $(VENV)/bin/lmmcl fit --config configs/experiment/default.yaml --model.preset $(MODEL) \
 	--recipe.name $(RECIPE) $(if $(MODEL_PATH),--model.model_path $(MODEL_PATH)) $(BASELINE_ARGS)
 
-.PHONY: install train smoke base compare recipes test test-slow bench tensorboard clean help
+.PHONY: install train smoke base compare recipes rehearse test test-slow bench tensorboard clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -53,6 +53,13 @@ compare: $(STAMP)  ## train the paper's recipes and baselines (lmmcl compare --l
 
 recipes: $(STAMP)  ## trainable parameters and optimizer memory of every recipe on MODEL, offline
 	$(VENV)/bin/lmmcl recipes $(MODEL) $(if $(MODEL_PATH),--model-path $(MODEL_PATH))
+
+# FAMILY: llava (LLaVA-OneVision), llava_next or qwen2_5_vl; ORDER: order_alt or order_clock_first (default: paper.yaml's)
+FAMILY  ?= llava
+ORDER   ?=
+rehearse: $(STAMP)  ## paper.yaml end to end on CPU: 2 DDP processes, tiny real-family model, local benchmark copies
+	OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false $(PY) tests/rehearsal/rehearse.py --family $(FAMILY) \
+		$(if $(ORDER),--order $(ORDER)) $(ARGS)
 
 test: $(STAMP)  ## fast test suite
 	$(VENV)/bin/pytest -q

@@ -11,7 +11,6 @@ EXPECTED = {  # a line each config must put into the resolved config
     "single_device": "accelerator: auto",
     "ddp": "class_path: lightning.pytorch.strategies.DDPStrategy",
     "fsdp": "class_path: lightning.pytorch.strategies.FSDPStrategy",
-    "deepspeed_zero3": "class_path: lightning.pytorch.strategies.DeepSpeedStrategy",
     "bf16": "precision: bf16-mixed",
     "grad_checkpointing": "class_path: lmmcl.perf.GradientCheckpointing",
     "grad_accum": "accumulate_grad_batches: 2",

@@ -3,8 +3,11 @@
 Each (benchmark, split) gets ``rows`` good records with the real dataset's columns and types (taken from the
 loader fixtures in tests/data/test_hf_loaders.py, cycled), each with a picture drawn here, followed by bad
 records of every kind lmmcl must survive: an undecodable image, a missing image, an empty question, a missing
-answer, a question too long for ``data.max_length`` (where the question is a column) and a picture larger
-than ``max_image_pixels`` (a good record, downscaled when read). Written as Parquet (what a hub download or
+answer; the benchmarks in ``long`` (default: PathVQA, trained and evaluated, and DocVQA) also a question too
+long for ``data.max_length``, and those in ``huge`` (default: DocVQA, whose real pages are the largest) a
+picture larger than ``max_image_pixels`` (a good record, downscaled when read). Those two are limited to a few
+benchmarks because every read of them costs a tenth of a second or more (tokenizing 40,000 words, decoding
+18 megapixels), on every evaluation. Written as Parquet (what a hub download or
 ``Dataset.to_parquet`` gives) under ``<root>/<benchmark>/<split>.parquet``: point ``LMMCL_DATA_DIR`` at root.
 
     python tests/rehearsal/local_benchmarks.py OUT_DIR [--rows 24] [--skills cub200 ai2d ...]
@@ -53,8 +56,10 @@ def picture(rng: random.Random, side: int | None = None, fmt: str = "PNG") -> di
     return {"bytes": buf.getvalue(), "path": None}
 
 
-def table(fixture: Any, rows: int, rng: random.Random, broken: dict[str, Any]):
-    """``rows`` good records, then one bad record of each kind the fixture's schema allows, and a huge picture."""
+def table(fixture: Any, rows: int, rng: random.Random, broken: dict[str, Any], long: bool = False,
+          huge: bool = False):
+    """``rows`` good records, then one bad record of each kind the fixture's schema allows (an over-long question
+    with ``long``), and with ``huge`` a picture over the pixel bound."""
     import datasets
 
     wrap = fixture.image
@@ -64,15 +69,16 @@ def table(fixture: Any, rows: int, rng: random.Random, broken: dict[str, Any]):
     if fixture.empty:
         bad.append({**base, "image": wrap(picture(rng)), fixture.empty[0]: fixture.empty[1]})
     bad.append({**base, "image": wrap(picture(rng)), fixture.missing[0]: fixture.missing[1]})
-    if "question" in base:
+    if long and "question" in base:
         bad.append({**base, "image": wrap(picture(rng)), "question": "why " * LONG_WORDS + base["question"]})
-    huge = [{**fixture.rows[-1], "image": wrap(picture(rng, HUGE_SIDE, "JPEG"))}]
+    large = [{**fixture.rows[-1], "image": wrap(picture(rng, HUGE_SIDE, "JPEG"))}] if huge else []
     extra = [{**r, "image": wrap(picture(rng))} for r in fixture.extra_rows]  # rows the config filters out
     features = datasets.Features({"image": fixture.table().features["image"], **fixture.features})
-    return datasets.Dataset.from_list(good + bad + huge + extra, features=features)
+    return datasets.Dataset.from_list(good + bad + large + extra, features=features)
 
 
-def write_benchmarks(root: str | Path, skills: list[str] = PAPER_SKILLS, rows: int = 24, seed: int = 0) -> Path:
+def write_benchmarks(root: str | Path, skills: list[str] = PAPER_SKILLS, rows: int = 24, seed: int = 0,
+                     long: tuple[str, ...] = ("pathvqa", "docvqa"), huge: tuple[str, ...] = ("docvqa",)) -> Path:
     """Write every split of ``skills`` under ``root`` (see the module docstring); returns ``root``."""
     import datasets
 
@@ -83,7 +89,7 @@ def write_benchmarks(root: str | Path, skills: list[str] = PAPER_SKILLS, rows: i
         if skill in skills:
             rng = random.Random(f"{seed}/{skill}/{split}")
             (root / skill).mkdir(parents=True, exist_ok=True)
-            table(fixture, rows, rng, fixtures.BROKEN).to_parquet(str(root / skill / f"{split}.parquet"))
+            table(fixture, rows, rng, fixtures.BROKEN, skill in long, skill in huge).to_parquet(str(root / skill / f"{split}.parquet"))
     return root
 
 
