@@ -63,3 +63,33 @@ def test_gradient_checkpointing_recomputes_and_keeps_gradients_behind_frozen_emb
     for name in plain:
         assert plain[name].abs().sum() > 0
         torch.testing.assert_close(checkpointed[name], plain[name], rtol=1e-5, atol=1e-7)
+
+
+TINY_RUN = ["--model.preset", "tiny_scratch", "--data.skills", "[color]", "--data.heldout", "[exist]",
+            "--data.train_size", "4", "--data.test_size", "2", "--data.batch_size", "2", "--data.eval_batch_size", "2",
+            "--trainer.callbacks", "[]", "--stages.save_checkpoints", "false"]
+RUNS = {  # each config as its file says, on one device (the default experiment's CPU, a GPU for FSDP)
+    "single_device": [], "bf16": [], "grad_accum": [], "grad_checkpointing": [],
+    "ddp": ["--trainer.accelerator", "cpu", "--trainer.devices", "1"], "fsdp": ["--trainer.devices", "1"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.stem)
+def test_trainer_config_runs_a_sequence(config, tmp_path, monkeypatch):
+    """Every trainer config trains and evaluates a one-stage sequence (its own callbacks kept: the config comes
+    after the size overrides)."""
+    import json
+
+    from lmmcl.train_cli import run
+
+    if config.stem == "fsdp" and not torch.cuda.is_available():
+        pytest.skip("Lightning's FSDPStrategy refuses accelerator='cpu'; this config runs only where a CUDA GPU is")
+    monkeypatch.setattr("sys.argv", ["lmmcl"])
+    cli = run(["fit", "--config", str(ROOT / "configs" / "experiment" / "smoke.yaml"), *TINY_RUN, "--config",
+               str(config), *RUNS[config.stem], "--trainer.logger.init_args.save_dir", str(tmp_path)])
+    report = json.loads((Path(cli.trainer.log_dir) / "report.json").read_text())
+    assert [row["name"] for row in report["stages"]] == ["base", "color"]
+
+
+def test_every_trainer_config_has_a_run():
+    assert {c.stem for c in CONFIGS} == set(RUNS)
