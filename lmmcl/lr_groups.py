@@ -24,6 +24,13 @@ from lmmcl.recipes import component_members
 def run_lr(lr: float, recipe_lr: Mapping[str, float] | None, recipe: str, baselines: list[str]) -> float:
     """The run's LR: ``recipe_lr`` of the first of ``baselines`` + [recipe] that has one, else ``lr``."""
     recipe_lr = recipe_lr or {}
+    from lmmcl.baselines import known_baselines
+    from lmmcl.recipes import known_recipes
+
+    names = known_recipes() + known_baselines()
+    unknown = sorted(set(recipe_lr) - set(names))
+    if unknown:
+        raise LmmclError(f"model.recipe_lr names {unknown}, neither a recipe nor a baseline; known: {', '.join(names)}.")
     return next((float(recipe_lr[n]) for n in [*baselines, recipe] if n in recipe_lr), float(lr))
 
 

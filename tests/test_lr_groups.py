@@ -20,6 +20,11 @@ def test_a_recipe_or_baseline_sets_the_run_lr(recipe, baselines, lr):
     assert run_lr(PAPER["lr"], PAPER["recipe_lr"], recipe, baselines) == lr
 
 
+def test_unknown_recipe_lr_name_is_named():
+    with pytest.raises(LmmclError, match="'lroa'.*known: .*lora"):
+        run_lr(5e-6, {"lroa": 5e-5}, "lora", [])
+
+
 def test_unknown_component_is_named():
     model, _, preset = load_model("tiny_scratch")
     with pytest.raises(LmmclError, match="'vision'.*components: vision_tower"):
