@@ -70,13 +70,13 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("skills", nargs="+", help=f"skill names (known: {', '.join(known_skills())})")
     parser.add_argument("--n", type=int, default=8)
-    parser.add_argument("--split", default="train", choices=["train", "test"])
+    parser.add_argument("--split", choices=["train", "test"], help="default: train, or test for a benchmark without one")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="logs/skills", help="output folder")
     args = parser.parse_args(argv)
     for name in args.skills:
         path = Path(args.out) / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        skill_grid(name, args.n, args.split, args.seed).save(path)
+        skill_grid(name, args.n, args.split or gallery_split(get_skill(name)), args.seed).save(path)
         print(f"[lmmcl] {name}: {path}")
     return 0

@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from lmmcl.data.show import THUMB, SkillGallery
+from lmmcl.data.show import THUMB, SkillGallery, main
 from lmmcl.data.skill import get_skill
 
 
@@ -23,3 +23,9 @@ def test_gallery_shows_held_out_benchmarks_from_their_test_split_in_thumbnails(l
     assert set(images.shapes) == {"skills/docvqa", "skills/color"}
     height, width, _ = images.shapes["skills/docvqa"]
     assert width <= 4 * (THUMB + 6) + 6 and height <= 2 * (THUMB + 84 + 6) + 22  # 8 cells of at most THUMB pixels
+
+
+def test_show_defaults_to_the_test_split_of_a_held_out_benchmark(local_benchmarks, tmp_path, capsys):
+    local_benchmarks(["docvqa"], rows=2)
+    assert main(["docvqa", "--n", "2", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "docvqa.png").exists()
