@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from pathlib import Path
 from typing import Any
 
 import torch

@@ -1,7 +1,6 @@
 """paper.yaml's precision keeps fp32 master weights: one AdamW step at the paper's LR moves every trained tensor."""
 
 import pytest
-import torch
 
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.data.plan import resolve_config

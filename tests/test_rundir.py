@@ -3,7 +3,6 @@ or a multi-process run hangs. Here one process plays rank 0, then rank 1, and co
 
 from unittest import mock
 
-import pytest
 from lightning.pytorch import Trainer
 
 from lmmcl.data.datamodule import SkillSequence
