@@ -1,7 +1,7 @@
 """Answer metrics: torchmetrics ``Metric`` classes that score generated answers against reference answers.
 
 One base class, :class:`AnswerMetric`, accumulates per-sample scores; each metric is its ``score`` method (or its
-``match`` against one reference). Benchmark rules and the reference's quirks kept for parity are in DATASETS.md.
+``match`` against one reference). Benchmark rules and the reference's quirks kept for parity are in docs/benchmarks.md.
 """
 
 from __future__ import annotations
