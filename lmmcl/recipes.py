@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.adapters import adapter_class
 from lmmcl.errors import LmmclError
 from lmmcl.registry import entry_path, known
+from lmmcl.yamlfile import load_yaml
 
 RECIPE_DIR = Path(__file__).resolve().parents[1] / "configs" / "recipe"
 
@@ -59,7 +59,10 @@ def known_recipes() -> list[str]:
 
 def get_recipe(name: str) -> Recipe:
     path = entry_path(RECIPE_DIR, name, "recipe")
-    cfg = yaml.safe_load(path.read_text()) or {}
+    cfg = load_yaml(path) or {}
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("train"), dict):
+        raise LmmclError(f"Recipe {path} needs a 'train' section mapping components to patterns "
+                         f"(train: {{language_model: ['mlp\\.']}}). Fix the file.")
     return Recipe(name=name, train=cfg.pop("train"), description=cfg.pop("description", ""),
                   layers=cfg.pop("layers", None), extra=cfg)
 

@@ -1,0 +1,92 @@
+"""Check a resolved ``lmmcl fit`` config in seconds, before any weights load, any base evaluation runs or
+anything is written to ``logs/``: model preset and path, recipe and its adapter, skill and held-out names and
+data, sizes, optimizer settings. Each problem is one :class:`LmmclError` naming the option, the bad value, the
+config files it may come from, and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+from lmmcl.errors import LmmclError
+
+# option -> (test, what a valid value is); None passes for the sizes (= every sample of a real dataset).
+POSITIVE_INT = (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1), "a whole number >= 1")
+NUMBER_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "data.train_size": POSITIVE_INT,
+    "data.test_size": POSITIVE_INT,
+    "data.batch_size": POSITIVE_INT,
+    "data.eval_batch_size": POSITIVE_INT,
+    "data.max_length": POSITIVE_INT,
+    "data.num_workers": (lambda v: isinstance(v, int) and v >= 0, "a whole number >= 0"),
+    "model.lr": (lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v > 0, "a finite number > 0 (e.g. 1e-3)"),
+    "model.warmup_ratio": (lambda v: isinstance(v, (int, float)) and 0 <= v <= 1, "a number in [0, 1]"),
+    "model.weight_decay": (lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, "a finite number >= 0"),
+}
+
+
+def _get(cfg: Any, dotted: str) -> Any:
+    for key in dotted.split("."):
+        cfg = getattr(cfg, key, None) if not isinstance(cfg, dict) else cfg.get(key)
+    return cfg
+
+
+def sources(cfg: Any) -> str:
+    """The config files of a run, for messages: "configs/experiment/default.yaml or the command line"."""
+    files = [str(getattr(p, "relative", None) or p) for p in (_get(cfg, "config") or [])]
+    return " or ".join(files + ["the command line"])
+
+
+def check_numbers(cfg: Any) -> None:
+    for option, (ok, valid) in NUMBER_CHECKS.items():
+        value = _get(cfg, option)
+        if not ok(value):
+            raise LmmclError(f"--{option} {value!r} is invalid: it must be {valid}. Fix it in {sources(cfg)}.")
+
+
+def check_model(cfg: Any) -> None:
+    from lmmcl.models.presets import get_preset
+
+    preset = get_preset(_get(cfg, "model.preset"))
+    model_path = _get(cfg, "model.model_path")
+    if model_path and not (Path(model_path).expanduser() / "config.json").is_file():
+        raise LmmclError(f"--model.model_path {model_path!r} has no config.json: point it at a directory written by "
+                         f"save_pretrained for {preset.name!r} (set in {sources(cfg)}).")
+
+
+def check_recipe(cfg: Any) -> None:
+    from lmmcl.recipes import FreezeRecipe
+
+    recipe = _get(cfg, "recipe")
+    recipe = recipe.as_dict() if hasattr(recipe, "as_dict") else dict(recipe or {})
+    FreezeRecipe(**recipe)  # an unknown name, a refused or misconfigured adapter: its own message
+
+
+def check_skills(cfg: Any) -> None:
+    from lmmcl.data.skill import get_skill
+
+    skills, heldout = list(_get(cfg, "data.skills") or []), list(_get(cfg, "data.heldout") or [])
+    if not skills:
+        raise LmmclError(f"--data.skills is empty: a run needs at least one target skill (e.g. '[count, clock]'). "
+                         f"Set it in {sources(cfg)}.")
+    for option, names in (("data.skills", skills), ("data.heldout", heldout)):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise LmmclError(f"--{option} names {repeated} more than once; list each skill once ({sources(cfg)}).")
+    both = sorted(set(skills) & set(heldout))
+    if both:
+        raise LmmclError(f"{both} is both a target skill (--data.skills) and held out (--data.heldout); a held-out "
+                         f"benchmark must not be trained on. Remove it from one list ({sources(cfg)}).")
+    for name in skills + heldout:
+        get_skill(name).check_available()
+
+
+CHECKS = (check_numbers, check_skills, check_recipe, check_model)
+
+
+def validate_fit(cfg: Any) -> None:
+    """Every cheap check of a ``fit`` config; raises the first problem as an :class:`LmmclError`."""
+    for check in CHECKS:
+        check(cfg)

@@ -1,0 +1,50 @@
+"""Reading YAML files the user writes, with errors that name the file and the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lmmcl.errors import LmmclError
+
+CONFIG_SUFFIXES = (".yaml", ".yml")
+
+
+def load_yaml(path: str | Path) -> Any:
+    """The YAML document in ``path``; a syntax error names the file, line and column."""
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise LmmclError(f"YAML syntax error in {where}: {problem}. Fix that line of the file.") from None
+    except OSError as err:
+        raise LmmclError(f"Cannot read {path}: {err.strerror or err}. Check the path.") from None
+
+
+def config_files(argv: list[str]) -> list[Path]:
+    """Files named by ``--config`` and by YAML-file values (``--trainer.callbacks+=configs/baseline/lwf.yaml``)."""
+    files = []
+    for i, arg in enumerate(argv):
+        option, eq, value = arg.partition("=")
+        if option == "--config":
+            if not eq:
+                value = argv[i + 1] if i + 1 < len(argv) else ""
+            files.append(Path(value))
+        elif eq and option.startswith("--") and value.endswith(CONFIG_SUFFIXES):
+            files.append(Path(value))
+        elif not arg.startswith("-") and arg.endswith(CONFIG_SUFFIXES) and i and argv[i - 1].startswith("--"):
+            files.append(Path(arg))
+    return files
+
+
+def check_config_files(argv: list[str]) -> None:
+    """Each config file on the command line exists and parses (before the CLI reads it without its name)."""
+    for path in config_files(argv):
+        if not path.is_file():
+            raise LmmclError(f"Config file {str(path)!r} does not exist. Check the path (relative to {Path.cwd()}).")
+        load_yaml(path)
