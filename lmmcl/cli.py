@@ -37,7 +37,9 @@ def run_tool(name: str, argv: list[str]) -> int:
         entry = getattr(import_module(module), fn)
     except (ImportError, AttributeError) as err:
         raise SystemExit(f"lmmcl {name}: not available in this version ({err}).")
-    return guarded(f"lmmcl {name}", lambda: entry(argv))
+    from lmmcl.yamlfile import check_config_files
+
+    return guarded(f"lmmcl {name}", lambda: (check_config_files(argv), entry(argv))[1])
 
 
 def main(args: list[str] | None = None) -> int:

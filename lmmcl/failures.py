@@ -19,7 +19,8 @@ def paragraph(err: BaseException) -> str:
     text = " ".join(str(err).split()) or type(err).__name__
     from lmmcl.errors import LmmclError
 
-    if isinstance(err, (LmmclError, OSError)) or type(err).__name__ == "ArgumentError":
+    if isinstance(err, (LmmclError, OSError)) or type(err).__name__ in ("ArgumentError", "YAMLError") or \
+            any(cls.__name__ == "YAMLError" for cls in type(err).__mro__):
         return text
     return f"{type(err).__name__}: {text} (unexpected; rerun with LMMCL_DEBUG=1 for the traceback)"
 

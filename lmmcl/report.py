@@ -374,13 +374,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tensorboard", action="store_true", help="also log the figures into the run's TensorBoard")
     args = parser.parse_args(argv)
     run_dir = Path(args.run_dir)
-    try:
-        if not run_dir.is_dir():
-            raise LmmclError(f"{run_dir} is not a directory: give a run directory (logs/<model>/<recipe>/version_<n>).")
-        report = load_run(run_dir, args.from_tensorboard, args.skills, args.heldout)
-    except LmmclError as err:
-        print(f"lmmcl report: error: {err}")
-        return 2
+    if not run_dir.is_dir():  # errors reach the user through lmmcl.failures (one paragraph, exit 2)
+        raise LmmclError(f"{run_dir} is not a directory: give a run directory (logs/<model>/<recipe>/version_<n>).")
+    report = load_run(run_dir, args.from_tensorboard, args.skills, args.heldout)
     writer = None
     if args.tensorboard:
         from torch.utils.tensorboard import SummaryWriter
