@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from lmmcl.errors import LmmclError
+from lmmcl.faults import kill_point
 
 FIGURES = ("accuracy_matrix.png", "counting_bias.png")
 COMPUTED = ("summary", "cl_metrics")  # recomputed from the matrix whenever a report is built
@@ -48,6 +49,7 @@ def atomic_write(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        kill_point("report_write")  # tests: killed here, only the temporary file is half-done (lmmcl.faults)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from lightning.pytorch.cli import LightningCLI
 
 from lmmcl.data.datamodule import SkillSequence
+from lmmcl.faults import armed, fault_callback
 from lmmcl.module import LMMModule
 from lmmcl.recipes import FreezeRecipe
 from lmmcl.runs import RunRecord, place_run, run_identity
@@ -45,6 +46,8 @@ class LMMCLI(LightningCLI):
 
     def before_fit(self) -> None:
         self.trainer.callbacks.append(RunRecord(getattr(self, "run_identity", {})))  # every checkpoint knows its run
+        if armed():
+            self.trainer.callbacks.append(fault_callback())  # kill points for the fault-injection test
         if self.config_init[self.subcommand].get("ckpt_path") is None:
             self.trainer.validate(self.model, datamodule=self.datamodule)  # the base row of the matrix
 

@@ -10,9 +10,6 @@ from lmmcl.cli import main
 from lmmcl.failures import paragraph
 
 ROOT = Path(__file__).resolve().parents[1]
-SMOKE = ["--config", str(ROOT / "configs/experiment/default.yaml"), "--config", str(ROOT / "configs/experiment/smoke.yaml"),
-         "--model.preset", "tiny_scratch", "--data.train_size", "8", "--data.test_size", "4",
-         "--data.heldout", "[color]", "--trainer.callbacks", "[]"]
 
 
 def checksums(folder: Path) -> dict[str, str]:
@@ -21,10 +18,10 @@ def checksums(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
+def finished(tmp_path_factory, cli_fit_args):
     """A finished two-stage run of recipe mlp_down in its own logs/ folder, and a truncated copy of its checkpoint."""
     logs = tmp_path_factory.mktemp("runs") / "logs"
-    fit = ["fit", *SMOKE, "--trainer.logger.init_args.save_dir", str(logs)]
+    fit = [*cli_fit_args, "--trainer.logger.init_args.save_dir", str(logs)]
     assert main([*fit, "--recipe.name", "mlp_down"]) == 0
     run = logs / "tiny_scratch" / "mlp_down" / "version_0"
     truncated = logs.parent / "truncated.ckpt"
