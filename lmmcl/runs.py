@@ -27,7 +27,8 @@ NOT_HASHED = ("ckpt_path", "config", "trainer.logger.init_args.save_dir", "train
               "trainer.logger.init_args.version")
 
 
-def _get(cfg: Any, dotted: str, default: Any = None) -> Any:
+def option(cfg: Any, dotted: str, default: Any = None) -> Any:
+    """``cfg``'s value at ``"model.lr"`` (a dict or a jsonargparse Namespace), or ``default``."""
     for key in dotted.split("."):
         if cfg is None:
             return default
@@ -69,11 +70,11 @@ def run_identity(cfg: Any) -> dict[str, Any]:
 
     tree = cfg.as_dict() if hasattr(cfg, "as_dict") else dict(cfg)
     options = hashed_options(tree)
-    callbacks = _get(tree, "trainer.callbacks", []) or []
+    callbacks = option(tree, "trainer.callbacks", []) or []
     classes = [str(c.get("class_path", "")).rpartition(".")[2] for c in callbacks if isinstance(c, dict)]
-    return {"preset": _get(tree, "model.preset"), "recipe": _get(tree, "recipe.name"),
-            "baselines": baseline_names(classes), "skills": list(_get(tree, "data.skills", [])),
-            "heldout": list(_get(tree, "data.heldout", [])), "config_hash": config_hash(options),
+    return {"preset": option(tree, "model.preset"), "recipe": option(tree, "recipe.name"),
+            "baselines": baseline_names(classes), "skills": list(option(tree, "data.skills", [])),
+            "heldout": list(option(tree, "data.heldout", [])), "config_hash": config_hash(options),
             "options": options}
 
 

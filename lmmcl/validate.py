@@ -1,6 +1,6 @@
 """Check a resolved ``lmmcl fit`` config in seconds, before any weights load, any base evaluation runs or
-anything is written to ``logs/``: model preset and path, recipe and its adapter, skill and held-out names and
-data, sizes, optimizer settings. Each problem is one :class:`LmmclError` naming the option, the bad value, the
+anything is written to ``logs/``: model preset and path, recipe and its adapter (and its patterns against the
+model's architecture on the meta device), skill and held-out names and data, sizes, optimizer settings. Each problem is one :class:`LmmclError` naming the option, the bad value, the
 config files it may come from, and the fix.
 """
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lmmcl.errors import LmmclError
+from lmmcl.runs import option as value_at
 
 # option -> (test, what a valid value is); None passes for the sizes (= every sample of a real dataset).
 POSITIVE_INT = (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1), "a whole number >= 1")
@@ -27,21 +28,15 @@ NUMBER_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
-def _get(cfg: Any, dotted: str) -> Any:
-    for key in dotted.split("."):
-        cfg = getattr(cfg, key, None) if not isinstance(cfg, dict) else cfg.get(key)
-    return cfg
-
-
 def sources(cfg: Any) -> str:
     """The config files of a run, for messages: "configs/experiment/default.yaml or the command line"."""
-    files = [str(getattr(p, "relative", None) or p) for p in (_get(cfg, "config") or [])]
+    files = [str(getattr(p, "relative", None) or p) for p in (value_at(cfg, "config") or [])]
     return " or ".join(files + ["the command line"])
 
 
 def check_numbers(cfg: Any) -> None:
     for option, (ok, valid) in NUMBER_CHECKS.items():
-        value = _get(cfg, option)
+        value = value_at(cfg, option)
         if not ok(value):
             raise LmmclError(f"--{option} {value!r} is invalid: it must be {valid}. Fix it in {sources(cfg)}.")
 
@@ -49,8 +44,8 @@ def check_numbers(cfg: Any) -> None:
 def check_model(cfg: Any) -> None:
     from lmmcl.models.presets import get_preset
 
-    preset = get_preset(_get(cfg, "model.preset"))
-    model_path = _get(cfg, "model.model_path")
+    preset = get_preset(value_at(cfg, "model.preset"))
+    model_path = value_at(cfg, "model.model_path")
     if model_path and not (Path(model_path).expanduser() / "config.json").is_file():
         raise LmmclError(f"--model.model_path {model_path!r} has no config.json: point it at a directory written by "
                          f"save_pretrained for {preset.name!r} (set in {sources(cfg)}).")
@@ -59,7 +54,7 @@ def check_model(cfg: Any) -> None:
 def check_recipe(cfg: Any) -> None:
     from lmmcl.recipes import FreezeRecipe
 
-    recipe = _get(cfg, "recipe")
+    recipe = value_at(cfg, "recipe")
     recipe = recipe.as_dict() if hasattr(recipe, "as_dict") else dict(recipe or {})
     FreezeRecipe(**recipe)  # an unknown name, a refused or misconfigured adapter: its own message
 
@@ -67,7 +62,7 @@ def check_recipe(cfg: Any) -> None:
 def check_skills(cfg: Any) -> None:
     from lmmcl.data.skill import get_skill
 
-    skills, heldout = list(_get(cfg, "data.skills") or []), list(_get(cfg, "data.heldout") or [])
+    skills, heldout = list(value_at(cfg, "data.skills") or []), list(value_at(cfg, "data.heldout") or [])
     if not skills:
         raise LmmclError(f"--data.skills is empty: a run needs at least one target skill (e.g. '[count, clock]'). "
                          f"Set it in {sources(cfg)}.")
@@ -83,7 +78,16 @@ def check_skills(cfg: Any) -> None:
         get_skill(name).check_available()
 
 
-CHECKS = (check_numbers, check_skills, check_recipe, check_model)
+def check_recipe_on_model(cfg: Any) -> None:
+    """The recipe's patterns match the model's parameters, on its architecture without weights (meta device)."""
+    from lmmcl.models.meta import meta_model
+    from lmmcl.recipes import get_recipe, select_parameters
+
+    model, preset, _ = meta_model(value_at(cfg, "model.preset"), value_at(cfg, "model.model_path"))
+    select_parameters(model, get_recipe(value_at(cfg, "recipe.name")), preset.components)
+
+
+CHECKS = (check_numbers, check_skills, check_recipe, check_model, check_recipe_on_model)
 
 
 def validate_fit(cfg: Any) -> None:
