@@ -13,6 +13,7 @@ from typing import Any, Callable
 from lmmcl.errors import LmmclError
 from lmmcl.runs import option as value_at
 
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "experiment" / "default.yaml"
 # option -> (test, what a valid value is); None passes for the sizes (= every sample of a real dataset).
 POSITIVE_INT = (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1), "a whole number >= 1")
 NUMBER_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
@@ -29,9 +30,11 @@ NUMBER_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 
 def sources(cfg: Any) -> str:
-    """The config files of a run, for messages: "configs/experiment/default.yaml or the command line"."""
+    """Where a run's values come from, for messages: "configs/experiment/default.yaml, x.yaml or the command line"."""
     files = [str(getattr(p, "relative", None) or p) for p in (value_at(cfg, "config") or [])]
-    return " or ".join(files + ["the command line"])
+    if not any(Path(f).name == DEFAULT_CONFIG.name for f in files):
+        files.insert(0, f"{DEFAULT_CONFIG.relative_to(DEFAULT_CONFIG.parents[2])} (the default config)")
+    return ", ".join(files) + " or the command line"
 
 
 def check_numbers(cfg: Any) -> None:
