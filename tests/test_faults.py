@@ -9,8 +9,11 @@ Runs are forked from the test process (imports paid once) and killed by ``LMMCL_
 import json
 import os
 import random
+import signal
+import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from lmmcl.cli import main
@@ -18,6 +21,8 @@ from lmmcl.faults import FAULT_LOG, KILL_AT
 
 POINTS = ("train_batch", "eval_batch", "checkpoint_write", "checkpoint_link", "report_write")
 RUN = Path("tiny_scratch") / "mlp_gate_up"
+TIMEOUT_S = 300
+TEMPORARIES = {"checkpoint_write": "checkpoints/*.ckpt.tmp", "report_write": "report.*.*"}
 
 
 def forked(argv: list[str], env: dict[str, str]) -> int:
@@ -34,7 +39,15 @@ def forked(argv: list[str], env: dict[str, str]) -> int:
             code = stop.code if isinstance(stop.code, int) else 1
         finally:
             os._exit(code)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)  # a hung child must not hang the suite
+    os.waitpid(pid, 0)
+    raise AssertionError(f"lmmcl {' '.join(argv)} did not finish in {TIMEOUT_S} s")
 
 
 def weights(run_dir: Path) -> dict[str, torch.Tensor]:
@@ -49,6 +62,7 @@ def nothing_half_written(run_dir: Path) -> None:
         json.loads((run_dir / "report.json").read_text())
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="kills forked runs (POSIX)")
 def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path, cli_fit_args):
     reference_logs, log = tmp_path / "reference", tmp_path / "points.txt"
     assert forked([*cli_fit_args, "--trainer.logger.init_args.save_dir", str(reference_logs)],
@@ -59,16 +73,20 @@ def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path, cli_fit_args):
     kills = {point: rng.randint(1, passed.count(point)) for point in POINTS}
     assert len(kills) >= 5 and all(passed.count(p) for p in POINTS), passed
 
+    resumed = []
     for point, n in kills.items():
         logs = tmp_path / f"{point}-{n}"
         fit = [*cli_fit_args, "--trainer.logger.init_args.save_dir", str(logs)]
         assert forked(fit, {KILL_AT: f"{point}:{n}"}) == -9, point
         killed = logs / RUN / "version_0"
         nothing_half_written(killed)
+        if point in TEMPORARIES:  # the half-written file exists, under a name nothing reads
+            assert list(killed.glob(TEMPORARIES[point])), (point, sorted(p.name for p in killed.rglob("*")))
         last = killed / "checkpoints" / "last.ckpt"
         if last.exists():  # resume the run that was killed, in its own directory
             assert forked([*fit, "--ckpt_path", str(last)], {}) == 0, point
             done = killed
+            resumed.append(point)
         else:  # killed before its first checkpoint: nothing to resume, start again (a new version)
             assert forked(fit, {}) == 0, point
             done = logs / RUN / "version_1"
@@ -76,3 +94,4 @@ def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path, cli_fit_args):
         assert (done / "report.md").read_text() == (reference / "report.md").read_text(), point
         got, want = weights(done), weights(reference)
         assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want), point
+    assert resumed, f"no kill point {kills} fell after a checkpoint: the resume path went untested"
