@@ -31,14 +31,12 @@ def config_files(argv: list[str]) -> list[Path]:
     files = []
     for i, arg in enumerate(argv):
         option, eq, value = arg.partition("=")
-        if option == "--config":
-            if not eq:
-                value = argv[i + 1] if i + 1 < len(argv) else ""
-            files.append(Path(value))
-        elif eq and option.startswith("--") and value.endswith(CONFIG_SUFFIXES):
-            files.append(Path(value))
-        elif not arg.startswith("-") and arg.endswith(CONFIG_SUFFIXES) and i and argv[i - 1].startswith("--"):
-            files.append(Path(arg))
+        previous = argv[i - 1] if i else ""
+        if option == "--config" and eq or option.startswith("--") and eq and value.endswith(CONFIG_SUFFIXES):
+            files.append(Path(value))  # --config=x.yaml, --trainer.callbacks+=x.yaml
+        elif previous == "--config" or (previous.startswith("--") and "=" not in previous
+                                        and arg.endswith(CONFIG_SUFFIXES)):
+            files.append(Path(arg))  # --config x.yaml, --trainer.callbacks+ x.yaml
     return files
 
 
