@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> dict:
     for pred, ref, circular, parity in differ[:10]:
         print(f"    reply {pred!r} vs {ref!r}: circular {circular:.0f}, reference {parity:.0f}")
     return write_result(args.out, NAME, threads, preset=args.preset, ckpt=str(args.ckpt or ""), skill=args.skill,
-                        test_size=len(preds), accuracy=accuracy, differ=len(differ), shifted=shifts, examples=differ[:20])
+                        test_size=len(preds), accuracy=accuracy, differ=len(differ), shifted=shifts,
+                        examples=differ[:20])
 
 
 if __name__ == "__main__":

@@ -38,9 +38,10 @@ def adapter_class(class_path: str, allow: Sequence[str] = (), where: str = "the 
         return registered[class_path]
     if not allowed(str(class_path), allow):
         choices = sorted({f"{cls.__name__} (lmmcl.baselines.{cls.__name__})" for cls in registered.values()})
+        module = class_path.rpartition(".")[0] or class_path
         raise LmmclError(f"{where}: adapter class_path {class_path!r} is not an adapter registered by lmmcl, and "
                          f"recipes are data, so it is not imported. Registered: {', '.join(choices)}. If it is your "
-                         f"own adapter class, allow its module explicitly: --recipe.allow_adapters '[{class_path.rpartition('.')[0] or class_path}]'.")
+                         f"own adapter class, allow its module explicitly: --recipe.allow_adapters '[{module}]'.")
     module, _, name = class_path.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module), name)

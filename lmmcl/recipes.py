@@ -184,7 +184,8 @@ def build_adapter(recipe: Recipe, overrides: dict, allow: list[str] | tuple[str,
     class_path = overrides.get("class_path", section.get("class_path"))
     if not class_path:
         raise LmmclError(f"Recipe {recipe.name!r}: an adapter needs a class_path (e.g. lmmcl.baselines.LoRA).")
-    own_args = section.get("init_args") or {} if class_path == section.get("class_path") else {}  # another class: not its args
+    same_class = class_path == section.get("class_path")
+    own_args = (section.get("init_args") or {}) if same_class else {}  # another class: not the recipe's args
     init_args = {**own_args, **overrides.get("init_args", {}),
                  **{k: v for k, v in overrides.items() if k not in ("class_path", "init_args")}}
     where = f"Recipe {recipe.name!r} ({RECIPE_DIR / recipe.name}.yaml or --recipe.adapter)"

@@ -112,7 +112,8 @@ def check_same_run(record: dict[str, Any], identity: dict[str, Any], ckpt_path: 
             if key == "config_hash":
                 was, now = record.get("options", {}), identity.get("options", {})
                 changed = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))[:5]
-                hint = " (options that differ: " + ", ".join(f"--{k} was {was.get(k)!r}, now {now.get(k)!r}" for k in changed) + ")"
+                diffs = [f"--{k} was {was.get(k)!r}, now {now.get(k)!r}" for k in changed]
+                hint = f" (options that differ: {', '.join(diffs)})"
             raise LmmclError(f"--ckpt_path {ckpt_path!r} belongs to another run: its {key} is {record.get(key)!r}, "
                              f"this command's is {identity.get(key)!r}{hint}. To continue that run, repeat its own "
                              f"command (its config.yaml is in {record.get('run_dir')}) with --ckpt_path. {FRESH}")

@@ -59,4 +59,6 @@ class LMMCLI(LightningCLI):
 
 def run(args: list[str] | None = None) -> LMMCLI:
     return LMMCLI(LMMModule, SkillSequence, args=args, save_config_kwargs={"overwrite": False},
-                  parser_kwargs={"exit_on_error": False, **{cmd: {"default_config_files": [str(DEFAULT_CONFIG)]} for cmd in ("fit", "validate", "test")}})
+                  parser_kwargs={"exit_on_error": False,  # parse errors reach lmmcl.failures: one paragraph
+                                 **{cmd: {"default_config_files": [str(DEFAULT_CONFIG)]}
+                                    for cmd in ("fit", "validate", "test")}})

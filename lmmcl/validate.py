@@ -1,7 +1,8 @@
 """Check a resolved ``lmmcl fit`` config in seconds, before any weights load, any base evaluation runs or
 anything is written to ``logs/``: model preset and path, recipe and its adapter (and its patterns against the
-model's architecture on the meta device), skill and held-out names and data, sizes, optimizer settings. Each problem is one :class:`LmmclError` naming the option, the bad value, the
-config files it may come from, and the fix.
+model's architecture on the meta device), skill and held-out names and data, sizes, optimizer settings.
+Each problem is one :class:`LmmclError` naming the option, the bad value, the config files it
+may come from, and the fix.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from lmmcl.runs import option as value_at
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "experiment" / "default.yaml"
 # option -> (test, what a valid value is); None passes for the sizes (= every sample of a real dataset).
-POSITIVE_INT = (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1), "a whole number >= 1")
+POSITIVE_INT = (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+                "a whole number >= 1")
 NUMBER_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "data.train_size": POSITIVE_INT,
     "data.test_size": POSITIVE_INT,
@@ -23,9 +25,11 @@ NUMBER_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "data.eval_batch_size": POSITIVE_INT,
     "data.max_length": POSITIVE_INT,
     "data.num_workers": (lambda v: isinstance(v, int) and v >= 0, "a whole number >= 0"),
-    "model.lr": (lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v > 0, "a finite number > 0 (e.g. 1e-3)"),
+    "model.lr": (lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v > 0,
+                 "a finite number > 0 (e.g. 1e-3)"),
     "model.warmup_ratio": (lambda v: isinstance(v, (int, float)) and 0 <= v <= 1, "a number in [0, 1]"),
-    "model.weight_decay": (lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, "a finite number >= 0"),
+    "model.weight_decay": (lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0,
+                           "a finite number >= 0"),
 }
 
 

@@ -27,7 +27,8 @@ def test_good_config_passes():
     ("model", "warmup_ratio", 1.5), ("model", "weight_decay", -0.1),
 ])
 def test_bad_numbers_name_the_option_value_and_file(section, key, value):
-    with pytest.raises(LmmclError, match=rf"--{section}\.{key} {value!r} is invalid: it must be .*configs/experiment/x.yaml"):
+    message = rf"--{section}\.{key} {value!r} is invalid: it must be .*configs/experiment/x.yaml"
+    with pytest.raises(LmmclError, match=message):
         check_numbers(bad(section, key, value))
 
 
