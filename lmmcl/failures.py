@@ -14,13 +14,14 @@ def debug() -> bool:
     return os.environ.get("LMMCL_DEBUG", "") not in ("", "0")
 
 
-def paragraph(err: BaseException) -> str:
+def paragraph(err: BaseException, prog: str = "lmmcl") -> str:
     """The error as one paragraph: its message with line breaks and repeated spaces folded."""
     text = " ".join(str(err).split()) or type(err).__name__
     from lmmcl.errors import LmmclError
 
-    if isinstance(err, (LmmclError, OSError)) or type(err).__name__ in ("ArgumentError", "YAMLError") or \
-            any(cls.__name__ == "YAMLError" for cls in type(err).__mro__):
+    if type(err).__name__ == "ArgumentError":  # a command-line or config value the parser rejected
+        return f"{text}. `{prog} --help` lists every option and its type."
+    if isinstance(err, (LmmclError, OSError)) or any(cls.__name__ == "YAMLError" for cls in type(err).__mro__):
         return text
     return f"{type(err).__name__}: {text} (unexpected; rerun with LMMCL_DEBUG=1 for the traceback)"
 
@@ -29,7 +30,7 @@ def fail(prog: str, err: BaseException) -> NoReturn:
     """Print ``err`` as one paragraph for ``prog`` (``lmmcl fit``) and exit 2; re-raise under LMMCL_DEBUG=1."""
     if debug():
         raise err
-    print(f"{prog}: error: {paragraph(err)}", file=sys.stderr)
+    print(f"{prog}: error: {paragraph(err, prog)}", file=sys.stderr)
     raise SystemExit(EXIT_CODE) from None
 
 
