@@ -15,6 +15,8 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
+from lmmcl.failures import guarded
+
 # lmmcl's own subcommands: name -> "module:function(argv: list[str]) -> int | None" (imported lazily).
 TOOLS: dict[str, str] = {
     "base": "lmmcl.models.base:main",      # build / rebuild the tiny model's pre-trained base
@@ -35,7 +37,9 @@ def run_tool(name: str, argv: list[str]) -> int:
         entry = getattr(import_module(module), fn)
     except (ImportError, AttributeError) as err:
         raise SystemExit(f"lmmcl {name}: not available in this version ({err}).")
-    return int(entry(argv) or 0)
+    from lmmcl.yamlfile import check_config_files
+
+    return guarded(f"lmmcl {name}", lambda: (check_config_files(argv), entry(argv))[1])
 
 
 def main(args: list[str] | None = None) -> int:
@@ -44,15 +48,12 @@ def main(args: list[str] | None = None) -> int:
         raise SystemExit(run_tool(argv[0], argv[1:]))
     if argv and argv[0] in ("-h", "--help"):
         print("lmmcl tools: " + ", ".join(TOOLS) + " (lmmcl <tool> --help)\n")
-    from lmmcl.errors import LmmclError
     from lmmcl.train_cli import run
+    from lmmcl.yamlfile import check_config_files
 
-    try:
-        run(args)
-        return 0
-    except LmmclError as err:  # a mistake the user can fix: the message, not a traceback
-        print(f"lmmcl: error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    prog = f"lmmcl {argv[0]}" if argv and not argv[0].startswith("-") else "lmmcl"
+    guarded(prog, lambda: (check_config_files(argv), run(args))[0])  # errors: one paragraph, exit 2
+    return 0
 
 
 if __name__ == "__main__":

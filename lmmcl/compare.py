@@ -118,7 +118,11 @@ def train_recipes(model: str, recipes: list[str], overrides: list[str]) -> list[
     from lmmcl.baselines import baseline_args, parse_entry
     from lmmcl.train_cli import run
 
+    from lmmcl.recipes import get_recipe
+
     entries = [(entry, *parse_entry(entry)) for entry in recipes]  # unknown baselines fail before any training
+    for _, recipe, _ in entries:
+        get_recipe(recipe)  # and unknown recipes
     rows = []
     for entry, recipe, baselines in entries:
         print(f"\n[lmmcl compare] === {model} / {entry} ===")

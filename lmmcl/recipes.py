@@ -17,7 +17,8 @@ preset can carve a part out of another (``projector: [model.visual.merger]`` ins
 ``layers: [start, stop)`` limits a recipe to a range of each component's blocks (``layers.<i>.`` or
 ``blocks.<i>.``), Python-slice style: ``[-4, null]`` is the last four. A user adds a recipe as a YAML file.
 
-An optional ``adapter`` section (``class_path`` + ``init_args``, e.g. ``lmmcl.baselines.LoRA``) changes *how*
+An optional ``adapter`` section (``class_path`` + ``init_args``, e.g. ``lmmcl.baselines.LoRA``; only an adapter
+lmmcl registers or a class under ``--recipe.allow_adapters``, see :mod:`lmmcl.adapters`) changes *how*
 the selected parameters train: after the recipe is applied, the adapter's ``adapt_model(pl_module,
 trainable_names)`` rewrites the model and returns what trains now (LoRA: adapters on the selected linears).
 Callbacks with an ``adapt_model`` method (e.g. ``lmmcl.baselines.MoE``) are called the same way, after it.
@@ -25,19 +26,19 @@ Callbacks with an ``adapt_model`` method (e.g. ``lmmcl.baselines.MoE``) are call
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
+from lmmcl.adapters import adapter_class
 from lmmcl.errors import LmmclError
 from lmmcl.registry import entry_path, known
 from lmmcl.rundir import run_dir
+from lmmcl.yamlfile import load_yaml
 
 RECIPE_DIR = Path(__file__).resolve().parents[1] / "configs" / "recipe"
 
@@ -59,7 +60,10 @@ def known_recipes() -> list[str]:
 
 def get_recipe(name: str) -> Recipe:
     path = entry_path(RECIPE_DIR, name, "recipe")
-    cfg = yaml.safe_load(path.read_text()) or {}
+    cfg = load_yaml(path) or {}
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("train"), dict):
+        raise LmmclError(f"Recipe {path} needs a 'train' section mapping components to patterns "
+                         f"(train: {{language_model: ['mlp\\.']}}). Fix the file.")
     return Recipe(name=name, train=cfg.pop("train"), description=cfg.pop("description", ""),
                   layers=cfg.pop("layers", None), extra=cfg)
 
@@ -138,11 +142,13 @@ class FreezeRecipe(Callback):
         name: a recipe in configs/recipe/ (e.g. ``mlp_gate_up``, ``sa_proj``, ``full``, ``lora``).
         adapter: overrides of the recipe's ``adapter`` section: its ``init_args`` (``{r: 64}``), or a
             ``class_path`` to use instead.
+        allow_adapters: module prefixes (``[mypkg.adapters]``) whose classes an ``adapter`` may name besides
+            lmmcl's registered adapters (:mod:`lmmcl.adapters`); nothing else is imported.
     """
 
-    def __init__(self, name: str = "mlp_gate_up", adapter: dict | None = None):
+    def __init__(self, name: str = "mlp_gate_up", adapter: dict | None = None, allow_adapters: list[str] | None = None):
         self.recipe = get_recipe(name)  # fails at start-up on an unknown name
-        self.adapter = build_adapter(self.recipe, adapter or {})
+        self.adapter = build_adapter(self.recipe, adapter or {}, allow_adapters or [])
         self.trainable_names: list[str] = []
         self._applied_to: torch.nn.Module | None = None
 
@@ -170,15 +176,23 @@ class FreezeRecipe(Callback):
             self.adapter.on_validation_start(trainer, pl_module)  # e.g. LoRA merges at a stage's end
 
 
-def build_adapter(recipe: Recipe, overrides: dict):
-    """The recipe's ``adapter`` section (with ``overrides``) as an object, or None without one."""
+def build_adapter(recipe: Recipe, overrides: dict, allow: list[str] | tuple[str, ...] = ()):
+    """The recipe's ``adapter`` section (with ``overrides``) as an object, or None without one. Its class must be
+    registered by lmmcl or lie under an ``allow`` prefix (:func:`lmmcl.adapters.adapter_class`)."""
     section = dict(recipe.extra.get("adapter") or {})
     if not section and not overrides:
         return None
     class_path = overrides.get("class_path", section.get("class_path"))
     if not class_path:
         raise LmmclError(f"Recipe {recipe.name!r}: an adapter needs a class_path (e.g. lmmcl.baselines.LoRA).")
-    init_args = {**(section.get("init_args") or {}), **overrides.get("init_args", {}),
+    same_class = class_path == section.get("class_path")
+    own_args = (section.get("init_args") or {}) if same_class else {}  # another class: not the recipe's args
+    init_args = {**own_args, **overrides.get("init_args", {}),
                  **{k: v for k, v in overrides.items() if k not in ("class_path", "init_args")}}
-    module, _, cls = class_path.rpartition(".")
-    return getattr(importlib.import_module(module), cls)(**init_args)
+    where = f"Recipe {recipe.name!r} ({RECIPE_DIR / recipe.name}.yaml or --recipe.adapter)"
+    cls = adapter_class(class_path, allow, where)
+    try:
+        return cls(**init_args)
+    except TypeError as err:
+        raise LmmclError(f"{where}: adapter {class_path!r} rejects init_args {init_args}: {err}. "
+                         f"Fix the init_args.") from None

@@ -36,6 +36,7 @@ from typing import Any
 
 from lmmcl.errors import LmmclError
 from lmmcl.eval import samples
+from lmmcl.faults import kill_point
 
 FIGURES = ("accuracy_matrix.png", "counting_bias.png")
 COMPUTED = ("summary", "cl_metrics")  # recomputed from the matrix whenever a report is built
@@ -49,6 +50,7 @@ def atomic_write(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        kill_point("report_write")  # tests: killed here, only the temporary file is half-done (lmmcl.faults)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -377,13 +379,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tensorboard", action="store_true", help="also log the figures into the run's TensorBoard")
     args = parser.parse_args(argv)
     run_dir = Path(args.run_dir)
-    try:
-        if not run_dir.is_dir():
-            raise LmmclError(f"{run_dir} is not a directory: give a run directory (logs/<model>/<recipe>/version_<n>).")
-        report = load_run(run_dir, args.from_tensorboard, args.skills, args.heldout)
-    except LmmclError as err:
-        print(f"lmmcl report: error: {err}")
-        return 2
+    if not run_dir.is_dir():  # errors reach the user through lmmcl.failures (one paragraph, exit 2)
+        raise LmmclError(f"{run_dir} is not a directory: give a run directory (logs/<model>/<recipe>/version_<n>).")
+    report = load_run(run_dir, args.from_tensorboard, args.skills, args.heldout)
     writer = None
     if args.tensorboard:
         from torch.utils.tensorboard import SummaryWriter

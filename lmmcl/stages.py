@@ -24,6 +24,7 @@ from lightning.pytorch import Callback, LightningDataModule, LightningModule, Tr
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
+from lmmcl.faults import kill_point
 from lmmcl.report import build_report, write_report
 from lmmcl.rundir import run_dir
 from lmmcl.errors import LmmclError
@@ -129,7 +130,9 @@ class SequentialStages(Callback):
         tmp = path.with_name(path.name + ".tmp")
         trainer.save_checkpoint(tmp, weights_only=False)  # full state: resume needs optimizer + loops
         if trainer.is_global_zero:
+            kill_point("checkpoint_write")  # tests: killed here, the .tmp is never read (lmmcl.faults)
             os.replace(tmp, path)  # atomic: a crash leaves the previous checkpoint intact
+            kill_point("checkpoint_link")
             last, last_tmp = folder / "last.ckpt", folder / "last.ckpt.tmp"
             last_tmp.unlink(missing_ok=True)
             try:

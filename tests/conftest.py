@@ -56,3 +56,15 @@ def local_benchmarks(tmp_path, monkeypatch):
         return module.write_benchmarks(tmp_path / "benchmarks", skills, rows)
 
     return write
+
+
+@pytest.fixture(scope="session")
+def cli_fit_args() -> list[str]:
+    """``lmmcl fit`` arguments of a seconds-long real run: tiny_scratch, two 4-batch stages, one held-out skill."""
+    from pathlib import Path
+
+    configs = Path(__file__).resolve().parents[1] / "configs" / "experiment"
+    return ["fit", "--config", str(configs / "default.yaml"), "--config", str(configs / "smoke.yaml"),
+            "--model.preset", "tiny_scratch", "--data.train_size", "16", "--data.batch_size", "4",
+            "--data.test_size", "4", "--data.heldout", "[color]", "--trainer.callbacks", "[]",
+            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]

@@ -5,6 +5,7 @@ import json
 import pytest
 import yaml
 
+from lmmcl.errors import LmmclError
 from lmmcl.report import build_report, cl_metrics, main, render_markdown, write_report
 
 SKILLS, HELDOUT = ["a", "b", "c"], ["h"]
@@ -117,8 +118,9 @@ def test_report_cli_rebuilds_from_report_json_keeping_other_sections(tmp_path):
 
 def test_report_cli_says_what_is_missing(tmp_path, capsys):
     logged_run(tmp_path, config=False)
-    assert main([str(tmp_path)]) == 2
-    assert "--skills" in capsys.readouterr().out
+    with pytest.raises(LmmclError, match="--skills"):  # lmmcl.cli prints it as one paragraph, exit 2
+        main([str(tmp_path)])
     assert main([str(tmp_path), "--skills", *SKILLS]) == 0  # held-out: every other logged benchmark
     assert json.loads((tmp_path / "report.json").read_text())["heldout"] == HELDOUT
-    assert main([str(tmp_path / "nowhere")]) == 2
+    with pytest.raises(LmmclError, match="nowhere is not a directory"):
+        main([str(tmp_path / "nowhere")])

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import yaml
 from PIL import Image
 from torch.utils.data import Dataset
 
 from lmmcl.errors import LmmclError
 from lmmcl.registry import entry_path, known
+from lmmcl.yamlfile import load_yaml
 
 SKILL_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "skills"
 
@@ -82,7 +82,7 @@ def known_skills() -> list[str]:
 def get_skill(name: str) -> Skill:
     """Build the skill named ``name`` from configs/skills/<name>.yaml."""
     path = entry_path(SKILL_CONFIG_DIR, name, "skill")
-    cfg = yaml.safe_load(path.read_text()) or {}
+    cfg = load_yaml(path) or {}
     kind = cfg.pop("type", "synthetic")
     _import_skill_types()
     if kind not in SKILL_TYPES:

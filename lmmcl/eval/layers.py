@@ -192,14 +192,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", help="output directory (default: logs/layers/<skill>)")
     args = parser.parse_args(argv)
-    try:
-        base, processor = load_checkpoint(args.base, args.preset, args.dtype)
-        tuned, _ = load_checkpoint(args.tuned, args.preset, args.dtype)
-        batches = answer_batches(processor, args.skill, args.n, args.batch_size, args.seed)
-        result = layer_contributions(base.to(args.device), tuned.to(args.device), batches)
-    except LmmclError as err:
-        print(f"lmmcl layers: error: {err}")
-        return 2
+    base, processor = load_checkpoint(args.base, args.preset, args.dtype)  # errors: lmmcl.failures, exit 2
+    tuned, _ = load_checkpoint(args.tuned, args.preset, args.dtype)
+    batches = answer_batches(processor, args.skill, args.n, args.batch_size, args.seed)
+    result = layer_contributions(base.to(args.device), tuned.to(args.device), batches)
     result = {"base": str(args.base), "tuned": str(args.tuned), "skill": args.skill, "n": args.n,
               "projection": "LM-head weight applied to the tuned-minus-base block output; final RMSNorm not applied",
               **result}

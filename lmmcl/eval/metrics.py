@@ -1,7 +1,8 @@
 """Answer metrics: torchmetrics ``Metric`` classes that score generated answers against reference answers.
 
 One base class, :class:`AnswerMetric`, accumulates per-sample scores; each metric is its ``score`` method (or its
-``match`` against one reference). Benchmark rules and the reference's quirks kept for parity are in docs/benchmarks.md.
+``match`` against one reference). Benchmark rules are in docs/benchmarks.md; where lmmcl departs from the
+reference's scoring (and how to get the reference's rule back) is in docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -18,9 +19,18 @@ from lmmcl.errors import LmmclError
 from lmmcl.eval import normalize as norm
 
 
-def as_refs(target: str | Sequence[str]) -> list[str]:
-    """A target as a list of accepted references."""
-    return [target] if isinstance(target, str) else list(target)
+def _text(value: object, what: str, metric: str) -> str:
+    if not isinstance(value, str):
+        raise LmmclError(f"{metric} got {value!r} as {what}; predictions and references must be strings "
+                         f"(an unanswered sample is the empty string \"\").")
+    return value
+
+
+def as_refs(target: str | Sequence[str], metric: str = "a metric") -> list[str]:
+    """A target as a list of accepted references; anything but strings is an error naming the value."""
+    if target is None or isinstance(target, str):
+        return [_text(target, "reference", metric)]
+    return [_text(ref, "reference", metric) for ref in target]
 
 
 class AnswerMetric(torchmetrics.Metric):
@@ -47,8 +57,9 @@ class AnswerMetric(torchmetrics.Metric):
         if len(preds) != len(targets):
             raise ValueError(f"{type(self).__name__}.update got {len(preds)} predictions for {len(targets)} targets.")
         sums: Counter = Counter()
+        name = type(self).__name__
         for pred, target in zip(preds, targets):
-            sums.update(self.sample_scores(pred, as_refs(target)))
+            sums.update(self.sample_scores(_text(pred, "prediction", name), as_refs(target, name)))
         for name, value in sums.items():
             setattr(self, name, getattr(self, name) + value)
         self.count = self.count + len(preds)
@@ -88,19 +99,16 @@ class ExactMatch(BestReferenceMetric):
 
 
 class VQAAccuracy(AnswerMetric):
-    """VQA accuracy: min(#references equal to the reply / 3, 1), after the official VQA normalisation.
-
-    With the official 10 annotator answers it is the leave-one-out mean over the 10 subsets of 9, as in the
-    official code; with any other number of references, the plain rule (so one matching reference scores 1/3).
+    """VQA accuracy after the official VQA normalisation: the mean, over leaving out each reference in turn, of
+    min(#remaining references equal to the reply / 3, 1) - for any number of references, as lmms-eval does
+    (10 annotators give the official rule; one matching reference of one scores 0, of two 1/3 per subset).
     """
 
-    ANNOTATORS = 10
-
     def score(self, pred: str, refs: list[str]) -> float:
+        if not refs:
+            return 0.0
         reply = norm.normalize_vqa(pred)
         hits = [norm.normalize_vqa(ref) == reply for ref in refs]
-        if len(refs) != self.ANNOTATORS:
-            return min(sum(hits) / 3, 1.0)
         return sum(min((sum(hits) - hit) / 3, 1.0) for hit in hits) / len(hits)
 
 
@@ -160,28 +168,40 @@ class CountAccuracy(BestReferenceMetric):
 
 
 class ClockAccuracy(AnswerMetric):
-    """Clock reading: hour exact (no carry, 12 != 0) and minute within one, wrapping at 60; the score is both.
+    """Clock reading within one minute: the score is ``both``; :meth:`compute_all` also gives ``hour`` and ``minute``.
 
-    Also keeps the hour and minute accuracies: :meth:`compute_all`. An unparsable side scores 0 on all three.
+    Default: times are read on the 12-hour dial; ``both`` holds when the circular distance between the two times
+    is at most one minute (3:59 vs 4:00 right, 4:00 vs 4:59 wrong), ``hour`` when the hours agree modulo 12,
+    ``minute`` when the minutes are within one, wrapping at 60. A time out of range ("12:60") is unreadable.
+    ``reference_parity=True`` reproduces the reference: hour exact (12 != 0), minute difference 0, 1 or 59 with no
+    carry into the hour, ``both`` = hour and minute, no range check. An unparsable side scores 0 on all three.
     """
 
-    def __init__(self, **kwargs) -> None:
+    DIAL = 12 * 60
+
+    def __init__(self, reference_parity: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.reference_parity = reference_parity
         for name in ("hour", "minute", "both"):
             self.add_sum_state(name)
 
-    @staticmethod
-    def parts(pred: str, ref: str) -> tuple[bool, bool]:
-        got, want = norm.parse_clock(pred), norm.parse_clock(ref)
+    def parts(self, pred: str, ref: str) -> tuple[bool, bool, bool]:
+        """(hour, minute, both) of one reply against one reference."""
+        got = norm.parse_clock(pred, check_range=not self.reference_parity)
+        want = norm.parse_clock(ref, check_range=not self.reference_parity)
         if got is None or want is None:
-            return False, False
-        return got[0] == want[0], abs(got[1] - want[1]) in (0, 1, 59)
+            return False, False, False
+        if self.reference_parity:
+            hour, minute = got[0] == want[0], abs(got[1] - want[1]) in (0, 1, 59)
+            return hour, minute, hour and minute
+        gap = abs((got[0] % 12 * 60 + got[1]) - (want[0] % 12 * 60 + want[1]))
+        minutes = abs(got[1] - want[1])
+        return got[0] % 12 == want[0] % 12, min(minutes, 60 - minutes) <= 1, min(gap, self.DIAL - gap) <= 1
 
     def sample_scores(self, pred: str, refs: list[str]) -> dict[str, float]:
-        hour, minute = max((self.parts(pred, ref) for ref in refs), key=lambda p: (all(p), sum(p)),
-                           default=(False, False))
-        both = float(hour and minute)
-        return {"hour": float(hour), "minute": float(minute), "both": both, "total": both}
+        hour, minute, both = max((self.parts(pred, ref) for ref in refs), key=lambda p: (p[2], sum(p)),
+                                 default=(False, False, False))
+        return {"hour": float(hour), "minute": float(minute), "both": float(both), "total": float(both)}
 
     def score(self, pred: str, refs: list[str]) -> float:
         return self.sample_scores(pred, refs)["both"]
@@ -242,8 +262,17 @@ METRICS: dict[str, type[AnswerMetric]] = {
 }
 
 
-def build_metric(name: str, **kwargs) -> AnswerMetric:
-    """A fresh metric by registry name; keyword arguments go to its constructor (e.g. ``anls`` ``threshold``)."""
-    if name not in METRICS:
-        raise LmmclError(f"Unknown metric {name!r}. Known: {', '.join(sorted(METRICS))}.")
-    return METRICS[name](**kwargs)
+def build_metric(spec: str | dict, **kwargs) -> AnswerMetric:
+    """A fresh metric by registry name, or by ``{name: ..., <option>: ...}`` as a skill YAML writes it
+    (``metric: {name: clock, reference_parity: true}``); keyword arguments go to its constructor."""
+    if isinstance(spec, dict):
+        spec = dict(spec)
+        kwargs = {**spec, **kwargs}
+        spec = kwargs.pop("name", None)
+    if spec not in METRICS:
+        raise LmmclError(f"Unknown metric {spec!r}. Known: {', '.join(sorted(METRICS))}; a metric with options is "
+                         f"written {{name: <metric>, <option>: <value>}}.")
+    try:
+        return METRICS[spec](**kwargs)
+    except (TypeError, ValueError) as err:  # torchmetrics raises ValueError for unknown keyword arguments
+        raise LmmclError(f"Metric {spec!r} does not take options {sorted(kwargs)}: {err}.") from None

@@ -19,9 +19,12 @@ def _alternation(words) -> str:
     return "|".join(sorted(words, key=len, reverse=True))  # longest first, so no word stops at a shorter prefix
 
 
-# "twenty-one" / "twenty one" / "twenty" / "seventeen", never part of a longer word ("often", "someone").
-_NUMBER = re.compile(rf"\b(?:({_alternation(TENS)})(?:[\s-]+({_alternation(NUMBER_WORDS[1:10])}))?"
-                     rf"|({_alternation(NUMBER_WORDS)}))\b", re.IGNORECASE)
+_TENS_OR_SMALL = (rf"(?:({_alternation(TENS)})(?:[\s-]+({_alternation(NUMBER_WORDS[1:10])}))?"
+                  rf"|({_alternation(NUMBER_WORDS)}))")
+# "three hundred and twenty-one" / "one hundred" / "twenty-one" / "twenty one" / "seventeen", never part of a
+# longer word ("often", "someone").
+_NUMBER = re.compile(rf"\b(?:({_alternation(NUMBER_WORDS[1:10])})\s+hundred(?:\s+(?:and\s+)?{_TENS_OR_SMALL})?"
+                     rf"|{_TENS_OR_SMALL})\b", re.IGNORECASE)
 _ARTICLE = re.compile(rf"\b(?:{_alternation(ARTICLES)})\b")
 # Any punctuation except a separator inside a number (3.5, 1,000, 3:45).
 _PUNCT = re.compile(r"(?!(?<=\d)[.,:](?=\d))[^\w\s]")
@@ -33,13 +36,18 @@ def normalize_text(text: str) -> str:
 
 
 def words_to_digits(text: str) -> str:
-    """Replace whole number words zero..ninety-nine by digits: "twenty-one cats" -> "21 cats"; "often" is untouched."""
+    """Replace whole number words zero..nine hundred ninety-nine by digits: "twenty-one cats" -> "21 cats",
+    "one hundred and five" -> "105"; "often" is untouched."""
 
     def value(match: re.Match) -> str:
-        tens, unit, small = match.groups()
+        hundreds, *rest = match.groups()  # the tens/unit/small groups appear twice: after "hundred" and alone
+        tens, unit, small = (a or b for a, b in zip(rest[:3], rest[3:]))
+        total = 100 * NUMBER_WORDS.index(hundreds.lower()) if hundreds else 0
         if small:
-            return str(NUMBER_WORDS.index(small.lower()))
-        return str(TENS[tens.lower()] + (NUMBER_WORDS.index(unit.lower()) if unit else 0))
+            total += NUMBER_WORDS.index(small.lower())
+        elif tens:
+            total += TENS[tens.lower()] + (NUMBER_WORDS.index(unit.lower()) if unit else 0)
+        return str(total)
 
     return _NUMBER.sub(value, text)
 
@@ -112,21 +120,29 @@ def normalize_vqa(text: str) -> str:
 _NO_COUNT = re.compile(r"\b(?:none|no)\b")
 
 
+# An integer with an optional sign (not a hyphen inside a word or range: "3-4") and thousands separators.
+_INTEGER = re.compile(r"(?<![\w.,])([-+\u2212]?)(\d{1,3}(?:,\d{3})+(?!\d)|\d+)")
+
+
 def parse_count(text: str) -> int | None:
     """The count a reply states: the first integer or whole number word; else 0 for "none"/"no"; else None.
 
-    "seventeen" -> 17, "There are no cats" -> 0, "No, there are three." -> 3, "often" -> None.
+    "seventeen" -> 17, "1,000" -> 1000, "-3" -> -3, "one hundred" -> 100, "There are no cats" -> 0,
+    "No, there are three." -> 3, "often" -> None.
     """
     text = words_to_digits(text.lower())
-    match = re.search(r"\d+", text)
+    match = _INTEGER.search(text)
     if match:
-        return int(match.group())
+        sign, digits = match.groups()
+        value = int(digits.replace(",", ""))
+        return -value if sign in ("-", "\u2212") else value
     return 0 if _NO_COUNT.search(text) else None
 
 
 _LETTER_ALONE = re.compile(r"^[(\[]?([A-Za-z])[)\].:]*$")                  # "B", "(B)", "B.", "B)", "[B]"
 _LETTER_LEAD = re.compile(r"^[(\[]?([A-Za-z])[)\].:]\s")                   # "B. text", "(B) text", "b) text"
-_LETTER_CUE = re.compile(r"(?i:answer|option|choice)(?:\s+is)?\s*:?\s*[(\[]?([A-Z])(?![A-Za-z])")  # "answer is B"
+# "answer is B", "Answer: (B)". Possessive quantifiers (*+): no backtracking, so linear time on long whitespace.
+_LETTER_CUE = re.compile(r"(?i:answer|option|choice)(?:\s++is)?+\s*+:?+\s*+[(\[]?+([A-Z])(?![A-Za-z])")
 
 
 def extract_letter(text: str) -> str | None:
@@ -140,23 +156,38 @@ def extract_letter(text: str) -> str | None:
     return match.group(1).upper() if match else None
 
 
-def parse_clock(text: str) -> tuple[int, int] | None:
-    """(hour, minute) from the first "H:MM"-like time, else from the first two integers; None if neither."""
+def parse_clock(text: str, check_range: bool = True) -> tuple[int, int] | None:
+    """(hour, minute) from the first "H:MM"-like time, else from the first two integers; None if neither.
+
+    With ``check_range`` a time outside 0..23 hours or 0..59 minutes ("12:60", "25:99") is None, as is an
+    unreadable reply; without it, any numbers are taken (the reference's parser).
+    """
     match = re.search(r"(\d{1,2}):(\d{1,2})", text)
-    if match:
-        return int(match.group(1)), int(match.group(2))
-    numbers = re.findall(r"\d+", text)
-    return (int(numbers[0]), int(numbers[1])) if len(numbers) >= 2 else None
+    numbers = match.groups() if match else re.findall(r"\d+", text)[:2]
+    if len(numbers) < 2:
+        return None
+    hour, minute = int(numbers[0]), int(numbers[1])
+    if check_range and not (hour < 24 and minute < 60):
+        return None
+    return hour, minute
+
+
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 
 
 def parse_number(text: str) -> float | None:
-    """The float a whole reply spells, as ChartQA's relaxed accuracy reads it: "12.5" -> 12.5, "40%" -> 0.4.
+    """The float a whole reply spells, as ChartQA's relaxed accuracy reads it: "12.5" -> 12.5, "40%" -> 0.4,
+    "-3" -> -3.0; thousands separators are read ("1,000" -> 1000.0, where the reference fell back to strings).
 
-    Anything else (units, thousands separators, words) gives None, as in the reference.
+    Anything else (units, words, "1,00") gives None.
     """
     text = text.strip()
+    percent = text.endswith("%")
+    body = text[:-1] if percent else text
+    if _THOUSANDS.fullmatch(body):
+        body = body.replace(",", "")
     try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        value = float(body) / (100 if percent else 1)
     except ValueError:
         return None
     return value if math.isfinite(value) else None

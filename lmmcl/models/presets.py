@@ -19,11 +19,11 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from lmmcl.data.synthetic import WORLD_VERSION
 from lmmcl.errors import MissingResourceError
 from lmmcl.registry import entry_path, known
+from lmmcl.yamlfile import load_yaml
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "model"
 
@@ -71,7 +71,7 @@ def known_presets() -> list[str]:
 
 
 def _preset_config(name: str) -> dict[str, Any]:
-    config = yaml.safe_load(entry_path(CONFIG_DIR, name, "model").read_text()) or {}
+    config = load_yaml(entry_path(CONFIG_DIR, name, "model")) or {}
     parent = config.pop("extends", None)  # a preset may override a few keys of another
     return {**_preset_config(parent), **config} if parent else config
 

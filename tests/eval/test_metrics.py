@@ -5,6 +5,7 @@ import warnings
 import pytest
 import torch
 
+from lmmcl.errors import LmmclError
 from lmmcl.eval.metrics import METRICS, AnswerMetric, build_metric
 
 
@@ -23,10 +24,23 @@ def test_exact_match(pred, refs, expected):
     assert score("exact_match", pred, refs) == expected
 
 
-def test_vqa_accuracy_three_annotator_rule():
-    assert score("vqa_accuracy", "Two", ["2", "two", "cat"]) == pytest.approx(2 / 3)
-    assert score("vqa_accuracy", "2", ["2", "2", "2.", "3"]) == 1.0
-    assert score("vqa_accuracy", "dog", ["cat"]) == 0.0
+@pytest.mark.parametrize("pred, refs, expected", [
+    # leave-one-out for any count (lmms-eval): each subset without one reference, min(matches / 3, 1), averaged
+    ("Two", ["2", "two", "cat"], (1 / 3 + 1 / 3 + 2 / 3) / 3),   # leaving out a "2": 1 match; leaving out cat: 2
+    ("2", ["2", "2", "2.", "3"], (2 / 3 * 3 + 1) / 4),          # three matches: 2/3 in three subsets, 1 in one
+    ("dog", ["cat"], 0.0),
+    ("dog", ["dog"], 0.0),                                       # the only reference left out: nothing to match
+    ("stop", ["stop"] * 3 + ["go"] * 6, (3 * 2 / 3 + 6) / 9),     # 9 answers: same rule as 10 (was min(3/3, 1) = 1)
+    ("dog", [], 0.0),
+])
+def test_vqa_accuracy_leave_one_out_for_any_count(pred, refs, expected):
+    assert score("vqa_accuracy", pred, refs) == pytest.approx(expected)
+
+
+def test_vqa_accuracy_blank_annotator_does_not_change_the_rule():
+    # A TextVQA item with one blank annotator answer: 10 references, 3 matches -> 0.9, as with any other 10th answer.
+    assert score("vqa_accuracy", "stop", ["stop"] * 3 + ["go"] * 6 + [""]) == pytest.approx(0.9)
+    assert score("vqa_accuracy", "stop", ["stop"] * 3 + ["go"] * 6 + ["go"]) == pytest.approx(0.9)
 
 
 def test_vqa_accuracy_leave_one_out_with_ten_answers():
@@ -58,6 +72,8 @@ def test_anls_threshold_is_configurable():
     ("0", "0", 1.0),          # a zero target falls back to string equality
     ("Yes", "yes", 1.0),
     ("yes.", "yes", 0.0),
+    ("1,050", "1000", 1.0),   # thousands separators are read (the reference compared strings)
+    ("-1,000", "-1000", 1.0),
 ])
 def test_relaxed_accuracy_boundary(pred, ref, expected):
     assert score("relaxed_accuracy", pred, ref) == expected
@@ -85,32 +101,61 @@ def test_mc_letter_without_option_text():
     ("There are 3 dogs in this image.", "three", 1.0),
     ("often", "10", 0.0),
     ("I cannot tell", "0", 0.0),
+    ("1,000", "1000", 1.0),   # thousands separators (the reference read 1)
+    ("1,000", "1", 0.0),
+    ("-3", "3", 0.0),         # a sign (the reference read 3)
+    ("one hundred", "100", 1.0),
+    ("one hundred", "1", 0.0),
+    ("two hundred and five", "205", 1.0),
 ])
 def test_count(pred, ref, expected):
     assert score("count", pred, ref) == expected
 
 
-@pytest.mark.parametrize("pred, ref, hour, minute", [
-    ("03:59", "03:00", 1.0, 1.0),   # minute wraps at 60, no carry into the hour
-    ("3:45", "03:46", 1.0, 1.0),
-    ("3:45", "03:47", 1.0, 0.0),
-    ("12:30", "00:30", 0.0, 1.0),   # 12 != 0
-    ("4:00", "03:59", 0.0, 1.0),
-    ("quarter past", "03:15", 0.0, 0.0),
+@pytest.mark.parametrize("pred, ref, parts, parity", [
+    # (hour, minute, both) with the circular rule, then with reference_parity=True
+    ("3:45", "03:46", (1, 1, 1), (1, 1, 1)),
+    ("3:45", "03:47", (1, 0, 0), (1, 0, 0)),
+    ("03:59", "04:00", (0, 1, 1), (0, 1, 0)),   # one minute apart across the hour: right; the reference: wrong
+    ("4:00", "04:59", (1, 1, 0), (1, 1, 1)),    # 59 minutes apart: wrong; the reference wraps the minute alone
+    ("12:00", "11:59", (0, 1, 1), (0, 1, 0)),   # across the top of the dial
+    ("12:30", "00:30", (1, 1, 1), (0, 1, 0)),   # the same dial position; the reference: 12 != 0
+    ("1:60", "01:59", (0, 0, 0), (1, 1, 1)),    # out of range: unreadable; the reference reads minute 60
+    ("25:99", "01:39", (0, 0, 0), (0, 0, 0)),
+    ("quarter past", "03:15", (0, 0, 0), (0, 0, 0)),
 ])
-def test_clock_parts(pred, ref, hour, minute):
-    metric = build_metric("clock")
-    metric.update([pred], [ref])
-    parts = metric.compute_all()
-    assert (parts["hour"].item(), parts["minute"].item(), parts["both"].item()) == (hour, minute, hour * minute)
-    assert metric.compute().item() == hour * minute == metric.score(pred, [ref])
+def test_clock_parts(pred, ref, parts, parity):
+    for expected, kwargs in ((parts, {}), (parity, {"reference_parity": True})):
+        metric = build_metric("clock", **kwargs)
+        metric.update([pred], [ref])
+        got = metric.compute_all()
+        assert tuple(got[k].item() for k in ("hour", "minute", "both")) == expected, kwargs
+        assert metric.compute().item() == expected[2] == metric.score(pred, [ref])
+
+
+def test_clock_parity_from_a_skill_yaml_spec():
+    assert build_metric({"name": "clock", "reference_parity": True}).score("4:00", ["4:59"]) == 1.0
+    assert build_metric({"name": "clock"}).score("4:00", ["4:59"]) == 0.0
+    with pytest.raises(LmmclError, match="does not take options"):
+        build_metric({"name": "exact_match", "reference_parity": True})
 
 
 def test_clock_compute_all_means():
     metric = build_metric("clock")
     metric.update(["03:59", "12:30", "5:10"], ["03:00", "00:30", "05:20"])
     parts = metric.compute_all()
-    assert {k: round(v.item(), 4) for k, v in parts.items()} == {"hour": 0.6667, "minute": 0.6667, "both": 0.3333}
+    assert {k: round(v.item(), 4) for k, v in parts.items()} == {"hour": 1.0, "minute": 0.6667, "both": 0.3333}
+
+
+@pytest.mark.parametrize("name", sorted(METRICS))
+def test_none_is_a_clear_error(name):
+    metric = build_metric(name)
+    with pytest.raises(LmmclError, match="got None as prediction"):
+        metric.update([None], ["a"])
+    with pytest.raises(LmmclError, match="got None as reference"):
+        metric.update(["a"], [None])
+    with pytest.raises(LmmclError, match="got None as reference"):
+        metric.update(["a"], [["a", None]])
 
 
 @pytest.mark.parametrize("pred, ref, expected", [

@@ -200,7 +200,7 @@ def test_missing_weights_fail_fast_with_where_it_looked_and_how_to_provide_them(
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
-    error = out.stderr[out.stderr.index("lmmcl: error:"):]
+    error = out.stderr[out.stderr.index("lmmcl fit: error:"):]
     assert "llava-hf/llava-onevision-qwen2-7b-ov-hf" in error
     assert str(tmp_path / "hf" / "hub") in error  # where it looked
     assert "MODEL_PATH" in error and "--model.model_path" in error and "HF_HOME" in error
