@@ -8,6 +8,7 @@ from pathlib import Path
 from lightning.pytorch.cli import LightningCLI
 
 from lmmcl.data.datamodule import SkillSequence
+from lmmcl.eval.drift import DriftMonitor
 from lmmcl.module import LMMModule
 from lmmcl.recipes import FreezeRecipe
 from lmmcl.stages import SequentialStages
@@ -16,11 +17,12 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "experiment" 
 
 
 class LMMCLI(LightningCLI):
-    """LightningCLI plus two always-on callbacks, ``--recipe.*`` and ``--stages.*``."""
+    """LightningCLI plus always-on callbacks: ``--recipe.*``, ``--stages.*`` and ``--drift.*``."""
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_lightning_class_args(FreezeRecipe, "recipe")
         parser.add_lightning_class_args(SequentialStages, "stages")
+        parser.add_lightning_class_args(DriftMonitor, "drift")
 
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config
