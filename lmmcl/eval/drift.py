@@ -50,11 +50,12 @@ class DriftMonitor(Callback):
     """
 
     def __init__(self, enabled: bool = True, n: int = 16, skills: Sequence[str] | None = None,
-                 every_n_steps: int | None = None, points_per_stage: int = 10, max_kl: float | None = None,
+                 every_n_steps: int | None = None, points_per_stage: int = 5, max_kl: float | None = None,
                  action: str = "flag", batch_size: int = 16, seed: int = 1):
         if action not in ACTIONS:
             raise LmmclError(f"drift.action={action!r} is not one of {', '.join(ACTIONS)}.")
-        for name, value in (("n", n), ("every_n_steps", 1 if every_n_steps is None else every_n_steps), ("points_per_stage", points_per_stage),
+        every = 1 if every_n_steps is None else every_n_steps
+        for name, value in (("n", n), ("every_n_steps", every), ("points_per_stage", points_per_stage),
                             ("batch_size", batch_size)):
             if value < 1:
                 raise LmmclError(f"drift.{name}={value} must be at least 1 (turn the monitor off with drift.enabled=false).")
