@@ -24,6 +24,7 @@ TOOLS: dict[str, str] = {
     "layers": "lmmcl.eval.layers:main",    # per-layer contribution between two checkpoints
     "show": "lmmcl.data.show:main",        # a grid PNG of a skill's examples
     "plan": "lmmcl.data.plan:main",        # resolve datasets of an experiment without loading them
+    "samples": "lmmcl.eval.samples:main",  # per-sample answers of a run, and how they changed between stages
 }
 
 

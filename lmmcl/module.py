@@ -100,10 +100,11 @@ class LMMModule(LightningModule):
         for metric in self.val_metrics.values():
             metric.reset()
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, list[str]]:
         skill = self.benchmarks[dataloader_idx]
         preds = self.generate(batch, skill.max_new_tokens)
         self.val_metrics[skill.name].update(preds, batch["refs"])
+        return {"preds": preds}  # for callbacks (per-sample answers: lmmcl.eval.samples.SampleLog)
 
     def on_validation_epoch_end(self) -> None:
         scores = {}

@@ -9,6 +9,7 @@ from lightning.pytorch.cli import LightningCLI
 
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.eval.drift import DriftMonitor
+from lmmcl.eval.samples import SampleLog
 from lmmcl.module import LMMModule
 from lmmcl.recipes import FreezeRecipe
 from lmmcl.stages import SequentialStages
@@ -17,12 +18,13 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "experiment" 
 
 
 class LMMCLI(LightningCLI):
-    """LightningCLI plus always-on callbacks: ``--recipe.*``, ``--stages.*`` and ``--drift.*``."""
+    """LightningCLI plus always-on callbacks: ``--recipe.*``, ``--stages.*``, ``--drift.*`` and ``--samples.*``."""
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_lightning_class_args(FreezeRecipe, "recipe")
         parser.add_lightning_class_args(SequentialStages, "stages")
         parser.add_lightning_class_args(DriftMonitor, "drift")
+        parser.add_lightning_class_args(SampleLog, "samples")
 
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config
