@@ -182,3 +182,19 @@ def at_fraction(curve: dict[str, Any], fraction: float, key: str = "kl") -> floa
     """``key`` at the first measurement at or after ``fraction`` of the stage's steps (None: not reached)."""
     target = fraction * curve["stage_steps"]
     return next((v for s, v in zip(curve["steps"], curve[key]) if s >= target and s > 0), None)
+
+
+def render_drift(report: dict[str, Any]) -> list[str]:
+    """The report.md section: per stage, KL at 10 % and at the end, number mass and format agreement."""
+    curves = report.get("drift") or []
+    if not curves:
+        return []
+    lines = ["## Drift during each stage (held-out prompts, vs the stage-start model)", "",
+             "| stage | KL at 10 % | KL at end | number mass start -> end | format agreement at end | flagged at step |",
+             "|---|---|---|---|---|---|"]
+    for c in curves:
+        early = at_fraction(c, 0.1)
+        lines.append(f"| {c['stage']} | {'-' if early is None else f'{early:.4f}'} | {c['kl'][-1]:.4f} | "
+                     f"{c['number_mass'][0]:.3f} -> {c['number_mass'][-1]:.3f} | {c['format_agreement'][-1]:.2f} | "
+                     f"{'-' if c.get('flagged_at') is None else c['flagged_at']} |")
+    return lines + [""]
