@@ -1,7 +1,7 @@
 """Drift monitor: how far the model's output has moved from the stage-start model, measured during a stage.
 
 Every ``every_n_steps`` optimizer steps of a stage (default: about ``points_per_stage`` times per stage, and
-always at its last step), :class:`DriftMonitor` runs one forward pass on a fixed set of held-out prompts
+always at 10 % of the stage and at its last step), :class:`DriftMonitor` runs one forward pass on a fixed set of held-out prompts
 (``n`` test questions of the held-out benchmarks, never a target skill) and compares the next-token
 distribution at the answer's first position with the one the model had when the stage started:
 
@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader
 from lmmcl.errors import LmmclError
 
 VALUES = ("kl", "number_mass", "format_agreement")
+EARLY = 0.1  # share of a stage always measured (the early warning compared with forgetting by lmmcl compare)
 ACTIONS = ("flag", "stop")
 
 
@@ -81,7 +82,7 @@ class DriftMonitor(Callback):
         every = self.every_n_steps or max(1, steps // self.points_per_stage)
         stage = trainer.datamodule.skill_names[trainer.current_epoch]
         self._curve = {"stage": stage, "stage_steps": steps, "every_n_steps": every, "flagged_at": None,
-                       "steps": [], **{v: [] for v in VALUES}}
+                       "early_step": max(1, math.ceil(EARLY * steps)), "steps": [], **{v: [] for v in VALUES}}
         self._teacher = self._forward(pl_module)  # the stage-start distributions, cached for the whole stage
         self._record(trainer, pl_module, 0, self._compare(self._teacher))
         self._stages(trainer).extras.setdefault("drift", []).append(self._curve)
@@ -92,7 +93,8 @@ class DriftMonitor(Callback):
             return
         step = trainer.global_step - self._start_step
         last = batch_idx + 1 == trainer.num_training_batches
-        due = step > self._curve["steps"][-1] and (step % self._curve["every_n_steps"] == 0 or last)
+        regular = step % self._curve["every_n_steps"] == 0 or step == self._curve["early_step"]
+        due = step > self._curve["steps"][-1] and (regular or last)
         if due:
             self._record(trainer, pl_module, step, self._compare(self._forward(pl_module)))
 
@@ -193,7 +195,7 @@ def render_drift(report: dict[str, Any]) -> list[str]:
              "| stage | KL at 10 % | KL at end | number mass start -> end | format agreement at end | flagged at step |",
              "|---|---|---|---|---|---|"]
     for c in curves:
-        early = at_fraction(c, 0.1)
+        early = at_fraction(c, EARLY)
         lines.append(f"| {c['stage']} | {'-' if early is None else f'{early:.4f}'} | {c['kl'][-1]:.4f} | "
                      f"{c['number_mass'][0]:.3f} -> {c['number_mass'][-1]:.3f} | {c['format_agreement'][-1]:.2f} | "
                      f"{'-' if c.get('flagged_at') is None else c['flagged_at']} |")

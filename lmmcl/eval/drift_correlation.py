@@ -13,9 +13,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lmmcl.eval.drift import at_fraction
+from lmmcl.eval.drift import EARLY, at_fraction
 
-MEASURES = {"kl_end": lambda curve: curve["kl"][-1], "kl_10pct": lambda curve: at_fraction(curve, 0.1)}
+MEASURES = {"kl_end": lambda curve: curve["kl"][-1], "kl_10pct": lambda curve: at_fraction(curve, EARLY)}
 
 
 def pearson(x: list[float], y: list[float]) -> float | None:

@@ -30,14 +30,14 @@ def test_curve_per_stage_logged_and_training_unchanged(make_trainer, tiny_data_k
     curves = json.loads((Path(trainer.log_dir) / "report.json").read_text())["drift"]
     assert [c["stage"] for c in curves] == ["species", "count"]
     for curve in curves:
-        assert curve["steps"] == [0, 2, 4] and curve["stage_steps"] == 4
+        assert curve["steps"] == [0, 1, 2, 4] and curve["stage_steps"] == 4   # every 2, 10 % (step 1), the end
         assert curve["kl"][0] == pytest.approx(0.0, abs=1e-6) and curve["format_agreement"][0] == 1.0
         assert curve["kl"][-1] > 1e-4                                # the model moved, the monitor saw it
         assert all(0.0 <= m <= 1.0 for m in curve["number_mass"])
     assert at_fraction(curves[0], 0.1) == curves[0]["kl"][1]         # first point at or after 10 % of the stage
     events = EventAccumulator(trainer.log_dir)
     events.Reload()
-    assert [e.step for e in events.Scalars("drift/kl")] == [2, 4, 6, 8]   # global steps; step 0 only in the curve
+    assert [e.step for e in events.Scalars("drift/kl")] == [1, 2, 4, 5, 6, 8]  # global; step 0 only in the curve
     assert {"drift/number_mass", "drift/format_agreement"} <= set(events.Tags()["scalars"])
 
     _, plain, _ = _fit(make_trainer, kwargs)                           # the monitor does not change training
