@@ -71,6 +71,10 @@ class DriftMonitor(Callback):
 
     # --- hooks -----------------------------------------------------------------------------------
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if self.enabled and stage == "fit" and not (self.skills or trainer.datamodule.heldout_names):
+            rank_zero_warn("[lmmcl] drift monitor off: the run has no held-out benchmark to take prompts from "
+                           "(set data.heldout or drift.skills to measure drift).")
+            self.enabled = False
         if self.enabled and stage == "fit":
             self._prompts(trainer, pl_module)  # an unknown skill fails before training, not mid-stage
 
@@ -115,9 +119,6 @@ class DriftMonitor(Callback):
         if self._batches is None:
             names = self.skills or list(trainer.datamodule.heldout_names)
             targets = set(trainer.datamodule.skill_names)
-            if not names:
-                raise LmmclError("DriftMonitor has no held-out benchmark to take prompts from: set data.heldout "
-                                 "or drift.skills, or turn it off with drift.enabled=false.")
             if targets & set(names):
                 raise LmmclError(f"drift.skills {sorted(targets & set(names))} are target skills of this run: drift "
                                  f"prompts must be held out (choose among {trainer.datamodule.heldout_names}).")

@@ -61,3 +61,10 @@ def test_bad_arguments_are_named(kwargs, message):
 def test_target_skill_prompts_are_refused(make_trainer, tiny_data_kwargs):
     with pytest.raises(LmmclError, match=r"\['count'\] are target skills"):
         _fit(make_trainer, tiny_data_kwargs, DriftMonitor(skills=["count", "color"]))
+
+
+def test_no_heldout_benchmark_turns_the_monitor_off_with_a_warning(make_trainer, tiny_data_kwargs):
+    monitor = DriftMonitor()
+    with pytest.warns(UserWarning, match="drift monitor off"):
+        _, _, stages = _fit(make_trainer, {**tiny_data_kwargs, "heldout": []}, monitor)
+    assert not monitor.enabled and "drift" not in stages.extras
