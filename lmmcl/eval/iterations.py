@@ -13,7 +13,8 @@ probed step it measures
   tuned vs base, each through its own model's LM head, on the positions that predict answer tokens of
   ``--layer-skill`` test samples (mask shifted by one).
 
-Writes ``probe.json``, ``probe.png`` (per recipe: counting bias against steps, then the MLP and attention
+The layer contribution needs the base next to the tuned model: the tool keeps a frozen copy of the base,
+twice the weights in memory. Writes ``probe.json``, ``probe.png`` (per recipe: counting bias against steps, then the MLP and attention
 contribution per layer, one line per probed step) and TensorBoard events into ``--out``
 (default ``logs/probe/<model>``).
 """
