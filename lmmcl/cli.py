@@ -26,6 +26,8 @@ TOOLS: dict[str, str] = {
     "layers": "lmmcl.eval.layers:main",    # per-layer contribution between two checkpoints
     "show": "lmmcl.data.show:main",        # a grid PNG of a skill's examples
     "plan": "lmmcl.data.plan:main",        # resolve datasets of an experiment without loading them
+    "samples": "lmmcl.eval.samples:main",  # per-sample answers of a run, and how they changed between stages
+    "probe": "lmmcl.eval.iterations:main", # counting bias and layer contribution over a counting-only tune
 }
 
 

@@ -170,4 +170,9 @@ def main(argv: list[str]) -> int:
     model = rows[0]["model"] if rows else args.model
     path = write_summary(args.out or Path("logs") / "compare" / model, rows)
     print("\n" + render_table(rows) + f"\n\n[lmmcl compare] summary: {path}")
+    from lmmcl.eval import drift_correlation  # does the drift monitor predict the held-out drop?
+
+    correlation = drift_correlation.from_runs(rows)
+    atomic_write(path.parent / "drift_correlation.json", json.dumps(correlation, indent=2) + "\n")
+    print(drift_correlation.render(correlation))
     return 0

@@ -9,7 +9,7 @@ import torch
 from lightning.pytorch import LightningModule
 from transformers import get_cosine_schedule_with_warmup
 
-from lmmcl.eval.samples import SampleCounter, sample_entry
+from lmmcl.eval.sample_counts import SampleCounter, sample_entry
 from lmmcl.models import load_model
 from lmmcl.errors import LmmclError
 
@@ -135,13 +135,14 @@ class LMMModule(LightningModule):
             metric.reset()
         self.sample_counter.reset()
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, list[str]]:
         skill = self.benchmarks[dataloader_idx]
         self.sample_counter.add(skill.name, len(batch["refs"]), batch.get("bad_records", {}))
         if "input_ids" not in batch:  # every sample of this batch was a bad record
             return
         preds = self.generate(batch, skill.max_new_tokens)
         self.val_metrics[skill.name].update(preds, batch["refs"])
+        return {"preds": preds}  # for callbacks (per-sample answers: lmmcl.eval.samples.SampleLog)
 
     def on_validation_epoch_end(self) -> None:
         scores = {}

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from lmmcl.errors import LmmclError
-from lmmcl.eval import samples
+from lmmcl.eval import sample_counts
 from lmmcl.faults import kill_point
 
 FIGURES = ("accuracy_matrix.png", "counting_bias.png")
-COMPUTED = ("summary", "cl_metrics")  # recomputed from the matrix whenever a report is built
+COMPUTED = ("summary", "cl_metrics", "transfer")  # recomputed from the matrix whenever a report is built
 
 
 def atomic_write(path: str | Path, text: str) -> None:
@@ -107,7 +107,10 @@ def cl_metrics(skills: list[str], heldout: list[str], stages: list[dict[str, Any
 def build_report(model: str, recipe: str, skills: list[str], heldout: list[str], stages: list[dict[str, Any]],
                  trainable_params: int, total_params: int, counting_bias: list[dict[str, Any]] | None = None,
                  **extra: Any) -> dict[str, Any]:
+    from lmmcl.report_sections import computed_sections  # forward transfer, recovery (lmmcl.eval.transfer)
+
     extra = {k: v for k, v in extra.items() if k not in COMPUTED}
+    extra.update(computed_sections(skills, heldout, stages))
     return {"model": model, "recipe": recipe, "skills": skills, "heldout": heldout,
             "trainable_params": trainable_params, "total_params": total_params, "stages": stages,
             "summary": summarize(skills, heldout, stages), "cl_metrics": cl_metrics(skills, heldout, stages),
@@ -154,7 +157,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [f"# lmmcl report: {report['model']} / {report['recipe']}", "",
              f"Trainable parameters: {report['trainable_params']:,} of {report['total_params']:,} "
              f"({100 * report['trainable_params'] / max(1, report['total_params']):.2f}%)", "",
-             *samples.warning_lines(report),
+             *sample_counts.warning_lines(report),
              "## Accuracy (%) after each stage", "",
              "| after | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for row in report["stages"]:
@@ -165,7 +168,10 @@ def render_markdown(report: dict[str, Any]) -> str:
               f"- held-out change after the last stage: {_fmt(s['heldout_final'], True)}",
               f"- held-out change averaged over stages: {_fmt(s['heldout_mean'], True)}", ""]
     lines += _cl_section(report)
-    lines += samples.table_lines(report)
+    lines += sample_counts.table_lines(report)
+    from lmmcl.report_sections import rendered_sections  # transfer, drift: sections owned by their modules
+
+    lines += rendered_sections(report)
     if report.get("counting_bias"):
         lines += ["## Counting bias (number-token probability mass, mean ± std over prompts)", "",
                   "| after | counting prompts | other prompts |", "|---|---|---|"]

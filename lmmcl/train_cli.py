@@ -8,6 +8,8 @@ from lightning.pytorch.cli import LightningCLI
 
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.faults import armed, fault_callback
+from lmmcl.eval.drift import DriftMonitor
+from lmmcl.eval.samples import SampleLog
 from lmmcl.module import LMMModule
 from lmmcl.recipes import FreezeRecipe
 from lmmcl.rundir import run_dir
@@ -19,11 +21,13 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "experiment" 
 
 
 class LMMCLI(LightningCLI):
-    """LightningCLI plus two always-on callbacks, ``--recipe.*`` and ``--stages.*``."""
+    """LightningCLI plus always-on callbacks: ``--recipe.*``, ``--stages.*``, ``--drift.*`` and ``--samples.*``."""
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_lightning_class_args(FreezeRecipe, "recipe")
         parser.add_lightning_class_args(SequentialStages, "stages")
+        parser.add_lightning_class_args(DriftMonitor, "drift")
+        parser.add_lightning_class_args(SampleLog, "samples")
 
     def _parse_ckpt_path(self) -> None:
         """Lightning would load the whole checkpoint here and silently replace ``--model.*`` with its hparams;

@@ -14,10 +14,12 @@ def _run(tmp_path, recipe, after):
     return run
 
 
-def test_compare_existing_runs_writes_summary_and_scatter(tmp_path):
+def test_compare_existing_runs_writes_summary_and_scatter(tmp_path, capsys):
     runs = [_run(tmp_path, "full", (40.0, -30.0)), _run(tmp_path, "sa_proj", (25.0, -1.0))]
     out = tmp_path / "cmp"
     assert main([str(r) for r in runs] + ["--out", str(out)]) == 0
+    assert "drift vs forgetting" in capsys.readouterr().out  # these runs have no drift curves: n = 0
+    assert json.loads((out / "drift_correlation.json").read_text())["kl_end"]["n"] == 0
     rows = json.loads((out / "summary.json").read_text())["rows"]
     assert [r["recipe"] for r in rows] == ["full", "sa_proj"]
     assert rows[0]["learning"] == 40.0 and rows[0]["heldout_final"] == -30.0

@@ -68,7 +68,7 @@ class SkillDataModule(LightningDataModule):
             raise RuntimeError(f"SkillDataModule({self.name!r}) needs a processor: set .processor first.")
         size = self.train_size if split == "train" else self.test_size
         data = self.skill.dataset(split, size, self.seed)
-        if not train:  # what the report's sample counts start from (lmmcl.eval.samples)
+        if not train:  # what the report's sample counts start from (lmmcl.eval.sample_counts)
             self.load_bad = dict(getattr(data, "load_bad_records", {}))
             self.asked = size if size is not None else len(data) + sum(self.load_bad.values())
         if train:

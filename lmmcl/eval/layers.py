@@ -102,12 +102,15 @@ class BlockOutputs:
 
 
 @torch.no_grad()
-def layer_contributions(base: Any, tuned: Any, batches: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per layer and block, the mean over answer-predicting positions of ||W_head (tuned - base)||_2."""
+def layer_contributions(base: Any, tuned: Any, batches: list[dict[str, Any]], own_heads: bool = False) -> dict[str, Any]:
+    """Per layer and block, the mean over answer-predicting positions of ||W_head (tuned - base)||_2; with
+    ``own_heads`` of ||W_tuned tuned - W_base base||_2, each block output through its own model's LM head
+    (as the reference code does; the same when the recipe leaves the head frozen)."""
     n_layers = len(decoder_layers(base))
     if len(decoder_layers(tuned)) != n_layers:
         raise LmmclError("Base and tuned models have different numbers of language-model layers.")
     head = tuned.get_output_embeddings().weight
+    base_head = base.get_output_embeddings().weight.to(head.device) if own_heads else head
     sums = {b: torch.zeros(n_layers, dtype=torch.float64) for b in BLOCKS}
     positions = 0
     for model in (base, tuned):
@@ -123,8 +126,11 @@ def layer_contributions(base: Any, tuned: Any, batches: list[dict[str, Any]]) ->
                 model(**inputs, use_cache=False, logits_to_keep=1)
             positions += int(mask.sum())
             for (block, i), out in hooks[1].outputs.items():
-                delta = out - hooks[0].outputs[(block, i)]  # (answer-predicting positions, hidden)
-                logits = delta.to(head.dtype) @ head.T
+                before = hooks[0].outputs[(block, i)]  # (answer-predicting positions, hidden)
+                if own_heads:
+                    logits = out.to(head.dtype) @ head.T - before.to(base_head.dtype) @ base_head.T
+                else:
+                    logits = (out - before).to(head.dtype) @ head.T
                 sums[block][i] += logits.float().norm(dim=-1).double().sum().cpu()
     finally:
         for h in hooks:

@@ -1,77 +1,191 @@
-"""How many samples each benchmark was asked for, scored on and skipped (with why), for report.json/.md.
+"""Per-sample answers of every evaluation (lmms-eval's ``--log_samples``), and a tool to read and diff them.
 
-``asked`` is ``data.test_size`` (or, with ``null``, every row of the split); ``scored`` the samples the metric
-saw, summed over ranks; ``bad_records`` the reasons samples were skipped (:mod:`lmmcl.data.bad`): those found
-while building the split (the same on every rank, counted once) plus those found while reading and collating
-(summed over ranks and DataLoader workers, as they travel with each batch).
+:class:`SampleLog` (always on in ``lmmcl fit``, ``--samples.*``) writes, after every accuracy-matrix row,
+``samples/<row>/<benchmark>.jsonl`` in the run directory: row 0 is the base evaluation, row k the evaluation
+after stage k. One JSON object per test sample, in test-set order: ``stage`` (the row's name), ``question``,
+``references``, ``prediction`` and ``score`` (the benchmark's metric on that sample, in [0, 1]). The first
+``tensorboard_n`` samples per benchmark also go to TensorBoard as text (``samples/<benchmark>``, step = row).
+With several processes each writes its own shard, ``<benchmark>.rank<r>.jsonl``.
+
+    lmmcl samples RUN_DIR --benchmark color --stage 3       # what the model answered after stage 3
+    lmmcl samples RUN_DIR --diff 0 3 [--benchmark color]    # answers that changed, grouped by how
+
+``--stage`` and ``--diff`` take row numbers or stage names (``base``, ``count``, ...). A diff groups the changed
+answers by their formats (:func:`lmmcl.eval.formats.answer_format`), e.g. ``word -> number``, and counts how
+many became right or wrong.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
 
-import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
 
-from lmmcl.data.bad import REASONS, as_vector, merge_counts
+from lmmcl.errors import LmmclError
+from lmmcl.report import atomic_write
 
-
-class SampleCounter:
-    """Per-benchmark scored samples and read-time bad records of one evaluation."""
-
-    def __init__(self) -> None:
-        self.scored: dict[str, int] = {}
-        self.bad: dict[str, dict[str, int]] = {}
-
-    def reset(self) -> None:
-        self.scored, self.bad = {}, {}
-
-    def add(self, name: str, scored: int, bad: Mapping[str, int]) -> None:
-        self.scored[name] = self.scored.get(name, 0) + scored
-        self.bad[name] = merge_counts(self.bad.get(name, {}), bad)
-
-    def reduced(self, names: list[str], strategy: Any, device: torch.device) -> dict[str, tuple[int, dict[str, int]]]:
-        """(scored, read-time bad records) per benchmark, summed over ranks; call it on every rank."""
-        rows = [[self.scored.get(n, 0)] + as_vector(self.bad.get(n, {})) for n in names]
-        table = torch.tensor(rows, dtype=torch.long, device=device).reshape(len(names), 1 + len(REASONS))
-        if strategy is not None and getattr(strategy, "world_size", 1) > 1:
-            table = strategy.reduce(table, reduce_op="sum")
-        return {n: (int(r[0]), {k: int(v) for k, v in zip(REASONS, r[1:]) if v}) for n, r in zip(names, table.tolist())}
+SAMPLES_DIR = "samples"
 
 
-def sample_entry(asked: int | None, scored: int, load_bad: Mapping[str, int], read_bad: Mapping[str, int]) -> dict[str, Any]:
-    """One benchmark's report entry: asked, scored, skipped and bad_records (reason -> count)."""
-    bad = merge_counts(load_bad, read_bad)
-    return {"asked": asked, "scored": scored, "skipped": sum(bad.values()), "bad_records": bad}
+class SampleLog(Callback):
+    """Write every evaluated sample's question, references, prediction and score (``samples/<row>/<benchmark>.jsonl``).
+
+    Args:
+        enabled: turn the per-sample files off with ``false``.
+        tensorboard_n: samples per benchmark shown as text in TensorBoard (0: none).
+    """
+
+    def __init__(self, enabled: bool = True, tensorboard_n: int = 4):
+        self.enabled, self.tensorboard_n = enabled, tensorboard_n
+        self._records: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    def on_validation_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._records = defaultdict(list)
+
+    def on_validation_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
+                                batch_idx: int, dataloader_idx: int = 0) -> None:
+        from lmmcl.eval.metrics import as_refs, build_metric
+
+        if not self.enabled or trainer.sanity_checking or not isinstance(outputs, dict) or "preds" not in outputs:
+            return
+        skill = pl_module.benchmarks[dataloader_idx]
+        metric = build_metric(skill.metric)
+        for question, refs, pred in zip(batch["questions"], batch["refs"], outputs["preds"]):
+            refs = as_refs(refs)
+            self._records[skill.name].append({"question": question, "references": refs, "prediction": pred,
+                                              "score": float(metric.score(pred, refs))})
+
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        from lmmcl.stages import SequentialStages
+
+        stages = next((cb for cb in trainer.callbacks if isinstance(cb, SequentialStages)), None)
+        if not self.enabled or trainer.sanity_checking or stages is None or not trainer.log_dir:
+            return
+        name = stages.stage_name(trainer)
+        if name == "base" and stages.rows:
+            return  # not a row of the matrix (SequentialStages skips it too)
+        row = len(stages.rows)  # the row SequentialStages is about to add
+        folder = Path(trainer.log_dir) / SAMPLES_DIR / str(row)
+        suffix = f".rank{trainer.global_rank}" if trainer.world_size > 1 else ""
+        for benchmark, records in self._records.items():
+            atomic_write(folder / f"{benchmark}{suffix}.jsonl",
+                         "".join(json.dumps({"stage": name, **r}) + "\n" for r in records))
+        writer = getattr(trainer.logger, "experiment", None)
+        if self.tensorboard_n and trainer.is_global_zero and hasattr(writer, "add_text"):
+            for benchmark, records in self._records.items():
+                writer.add_text(f"samples/{benchmark}", samples_markdown(records[:self.tensorboard_n]), global_step=row)
 
 
-def short_of_asked(samples: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Benchmarks scored on fewer samples than asked for."""
-    return [n for n, e in samples.items() if e.get("asked") is not None and e["scored"] < e["asked"]]
+def samples_markdown(records: list[dict[str, Any]]) -> str:
+    """A Markdown table of samples: score, prediction, references, question."""
+    def cell(text: Any) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| score | prediction | references | question |", "|---|---|---|---|"]
+    lines += [f"| {r['score']:.2f} | {cell(r['prediction'])} | {cell(' / '.join(r['references']))} | "
+              f"{cell(r['question'])} |" for r in records]
+    return "\n".join(lines)
 
 
-def warning_lines(report: Mapping[str, Any]) -> list[str]:
-    """A first-screen warning of report.md naming every benchmark scored on fewer samples than asked."""
-    samples = report.get("samples") or {}
-    short = short_of_asked(samples)
-    if not short:
-        return []
-    cells = [f"{n} {samples[n]['scored']}/{samples[n]['asked']}" + _why(samples[n]["bad_records"]) for n in short]
-    return [f"**Warning: scored on fewer samples than asked:** {'; '.join(cells)} (see Samples below).", ""]
+# --- reading ---------------------------------------------------------------------------------------
+def rows(run_dir: str | Path) -> dict[int, str]:
+    """Row number -> stage name of the evaluations a run logged samples for."""
+    found = {}
+    for folder in sorted((Path(run_dir) / SAMPLES_DIR).glob("*")):
+        files = sorted(folder.glob("*.jsonl"))
+        if folder.name.isdigit() and files:
+            first = files[0].read_text().splitlines()
+            found[int(folder.name)] = json.loads(first[0])["stage"] if first else "?"
+    return dict(sorted(found.items()))
 
 
-def table_lines(report: Mapping[str, Any]) -> list[str]:
-    """The Samples section of report.md: asked, scored, skipped and why, per benchmark."""
-    samples = report.get("samples") or {}
-    if not samples:
-        return []
-    lines = ["## Samples per benchmark (last evaluation)", "", "| benchmark | asked | scored | skipped | bad records |",
-             "|---|---|---|---|---|"]
-    for name, e in samples.items():
-        asked = "all" if e.get("asked") is None else str(e["asked"])
-        bad = ", ".join(f"{r} {c}" for r, c in e["bad_records"].items()) or "-"
-        lines.append(f"| {name} | {asked} | {e['scored']} | {e['skipped']} | {bad} |")
-    return lines + [""]
+def resolve_row(run_dir: str | Path, stage: str) -> int:
+    """A row number from a number or a stage name (its last evaluation if the name repeats)."""
+    known = rows(run_dir)
+    if not known:
+        raise LmmclError(f"{run_dir} has no {SAMPLES_DIR}/<row>/*.jsonl: is it a run directory of lmmcl fit "
+                         f"(logs/<model>/<recipe>/version_<n>) with samples enabled?")
+    if stage.isdigit() and int(stage) in known:
+        return int(stage)
+    named = [k for k, name in known.items() if name == stage]
+    if not named:
+        listing = ", ".join(f"{k} ({name})" for k, name in known.items())
+        raise LmmclError(f"No evaluation {stage!r} in {run_dir}: choose a row or stage name among {listing}.")
+    return named[-1]
 
 
-def _why(bad: Mapping[str, int]) -> str:
-    return f" ({', '.join(f'{r} {c}' for r, c in bad.items())})" if bad else ""
+def load_samples(run_dir: str | Path, row: int, benchmark: str) -> list[dict[str, Any]]:
+    """The samples of ``benchmark`` at ``row`` (rank shards concatenated)."""
+    folder = Path(run_dir) / SAMPLES_DIR / str(row)
+    files = sorted(folder.glob(f"{benchmark}.jsonl")) + sorted(folder.glob(f"{benchmark}.rank*.jsonl"))
+    if not files:
+        have = sorted({p.name.split(".")[0] for p in folder.glob("*.jsonl")})
+        raise LmmclError(f"No samples of benchmark {benchmark!r} at row {row}: choose among {', '.join(have)}.")
+    return [json.loads(line) for path in files for line in path.read_text().splitlines() if line]
+
+
+def diff_samples(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, Any]:
+    """Changed answers grouped by ``"<format before> -> <format after>"``, and counts of fixed / broken ones."""
+    from lmmcl.eval.formats import answer_format
+
+    if [r["question"] for r in before] != [r["question"] for r in after]:
+        raise LmmclError("The two evaluations asked different questions (another test set or seed): cannot pair them.")
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    fixed = broken = 0
+    for a, b in zip(before, after):
+        if a["prediction"] == b["prediction"]:
+            continue
+        key = f"{answer_format(a['prediction'])} -> {answer_format(b['prediction'])}"
+        groups[key].append({"question": a["question"], "references": a["references"], "before": a["prediction"],
+                            "after": b["prediction"], "score_before": a["score"], "score_after": b["score"]})
+        fixed += b["score"] > a["score"]
+        broken += b["score"] < a["score"]
+    ordered = dict(sorted(groups.items(), key=lambda kv: -len(kv[1])))
+    return {"total": len(before), "changed": sum(map(len, groups.values())), "became_better": fixed,
+            "became_worse": broken, "groups": ordered}
+
+
+def render_diff(benchmark: str, names: tuple[str, str], diff: dict[str, Any], examples: int) -> str:
+    lines = [f"## {benchmark}: {names[0]} -> {names[1]}: {diff['changed']} of {diff['total']} answers changed "
+             f"({diff['became_better']} scored higher, {diff['became_worse']} lower)"]
+    for key, changes in diff["groups"].items():
+        lines.append(f"  {key}: {len(changes)}")
+        lines += [f"    {c['before']!r} -> {c['after']!r}  (refs {' / '.join(c['references'])}; "
+                  f"{c['score_before']:.2f} -> {c['score_after']:.2f})  {c['question']!r}" for c in changes[:examples]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="lmmcl samples", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", help="a run directory: logs/<model>/<recipe>/version_<n>")
+    parser.add_argument("--benchmark", help="benchmark name (required without --diff; default with --diff: all)")
+    parser.add_argument("--stage", default=None, help="row number or stage name to print (default: the last)")
+    parser.add_argument("--diff", nargs=2, metavar=("FROM", "TO"), help="rows or stage names to compare")
+    parser.add_argument("--limit", type=int, default=20, help="samples (or examples per change group) to print")
+    args = parser.parse_args(argv)
+    try:
+        known = rows(args.run_dir)
+        if args.diff:
+            a, b = (resolve_row(args.run_dir, s) for s in args.diff)
+            folder = Path(args.run_dir) / SAMPLES_DIR / str(a)
+            benchmarks = [args.benchmark] if args.benchmark else sorted({p.name.split(".")[0] for p in folder.glob("*.jsonl")})
+            for benchmark in benchmarks:
+                diff = diff_samples(load_samples(args.run_dir, a, benchmark), load_samples(args.run_dir, b, benchmark))
+                print(render_diff(benchmark, (f"{a} ({known[a]})", f"{b} ({known[b]})"), diff, args.limit))
+            return 0
+        if not args.benchmark:
+            raise LmmclError("Name a benchmark: --benchmark <name> (or use --diff FROM TO for every benchmark).")
+        row = resolve_row(args.run_dir, args.stage if args.stage is not None else str(max(known, default=0)))
+        records = load_samples(args.run_dir, row, args.benchmark)
+    except LmmclError as err:
+        print(f"lmmcl samples: error: {err}")
+        return 2
+    mean = sum(r["score"] for r in records) / max(1, len(records))
+    print(f"# {args.benchmark} after row {row} ({known[row]}): {len(records)} samples, mean score {100 * mean:.1f}\n")
+    print(samples_markdown(records[:args.limit]))
+    return 0

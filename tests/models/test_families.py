@@ -68,10 +68,23 @@ def expected_counts(preset: str) -> dict[str, int]:
         h, dv = cfg["text_config"]["hidden_size"], cfg["vision_config"]["hidden_size"]
         projector = (dv * h + h) + (h * h + h) + h  # linear_1, linear_2, image_newline
     L = t["L"]
+    sa_qkv, gate_up = L * (t["q"] + t["k"] + t["v"]), L * (t["gate"] + t["up"])
+    sa_proj = sa_qkv + L * t["o"]
     return {"full": vision + projector + t["llm"], "vision_tower": vision, "projector": projector, "llm": t["llm"],
-            "sa_proj": L * (t["q"] + t["k"] + t["v"] + t["o"]), "sa_qkv": L * (t["q"] + t["k"] + t["v"]),
-            "mlp": L * (t["gate"] + t["up"] + t["down"]), "mlp_gate_up": L * (t["gate"] + t["up"]),
-            "mlp_down": L * t["down"], "mlp_gate_up_last4": 4 * (t["gate"] + t["up"])}
+            "sa_proj": sa_proj, "sa_qkv": sa_qkv, "sa_vo": L * (t["v"] + t["o"]),
+            "mlp": L * (t["gate"] + t["up"] + t["down"]), "mlp_gate_up": gate_up,
+            "mlp_down": L * t["down"], "mlp_gate_up_last4": 4 * (t["gate"] + t["up"]),
+            "sa_proj_mlp_gate_up": sa_proj + gate_up, "sa_qkv_mlp_gate_up": sa_qkv + gate_up,
+            **_vit_parts(cfg["vision_config"], qwen=preset == "qwen2_5_vl")}
+
+
+def _vit_parts(v: dict, qwen: bool) -> dict[str, int]:
+    """The vision-tower partial recipes: attention q, k, v (Qwen: one fused qkv) and the MLP up side
+    (CLIP / SigLIP fc1; Qwen's gated MLP: gate_proj and up_proj)."""
+    d, i = v["hidden_size"], v["intermediate_size"]
+    blocks = v["depth"] if qwen else v["num_hidden_layers"]
+    up = 2 * (d * i + i) if qwen else d * i + i
+    return {"vision_qkv": blocks * 3 * (d * d + d), "vision_mlp_up": blocks * up}
 
 
 @pytest.fixture(scope="module", params=list(REAL))

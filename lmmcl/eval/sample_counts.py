@@ -1,0 +1,77 @@
+"""How many samples each benchmark was asked for, scored on and skipped (with why), for report.json/.md.
+
+``asked`` is ``data.test_size`` (or, with ``null``, every row of the split); ``scored`` the samples the metric
+saw, summed over ranks; ``bad_records`` the reasons samples were skipped (:mod:`lmmcl.data.bad`): those found
+while building the split (the same on every rank, counted once) plus those found while reading and collating
+(summed over ranks and DataLoader workers, as they travel with each batch).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+
+from lmmcl.data.bad import REASONS, as_vector, merge_counts
+
+
+class SampleCounter:
+    """Per-benchmark scored samples and read-time bad records of one evaluation."""
+
+    def __init__(self) -> None:
+        self.scored: dict[str, int] = {}
+        self.bad: dict[str, dict[str, int]] = {}
+
+    def reset(self) -> None:
+        self.scored, self.bad = {}, {}
+
+    def add(self, name: str, scored: int, bad: Mapping[str, int]) -> None:
+        self.scored[name] = self.scored.get(name, 0) + scored
+        self.bad[name] = merge_counts(self.bad.get(name, {}), bad)
+
+    def reduced(self, names: list[str], strategy: Any, device: torch.device) -> dict[str, tuple[int, dict[str, int]]]:
+        """(scored, read-time bad records) per benchmark, summed over ranks; call it on every rank."""
+        rows = [[self.scored.get(n, 0)] + as_vector(self.bad.get(n, {})) for n in names]
+        table = torch.tensor(rows, dtype=torch.long, device=device).reshape(len(names), 1 + len(REASONS))
+        if strategy is not None and getattr(strategy, "world_size", 1) > 1:
+            table = strategy.reduce(table, reduce_op="sum")
+        return {n: (int(r[0]), {k: int(v) for k, v in zip(REASONS, r[1:]) if v}) for n, r in zip(names, table.tolist())}
+
+
+def sample_entry(asked: int | None, scored: int, load_bad: Mapping[str, int], read_bad: Mapping[str, int]) -> dict[str, Any]:
+    """One benchmark's report entry: asked, scored, skipped and bad_records (reason -> count)."""
+    bad = merge_counts(load_bad, read_bad)
+    return {"asked": asked, "scored": scored, "skipped": sum(bad.values()), "bad_records": bad}
+
+
+def short_of_asked(samples: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Benchmarks scored on fewer samples than asked for."""
+    return [n for n, e in samples.items() if e.get("asked") is not None and e["scored"] < e["asked"]]
+
+
+def warning_lines(report: Mapping[str, Any]) -> list[str]:
+    """A first-screen warning of report.md naming every benchmark scored on fewer samples than asked."""
+    samples = report.get("samples") or {}
+    short = short_of_asked(samples)
+    if not short:
+        return []
+    cells = [f"{n} {samples[n]['scored']}/{samples[n]['asked']}" + _why(samples[n]["bad_records"]) for n in short]
+    return [f"**Warning: scored on fewer samples than asked:** {'; '.join(cells)} (see Samples below).", ""]
+
+
+def table_lines(report: Mapping[str, Any]) -> list[str]:
+    """The Samples section of report.md: asked, scored, skipped and why, per benchmark."""
+    samples = report.get("samples") or {}
+    if not samples:
+        return []
+    lines = ["## Samples per benchmark (last evaluation)", "", "| benchmark | asked | scored | skipped | bad records |",
+             "|---|---|---|---|---|"]
+    for name, e in samples.items():
+        asked = "all" if e.get("asked") is None else str(e["asked"])
+        bad = ", ".join(f"{r} {c}" for r, c in e["bad_records"].items()) or "-"
+        lines.append(f"| {name} | {asked} | {e['scored']} | {e['skipped']} | {bad} |")
+    return lines + [""]
+
+
+def _why(bad: Mapping[str, int]) -> str:
+    return f" ({', '.join(f'{r} {c}' for r, c in bad.items())})" if bad else ""
