@@ -28,6 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+DIST_ENV = ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -58,7 +59,10 @@ def rehearse(family: str = "llava", order: str | None = None, rows: int = 24, ou
     data = write_benchmarks(out / "data", rows=rows)
     model_dir = resolve_checkpoint(get_preset(TINY[family]))  # builds the tiny family once (cached)
     name = f"{family}" + (f"-{order}" if order else "")
-    env = {**os.environ, "LMMCL_DATA_DIR": str(data), "HF_HOME": str(out / "hf_home"), "HF_HUB_OFFLINE": "1",
+    # A process-group rendezvous of the caller (an earlier DDP test in the same pytest process sets MASTER_PORT and
+    # keeps that port bound) must not leak into the rehearsal's own two processes: they pick a free port.
+    inherited = {k: v for k, v in os.environ.items() if k not in DIST_ENV}
+    env = {**inherited, "LMMCL_DATA_DIR": str(data), "HF_HOME": str(out / "hf_home"), "HF_HUB_OFFLINE": "1",
            "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     command = fit_command(family, model_dir, out / "logs", name, devices, order) + list(extra)
