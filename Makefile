@@ -18,8 +18,7 @@ RECIPES ?=
 # BASELINE: continual-learning baselines on top of RECIPE, joined by + (lwf, wise_ft, moe, lora: configs/baseline/);
 # appended to the config's callbacks; the run logs to logs/<MODEL>/<RECIPE>+<BASELINE>/. RECIPE=lora is LoRA alone.
 BASELINE ?=
-BASELINE_ARGS = $(foreach b,$(subst +, ,$(BASELINE)),--trainer.callbacks+=configs/baseline/$(b).yaml) \
-	$(if $(BASELINE),--trainer.logger.init_args.name $(MODEL)/$(RECIPE)+$(BASELINE))
+BASELINE_ARGS = $(foreach b,$(subst +, ,$(BASELINE)),--trainer.callbacks+=configs/baseline/$(b).yaml)
 
 LMMCL_FIT = $(VENV)/bin/lmmcl fit --config configs/experiment/default.yaml --model.preset $(MODEL) \
 	--recipe.name $(RECIPE) $(if $(MODEL_PATH),--model.model_path $(MODEL_PATH)) $(BASELINE_ARGS)

@@ -1,4 +1,4 @@
-"""``lmmcl`` command line: ``fit`` / ``validate`` / ``test`` (LightningCLI, see ``lmmcl.train_cli``) and
+"""``lmmcl`` command line: ``fit`` / ``validate`` (LightningCLI, see ``lmmcl.train_cli``) and
 lmmcl's own tools (``lmmcl recipes``, ``lmmcl report``, ...), each a ``main(argv)`` in its own module,
 imported only when asked for so that they answer in seconds.
 

@@ -127,8 +127,7 @@ def train_recipes(model: str, recipes: list[str], overrides: list[str]) -> list[
     for entry, recipe, baselines in entries:
         print(f"\n[lmmcl compare] === {model} / {entry} ===")
         start = time.time()
-        extra = [*baseline_args(baselines), "--trainer.logger.init_args.name", f"{model}/{entry}"] if baselines else []
-        cli = run(["fit", "--model.preset", model, "--recipe.name", recipe, *extra, *overrides])
+        cli = run(["fit", "--model.preset", model, "--recipe.name", recipe, *baseline_args(baselines), *overrides])
         rows.append({**row_from_run(cli.trainer.log_dir, wall_time_s=time.time() - start), "recipe": entry})
     return rows
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -36,11 +35,11 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.adapters import adapter_class
 from lmmcl.errors import LmmclError
-from lmmcl.registry import entry_path, known
+from lmmcl.registry import config_dir, entry_path, known
 from lmmcl.rundir import run_dir
 from lmmcl.yamlfile import load_yaml
 
-RECIPE_DIR = Path(__file__).resolve().parents[1] / "configs" / "recipe"
+RECIPE_DIR = config_dir("recipe")
 
 
 @dataclass

@@ -23,9 +23,9 @@ from lmmcl.baselines.lora import LoRA
 from lmmcl.baselines.lwf import LwF
 from lmmcl.baselines.moe import MoE
 from lmmcl.baselines.wise_ft import WiSEFT
-from lmmcl.registry import entry_path, known
+from lmmcl.registry import config_dir, entry_path, known
 
-BASELINE_DIR = Path(__file__).resolve().parents[2] / "configs" / "baseline"
+BASELINE_DIR = config_dir("baseline")
 BASELINES = {"lora": LoRA, "lwf": LwF, "wise_ft": WiSEFT, "moe": MoE}
 
 __all__ = ["BASELINES", "LoRA", "LwF", "MoE", "WiSEFT", "baseline_args", "baseline_names", "known_baselines",

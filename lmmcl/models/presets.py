@@ -22,10 +22,10 @@ from typing import Any
 
 from lmmcl.data.synthetic import WORLD_VERSION
 from lmmcl.errors import MissingResourceError
-from lmmcl.registry import entry_path, known
+from lmmcl.registry import config_dir, entry_path, known
 from lmmcl.yamlfile import load_yaml
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "model"
+CONFIG_DIR = config_dir("model")
 
 
 def cache_dir() -> Path:
