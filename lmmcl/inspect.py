@@ -19,8 +19,9 @@ from typing import Any
 
 from lmmcl.errors import LmmclError
 from lmmcl.memory import MemoryModel, from_config
+from lmmcl.registry import config_dir
 
-PAPER_CONFIG = "configs/experiment/paper.yaml"
+PAPER_CONFIG = "configs/experiment/paper.yaml"  # as shown; read from config_dir("experiment")
 
 
 def human_bytes(n: float) -> str:
@@ -111,7 +112,8 @@ def main(argv: list[str]) -> int:
     from lmmcl.data.plan import resolve_config
 
     total = sum(p.numel() for p in model.parameters())
-    memory = from_config(resolve_config(args.config or [PAPER_CONFIG]), preset.dtype, args.gpus)
+    memory = from_config(resolve_config(args.config or [str(config_dir("experiment") / "paper.yaml")]),
+                         preset.dtype, args.gpus)
     print(f"{args.model}: {preset.description} [{preset.hub_id or 'built locally'}]")
     print(f"architecture: {_shown(path)} on the meta device (no weights)")
     print(f"parameters: {total:,}\n")
