@@ -10,6 +10,7 @@ from lmmcl.data.datamodule import SkillSequence
 from lmmcl.faults import armed, fault_callback
 from lmmcl.eval.drift import DriftMonitor
 from lmmcl.eval.samples import SampleLog
+from lmmcl.models.prepare import prepare_model
 from lmmcl.module import LMMModule
 from lmmcl.recipes import FreezeRecipe
 from lmmcl.registry import config_dir
@@ -45,6 +46,7 @@ class LMMCLI(LightningCLI):
         if self.subcommand == "fit":  # checked in seconds, before weights load or logs/ is written
             validate_fit(cfg)
         self.run_identity = run_identity(cfg)
+        prepare_model(cfg.model.preset, cfg.model.model_path)  # a missing tiny base: built here, on one rank
         logger = cfg.trainer.logger
         init = getattr(logger, "init_args", None)
         if init is None or "name" not in init:
