@@ -34,3 +34,13 @@ def test_unknown_tool_help_lists_tools(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "lmmcl tools:" in capsys.readouterr().out
+
+
+def test_the_cli_names_a_run_after_its_model_recipe_and_baselines(tmp_path):
+    from lmmcl.baselines import baseline_config
+    from lmmcl.train_cli import DEFAULT_CONFIG, LMMCLI, cli_kwargs
+
+    args = ["--config", str(DEFAULT_CONFIG), "--model.preset", "tiny_scratch", "--recipe.name", "sa_proj",
+            f"--trainer.callbacks+={baseline_config('lwf')}", f"--trainer.logger.init_args.save_dir={tmp_path}"]
+    cli = LMMCLI(**{**cli_kwargs(args), "run": False})  # built as `lmmcl fit` builds it, not run
+    assert cli.trainer.logger.name == "tiny_scratch/sa_proj+lwf"

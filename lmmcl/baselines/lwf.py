@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from lmmcl.baselines.common import trainable_snapshot
+from lmmcl.contracts import LossTerm
 from lmmcl.data.collate import IGNORE_INDEX
 
 
@@ -51,30 +52,28 @@ def lwf_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels:
     return distillation_loss(student_logits[keep], teacher_logits[keep], temperature)
 
 
-class LwF(Callback):
-    """Add ``lambda * T^2 * KL`` to the previous stage's model as ``pl_module.loss_terms["lwf"]``
-    (logged as ``train/lwf``).
+class LwF(Callback, LossTerm):
+    """Add ``lambda * T^2 * KL`` to the previous stage's model to the training loss (a
+    :class:`~lmmcl.contracts.LossTerm`, logged as ``train/lwf``).
 
     Args:
         temperature: softmax temperature T of teacher and student.
         weight: lambda, the distillation term's weight.
     """
 
+    name = "lwf"
+
     def __init__(self, temperature: float = 2.0, weight: float = 1.0):
         self.temperature, self.weight = temperature, weight
         self.teacher: dict[str, torch.Tensor] = {}
 
-    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        pl_module.loss_terms["lwf"] = self
-
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        pl_module.loss_terms.pop("lwf", None)
         self.teacher = {}
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.teacher = trainable_snapshot(pl_module.model)  # the model at the start of this stage
 
-    def __call__(self, module: LightningModule, batch: dict[str, Any], output: Any) -> torch.Tensor:
+    def loss(self, module: LightningModule, batch: dict[str, Any], output: Any) -> torch.Tensor:
         keep = answer_positions(batch["labels"])
         teacher = self.teacher_logits(module, batch, keep)
         return self.weight * distillation_loss(output.logits[keep], teacher, self.temperature)

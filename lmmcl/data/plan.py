@@ -11,6 +11,7 @@ from typing import Any
 from lmmcl.data.hf import HFSkill
 from lmmcl.data.order import apply_order
 from lmmcl.data.skill import get_skills
+from lmmcl.tables import text_table
 
 PLAN_COLUMNS = ("skill", "kind", "split", "source", "rows", "metric", "found")
 
@@ -43,11 +44,9 @@ def format_plan(plan: list[dict[str, Any]]) -> str:
         where = row["where"].split(":")[0]  # local, hub cache, generated, download, missing
         return f"yes ({where})" if row["found"] else ("no, will download" if where == "download" else "NO")
 
-    cells = [[str(row["skill"]), str(row["kind"]), str(row["split"]), source(row),
-              "?" if row["rows"] is None else str(row["rows"]), str(row["metric"]), found(row)] for row in plan]
-    widths = [max(len(r[i]) for r in [list(PLAN_COLUMNS)] + cells) for i in range(len(PLAN_COLUMNS))]
-    lines = [list(PLAN_COLUMNS), ["-" * w for w in widths]] + cells
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
+    return text_table(PLAN_COLUMNS, [[row["skill"], row["kind"], row["split"], source(row),
+                                      "?" if row["rows"] is None else row["rows"], row["metric"], found(row)]
+                                     for row in plan])
 
 
 def resolve_config(config_files: list[str], flags: list[str] | None = None) -> dict[str, Any]:

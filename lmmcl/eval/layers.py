@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 
 from lmmcl.data.collate import IGNORE_INDEX
 from lmmcl.errors import LmmclError
-from lmmcl.report import atomic_write
+from lmmcl.atomic import atomic_write
 
 BLOCKS = ("self_attn", "mlp")
 
