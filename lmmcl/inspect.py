@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from lmmcl.errors import LmmclError
 from lmmcl.memory import MemoryModel, from_config

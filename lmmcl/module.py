@@ -9,7 +9,7 @@ import torch
 from lightning.pytorch import LightningModule
 from transformers import get_cosine_schedule_with_warmup
 
-from lmmcl.contracts import LossTerm
+from lmmcl.contracts import LossTerm, StageData
 from lmmcl.eval.sample_counts import SampleCounter, sample_entry
 from lmmcl.models import load_model
 from lmmcl.errors import LmmclError
@@ -171,6 +171,7 @@ class LMMModule(LightningModule):
 
     def _sample_counts(self) -> dict[str, dict[str, Any]]:
         """Asked, scored, skipped and bad records per benchmark of this evaluation (every rank takes part)."""
-        parts = getattr(self.trainer.datamodule, "eval_modules", None) or []
+        datamodule = self.trainer.datamodule
+        parts = datamodule.eval_modules if isinstance(datamodule, StageData) else []
         counts = self.sample_counter.reduced([dm.name for dm in parts], self.trainer.strategy, self.device)
         return {dm.name: sample_entry(dm.asked, counts[dm.name][0], dm.load_bad, counts[dm.name][1]) for dm in parts}

@@ -23,7 +23,7 @@ from lightning.pytorch import Callback, LightningDataModule, LightningModule, Tr
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
-from lmmcl.contracts import StageLoopExtension
+from lmmcl.contracts import StageData, StageLoopExtension
 from lmmcl.faults import kill_point
 from lmmcl.report import build_report, write_report
 from lmmcl.rundir import run_dir
@@ -51,6 +51,10 @@ class SequentialStages(Callback):
 
     # --- the loop --------------------------------------------------------------------------------
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not isinstance(trainer.datamodule, StageData):
+            raise LmmclError(f"SequentialStages needs a datamodule with skill_names, heldout_names, benchmarks and "
+                             f"eval_modules (lmmcl.contracts.StageData, e.g. lmmcl.data.datamodule.SkillSequence); "
+                             f"got {type(trainer.datamodule).__name__}.")
         n_stages = len(trainer.datamodule.skill_names)
         if trainer.reload_dataloaders_every_n_epochs != 1:
             raise LmmclError("SequentialStages needs trainer.reload_dataloaders_every_n_epochs=1, or every stage "

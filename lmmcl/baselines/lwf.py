@@ -23,15 +23,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 from lmmcl.baselines.common import trainable_snapshot
 from lmmcl.contracts import LossTerm
-from lmmcl.data.collate import IGNORE_INDEX
-
-
-def answer_positions(labels: torch.Tensor) -> torch.Tensor:
-    """Boolean (batch, seq) mask of the positions whose logits predict an answer token: ``labels[:, t + 1]``
-    is not ignored. The last position predicts nothing."""
-    keep = torch.zeros_like(labels, dtype=torch.bool)
-    keep[:, :-1] = labels[:, 1:] != IGNORE_INDEX
-    return keep
+from lmmcl.data.collate import answer_positions
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from lmmcl.baselines.lwf import LwF, answer_positions, lwf_loss
+from lmmcl.baselines.lwf import LwF, lwf_loss
+from lmmcl.data.collate import answer_positions
 from lmmcl.data.collate import IGNORE_INDEX
 from lmmcl.data.datamodule import SkillDataModule
 from lmmcl.module import LMMModule
