@@ -1,5 +1,6 @@
 """Every report section beyond the accuracy matrix, summary and continual-learning metrics, listed once:
-a new probe adds its :class:`~lmmcl.contracts.ReportSection` here and never edits the report's core.
+a new probe adds its :class:`~lmmcl.contracts.ReportSection` here (or calls :func:`register` from its own
+module) and never edits the report's core.
 
 ``COMPUTED``: report.json key -> fn(skills, heldout, stages), recomputed from the matrix whenever a report is
 built. ``SECTIONS``: rendered into report.md in this order (and drawn, when they have a figure).
@@ -30,6 +31,13 @@ COMPUTED: dict[str, Callable[[list[str], list[str], list[dict[str, Any]]], Any]]
 }
 SECTIONS: list[ReportSection] = [Rendered("transfer", render_transfer), Rendered("drift", render_drift),
                                  CountingBiasSection()]
+
+
+def register(section: ReportSection) -> None:
+    """Add ``section`` after the others (its key must be new)."""
+    if any(s.key == section.key for s in SECTIONS):
+        raise ValueError(f"A report section {section.key!r} exists already.")
+    SECTIONS.append(section)
 
 
 def computed_sections(skills: list[str], heldout: list[str], stages: list[dict[str, Any]]) -> dict[str, Any]:
