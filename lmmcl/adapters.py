@@ -16,10 +16,10 @@ from lmmcl.contracts import ModelAdapter
 
 def registered_adapters() -> dict[str, type]:
     """Adapter classes by every name that may refer to them: ``lora``, ``LoRA``, ``lmmcl.baselines.LoRA``, ..."""
-    from lmmcl.baselines import BASELINES
+    from lmmcl.baselines import baselines
 
     names: dict[str, type] = {}
-    for name, cls in BASELINES.items():
+    for name, cls in baselines().items():
         if issubclass(cls, ModelAdapter):
             for alias in (name, cls.__name__, f"lmmcl.baselines.{cls.__name__}", f"{cls.__module__}.{cls.__name__}"):
                 names[alias] = cls

@@ -8,18 +8,18 @@ from typing import Any, Callable
 
 from lmmcl.data.hf.source import LETTERS
 
-def _texts(value: Any) -> list[str]:
+def answer_texts(value: Any) -> list[str]:
     values = value if isinstance(value, (list, tuple)) else [value]
     return [s for s in (str(v).strip() for v in values if v is not None) if s]
 
 
 def _as_is(value: Any, cells: dict[str, Any]) -> tuple[str, list[str]] | None:
-    refs = _texts(value)  # a list cell (DocVQA, OCRBench) gives all its answers as references
+    refs = answer_texts(value)  # a list cell (DocVQA, OCRBench) gives all its answers as references
     return (refs[0], refs) if refs else None
 
 
 def _most_common(value: Any, cells: dict[str, Any]) -> tuple[str, list[str]] | None:
-    refs = _texts(value)  # Counter keeps first-seen order among ties: the reference's TextVQA target
+    refs = answer_texts(value)  # Counter keeps first-seen order among ties: the reference's TextVQA target
     return (Counter(refs).most_common(1)[0][0], refs) if refs else None
 
 

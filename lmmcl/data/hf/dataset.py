@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # `datasets` takes seconds to import: only the code paths tha
 log = logging.getLogger("lmmcl.data.hf")
 
 @dataclass
-class _Record:
+class Record:
     row: int  # key of the row's image in HFDataset.images
     question: str
     answer: str
@@ -27,7 +27,7 @@ class _Record:
     meta: dict[str, Any]
 
 
-class _ImageColumn:
+class ImageColumn:
     """Index -> the raw image cell of one column, without reading the other columns."""
 
     def __init__(self, rows: "datasets.Dataset", column: str):
@@ -45,7 +45,7 @@ class HFDataset(Dataset):
     reading process: with DataLoader workers, the collate's own count is the one that adds up).
     """
 
-    def __init__(self, name: str, records: list[_Record], images: Any, bad_records: dict[str, int],
+    def __init__(self, name: str, records: list[Record], images: Any, bad_records: dict[str, int],
                  max_pixels: int = 4096 * 4096):
         self.name, self.records, self.images = name, records, images
         self.bad_records = dict(bad_records)
@@ -62,7 +62,7 @@ class HFDataset(Dataset):
             return image
         return Sample(image, record.question, record.answer, list(record.answers), dict(record.meta))
 
-    def _image(self, record: _Record) -> Image.Image | BadRecord:
+    def _image(self, record: Record) -> Image.Image | BadRecord:
         raw = self.images[record.row]
         if isinstance(raw, list):  # SEED-Bench stores a list of images; the first is the one asked about
             raw = raw[0] if raw else None
@@ -76,7 +76,7 @@ class HFDataset(Dataset):
         except Exception as err:  # PIL reports corrupt data with many exception types
             return self._skip(record, "undecodable_image", err)
 
-    def _skip(self, record: _Record, reason: str, err: Exception | None = None) -> BadRecord:
+    def _skip(self, record: Record, reason: str, err: Exception | None = None) -> BadRecord:
         self.bad_records[reason] = self.bad_records.get(reason, 0) + 1
         log.warning("%s: skipping row %d (%s%s); bad records so far: %s", self.name, record.row, reason,
                     f": {err}" if err else "", self.bad_records)

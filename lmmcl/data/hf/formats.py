@@ -6,7 +6,7 @@ import random
 import re
 from typing import Any, Callable
 
-from lmmcl.data.hf.answers import _texts
+from lmmcl.data.hf.answers import answer_texts
 from lmmcl.data.hf.source import LETTERS, Source
 
 def _plain(src: Source, cells: dict[str, Any], rng: random.Random, classes: list[str]) -> tuple[list[str], Any]:
@@ -19,7 +19,7 @@ def _options(src: Source, cells: dict[str, Any], rng: random.Random, classes: li
 
 def _class_choice(src: Source, cells: dict[str, Any], rng: random.Random, classes: list[str]) -> tuple[list[str], Any]:
     label = cells.get("label")
-    if _blank(label):
+    if blank(label):
         return [], None
     gold = classes[label] if isinstance(label, int) else class_name(label)
     others = rng.sample([c for c in classes if c != gold], min(src.num_choices, len(classes)) - 1)
@@ -39,6 +39,6 @@ def class_name(raw: str) -> str:
     return re.sub(r"^\d+\.", "", str(raw)).replace("_", " ").strip()
 
 
-def _blank(value: Any) -> bool:
+def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or (
-        isinstance(value, (list, tuple)) and not _texts(value))
+        isinstance(value, (list, tuple)) and not answer_texts(value))

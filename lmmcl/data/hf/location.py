@@ -50,12 +50,12 @@ class Location:
     looked: list[str]
 
 
-def _local_candidates(root: Path, split: str) -> list[Path]:
+def local_candidates(root: Path, split: str) -> list[Path]:
     return [root / split, root / f"{split}.parquet", root / f"{split}.arrow", root / "dataset_dict.json"]
 
 
 @contextmanager
-def _offline(enabled: bool) -> Iterator[None]:
+def offline(enabled: bool) -> Iterator[None]:
     """Make `datasets` and `huggingface_hub` refuse network calls instead of waiting on them."""
     if not enabled:
         yield
@@ -71,7 +71,7 @@ def _offline(enabled: bool) -> Iterator[None]:
         datasets.config.HF_HUB_OFFLINE, hub.HF_HUB_OFFLINE = saved
 
 
-def _open_local(path: Path, split: str, src: Source, stream: bool) -> "datasets.Dataset | datasets.IterableDataset":
+def open_local(path: Path, split: str, src: Source, stream: bool) -> "datasets.Dataset | datasets.IterableDataset":
     import datasets
 
     if path.name == "dataset_dict.json":  # the whole skill saved as one DatasetDict
@@ -91,7 +91,7 @@ def _open_local(path: Path, split: str, src: Source, stream: bool) -> "datasets.
     return datasets.load_dataset(builder, data_files=[str(f) for f in files], split="train", streaming=stream)
 
 
-def _lazy_images(rows: Any, column: str) -> Any:
+def lazy_images(rows: Any, column: str) -> Any:
     """Keep images as encoded bytes; they are decoded when an item is read."""
     import datasets
 

@@ -13,12 +13,12 @@ from string import Formatter
 from typing import TYPE_CHECKING, Any, Iterable
 
 from lmmcl.data.hf.answers import ANSWER_TRANSFORMS
-from lmmcl.data.hf.dataset import _ImageColumn, _Record, HFDataset
-from lmmcl.data.hf.formats import _blank, class_name, FORMATS
-from lmmcl.data.hf.location import (Location, _lazy_images, _local_candidates, _offline, _open_local,
+from lmmcl.data.hf.dataset import HFDataset, ImageColumn, Record
+from lmmcl.data.hf.formats import FORMATS, blank, class_name
+from lmmcl.data.hf.location import (Location, lazy_images, local_candidates, offline, open_local,
                                     downloads_allowed, hub_cache_dirs)
 from lmmcl.data.hf.source import COLUMN_ROLES, IMAGE_TAG, LETTERS, NEEDS_ROLE, Source
-from lmmcl.data.skill import register_skill_type, Skill, SKILL_CONFIG_DIR
+from lmmcl.data.skill import SKILL_CONFIG_DIR, Skill, register_skill_type
 from lmmcl.data.synthetic import lettered
 from lmmcl.errors import LmmclError, MissingResourceError
 
@@ -97,7 +97,7 @@ class HFSkill(Skill):
         root, how = self._data_root(src)
         looked = []
         if root is not None:
-            candidates = _local_candidates(root, split)
+            candidates = local_candidates(root, split)
             found = next((p for p in candidates if p.exists()), None)
             if found is not None:
                 return Location("local", found, looked)
@@ -163,9 +163,9 @@ class HFSkill(Skill):
         if location.kind == "missing":
             raise self._missing(split, location)
         stream = src.streaming and size is not None
-        with _offline(not downloads_allowed()):
+        with offline(not downloads_allowed()):
             if location.kind == "local":
-                rows = _open_local(location.path, split, src, stream)
+                rows = open_local(location.path, split, src, stream)
             else:
                 import datasets
 
@@ -176,7 +176,7 @@ class HFSkill(Skill):
                 except Exception as err:  # `datasets` reports a missing cache entry with many error types
                     raise self._missing(split, location, cause=err) from err
         where = f"{location.kind} {location.path or src.id}"
-        rows = _lazy_images(rows, src.roles()["image"])
+        rows = lazy_images(rows, src.roles()["image"])
         self._check_columns(split, src, rows.column_names, where)
         return self._build(split, src, rows, size, seed, where)
 
@@ -195,7 +195,7 @@ class HFSkill(Skill):
             images: Any = {}
             pairs: Iterable[tuple[int, dict]] = enumerate(rows)
         else:
-            images = _ImageColumn(rows, image_column)
+            images = ImageColumn(rows, image_column)
             texts = rows.select_columns([c for c in src.needed_columns() if c != image_column]).to_dict()
             order = list(range(rows.num_rows))
             if size is not None and size < len(order):
@@ -238,7 +238,7 @@ class HFSkill(Skill):
         raise LmmclError(f"Skill {self.name!r}: format 'class_choice' needs column {column!r} to be a ClassLabel "
                          f"(names from its feature) or to hold class names as strings; it is {feature}.")
 
-    def _record(self, src: Source, row: dict[str, Any], index: int, seed: int, classes: list[str]) -> _Record | str:
+    def _record(self, src: Source, row: dict[str, Any], index: int, seed: int, classes: list[str]) -> Record | str:
         """A row's question, target and references, or the reason it is unusable."""
         rng = random.Random(f"{self.name}/{seed}/{index}")
         cells = {role: [row.get(c) for c in col] if isinstance(col, list) else row.get(col)
@@ -248,7 +248,7 @@ class HFSkill(Skill):
             return "empty_question"
         try:  # a label or index out of range, a count that is not a number: unusable, not fatal
             options, raw_answer = FORMATS[src.format](src, cells, rng, classes)
-            if _blank(raw_answer):
+            if blank(raw_answer):
                 return "missing_answer"
             answered = ANSWER_TRANSFORMS[src.answer_transform](raw_answer, cells)
         except (ValueError, IndexError, TypeError):
@@ -261,16 +261,16 @@ class HFSkill(Skill):
             if options and gold is None:
                 return "bad_answer"  # the letter points past the options
             refs = [answer] + ([gold] if gold else [])
-        hint = "" if _blank(cells.get("hint")) else src.hint_template.format(hint=str(cells["hint"]).strip())
+        hint = "" if blank(cells.get("hint")) else src.hint_template.format(hint=str(cells["hint"]).strip())
         shown = question + (src.options_intro + "\n" + lettered(options) if options else "")
         meta = {"skill": self.name, "row": index, **{c: row.get(c) for c in src.meta}}
-        return _Record(index, src.pre + hint + shown + src.post, answer, refs, meta)
+        return Record(index, src.pre + hint + shown + src.post, answer, refs, meta)
 
     def _question(self, src: Source, row: dict[str, Any], cells: dict[str, Any], rng: random.Random) -> str:
         if src.question_templates:
             template = rng.choice(src.question_templates)
             names = [f for _, f, _, _ in Formatter().parse(template) if f]
-            if any(_blank(row.get(n)) for n in names):
+            if any(blank(row.get(n)) for n in names):
                 return ""
             text = template.format(**{n: str(row[n]).strip() for n in names})
         else:
