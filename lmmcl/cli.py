@@ -50,10 +50,10 @@ def main(args: list[str] | None = None) -> int:
         raise SystemExit(run_tool(argv[0], argv[1:]))
     if argv and argv[0] in ("-h", "--help"):
         print("lmmcl tools: " + ", ".join(TOOLS) + " (lmmcl <tool> --help)\n")
-    from lmmcl.train_cli import run
+    from lmmcl.train_cli import LMMCLI, run
     from lmmcl.yamlfile import check_config_files
 
-    prog = f"lmmcl {argv[0]}" if argv and not argv[0].startswith("-") else "lmmcl"
+    prog = f"lmmcl {argv[0]}" if argv and argv[0] in LMMCLI.subcommands() else "lmmcl"  # a --help that exists
     guarded(prog, lambda: (check_config_files(argv), run(args))[0])  # errors: one paragraph, exit 2
     return 0
 
