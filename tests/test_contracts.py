@@ -66,3 +66,23 @@ def test_both_datamodules_expose_the_stage_data_contract(tiny_data_kwargs):
     assert isinstance(SkillSequence(**tiny_data_kwargs), StageData)
     assert isinstance(SkillMixture(["color"], train_size=4, test_size=4), StageData)
     assert not isinstance(object(), StageData)
+
+
+def test_no_attribute_of_the_lightning_module_is_written_outside_it():
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "lmmcl"
+    writes = []
+    for path in package.rglob("*.py"):
+        if path.name == "module.py" and path.parent == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+                if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            for target in targets:
+                while isinstance(target, ast.Subscript):  # pl_module.x[k] = ... writes x too
+                    target = target.value
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                        and target.value.id in ("pl_module", "module"):
+                    writes.append(f"{path.relative_to(package)}:{node.lineno}: {target.value.id}.{target.attr}")
+    assert not writes, writes
