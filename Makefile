@@ -18,13 +18,12 @@ RECIPES ?=
 # BASELINE: continual-learning baselines on top of RECIPE, joined by + (lwf, wise_ft, moe, lora: configs/baseline/);
 # appended to the config's callbacks; the run logs to logs/<MODEL>/<RECIPE>+<BASELINE>/. RECIPE=lora is LoRA alone.
 BASELINE ?=
-BASELINE_ARGS = $(foreach b,$(subst +, ,$(BASELINE)),--trainer.callbacks+=configs/baseline/$(b).yaml) \
-	$(if $(BASELINE),--trainer.logger.init_args.name $(MODEL)/$(RECIPE)+$(BASELINE))
+BASELINE_ARGS = $(foreach b,$(subst +, ,$(BASELINE)),--trainer.callbacks+=configs/baseline/$(b).yaml)
 
 LMMCL_FIT = $(VENV)/bin/lmmcl fit --config configs/experiment/default.yaml --model.preset $(MODEL) \
 	--recipe.name $(RECIPE) $(if $(MODEL_PATH),--model.model_path $(MODEL_PATH)) $(BASELINE_ARGS)
 
-.PHONY: install train smoke base compare recipes rehearse test test-slow bench tensorboard clean help
+.PHONY: install train smoke base compare recipes rehearse test test-slow check bench tensorboard clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -66,6 +65,12 @@ test: $(STAMP)  ## fast test suite
 
 test-slow: $(STAMP)  ## the slow tests only
 	$(VENV)/bin/pytest -q -m slow
+
+# `duplicates` exists on the developers' machines only (it always exits 0): fail on any pair in lmmcl/ or tests/.
+check:  ## no block of 6+ repeated lines in lmmcl/ and tests/ (run before every submission)
+	@command -v duplicates >/dev/null || { echo "make check needs the duplicates command"; exit 2; }
+	@duplicates --repo . --most 200 --seconds 120 | tee /dev/stderr | grep -E '^D[0-9]+ (lmmcl|tests)/.* ~ (lmmcl|tests)/' \
+		&& { echo "repeated blocks in lmmcl/ or tests/ (above)"; exit 1; } || echo "make check: no repeated block in lmmcl/ or tests/"
 
 # One torch thread, set explicitly: ratios within a run on a shared machine, not absolute speed.
 BENCH   := OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false $(PY) -m

@@ -16,7 +16,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from lmmcl.inspect import format_table  # noqa: F401  (the benchmarks' tables look like `lmmcl recipes`')
+from lmmcl.tables import text_table
+
+
+def format_table(head: list[str], rows: list[list[Any]]) -> str:
+    """The benchmarks' tables look like `lmmcl recipes`': numbers right-aligned."""
+    return text_table(head, rows, right=True)
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

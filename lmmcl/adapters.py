@@ -1,6 +1,6 @@
 """Which classes a recipe's ``adapter`` section may name: recipes are data, so never an arbitrary import.
 
-A ``class_path`` is accepted when it names an adapter lmmcl registers (a baseline with ``adapt_model``: LoRA,
+A ``class_path`` is accepted when it names an adapter lmmcl registers (a :class:`~lmmcl.contracts.ModelAdapter`: LoRA,
 MoE), by registry name (``lora``) or by its dotted path (``lmmcl.baselines.LoRA``), or when it lies under a
 module prefix the user allowed explicitly (``--recipe.allow_adapters '[mypkg.adapters]'``). Anything else is
 refused before it is imported.
@@ -11,14 +11,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 
+from lmmcl.contracts import ModelAdapter
+
 
 def registered_adapters() -> dict[str, type]:
     """Adapter classes by every name that may refer to them: ``lora``, ``LoRA``, ``lmmcl.baselines.LoRA``, ..."""
-    from lmmcl.baselines import BASELINES
+    from lmmcl.baselines import baselines
 
     names: dict[str, type] = {}
-    for name, cls in BASELINES.items():
-        if callable(getattr(cls, "adapt_model", None)):
+    for name, cls in baselines().items():
+        if issubclass(cls, ModelAdapter):
             for alias in (name, cls.__name__, f"lmmcl.baselines.{cls.__name__}", f"{cls.__module__}.{cls.__name__}"):
                 names[alias] = cls
     return names
@@ -48,7 +50,7 @@ def adapter_class(class_path: str, allow: Sequence[str] = (), where: str = "the 
     except (ImportError, AttributeError, ValueError) as err:
         raise LmmclError(f"{where}: adapter class_path {class_path!r} cannot be imported ({err}). "
                          f"Fix the class_path.") from None
-    if not isinstance(cls, type) or not callable(getattr(cls, "adapt_model", None)):
-        raise LmmclError(f"{where}: {class_path!r} is not an adapter class (a class with an adapt_model(pl_module, "
-                         f"trainable_names) method). Fix the class_path.")
+    if not isinstance(cls, type) or not issubclass(cls, ModelAdapter):
+        raise LmmclError(f"{where}: {class_path!r} is not an adapter class (a subclass of "
+                         f"lmmcl.contracts.ModelAdapter). Fix the class_path.")
     return cls

@@ -1,4 +1,4 @@
-"""``lmmcl`` command line: ``fit`` / ``validate`` / ``test`` (LightningCLI, see ``lmmcl.train_cli``) and
+"""``lmmcl`` command line: ``fit`` / ``validate`` (LightningCLI, see ``lmmcl.train_cli``) and
 lmmcl's own tools (``lmmcl recipes``, ``lmmcl report``, ...), each a ``main(argv)`` in its own module,
 imported only when asked for so that they answer in seconds.
 
@@ -50,10 +50,10 @@ def main(args: list[str] | None = None) -> int:
         raise SystemExit(run_tool(argv[0], argv[1:]))
     if argv and argv[0] in ("-h", "--help"):
         print("lmmcl tools: " + ", ".join(TOOLS) + " (lmmcl <tool> --help)\n")
-    from lmmcl.train_cli import run
+    from lmmcl.train_cli import LMMCLI, run
     from lmmcl.yamlfile import check_config_files
 
-    prog = f"lmmcl {argv[0]}" if argv and not argv[0].startswith("-") else "lmmcl"
+    prog = f"lmmcl {argv[0]}" if argv and argv[0] in LMMCLI.subcommands() else "lmmcl"  # a --help that exists
     guarded(prog, lambda: (check_config_files(argv), run(args))[0])  # errors: one paragraph, exit 2
     return 0
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lmmcl.report import atomic_write
+from lmmcl.tables import markdown_table
 
 PAPER_RECIPES = ["full", "llm", "sa_proj", "mlp_gate_up", "mlp"]
 PAPER_BASELINES = ["lora", "mlp+lwf", "mlp+wise_ft", "mlp+moe"]
@@ -72,9 +73,7 @@ def render_table(rows: list[dict[str, Any]]) -> str:
             return f"{value:.0f}"
         return str(value)
 
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|---" * len(COLUMNS) + "|"]
-    lines += ["| " + " | ".join(cell(k, r.get(k)) for k in COLUMNS) + " |" for r in rows]
-    return "\n".join(lines)
+    return "\n".join(markdown_table(COLUMNS, [[cell(k, r.get(k)) for k in COLUMNS] for r in rows]))
 
 
 def scatter(rows: list[dict[str, Any]], path: Path):
@@ -127,8 +126,7 @@ def train_recipes(model: str, recipes: list[str], overrides: list[str]) -> list[
     for entry, recipe, baselines in entries:
         print(f"\n[lmmcl compare] === {model} / {entry} ===")
         start = time.time()
-        extra = [*baseline_args(baselines), "--trainer.logger.init_args.name", f"{model}/{entry}"] if baselines else []
-        cli = run(["fit", "--model.preset", model, "--recipe.name", recipe, *extra, *overrides])
+        cli = run(["fit", "--model.preset", model, "--recipe.name", recipe, *baseline_args(baselines), *overrides])
         rows.append({**row_from_run(cli.trainer.log_dir, wall_time_s=time.time() - start), "recipe": entry})
     return rows
 

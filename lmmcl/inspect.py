@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from lmmcl.errors import LmmclError
 from lmmcl.memory import MemoryModel, from_config
+from lmmcl.registry import config_dir
+from lmmcl.tables import text_table
 
-PAPER_CONFIG = "configs/experiment/paper.yaml"
+PAPER_CONFIG = "configs/experiment/paper.yaml"  # as shown; read from config_dir("experiment")
 
 
 def human_bytes(n: float) -> str:
@@ -64,16 +65,7 @@ def table(rows: list[dict], total: int, memory: MemoryModel) -> str:
         body.append([row["recipe"], f"{n:,}", f"{100 * row['share']:.2f}%",
                      *(human_bytes(n * b * per_gpu) for b in memory.columns().values()), human_bytes(state),
                      human_bytes(state + memory.weight * total * per_gpu)])
-    return format_table(head, body)
-
-
-def format_table(head: list[str], rows: list[list[Any]]) -> str:
-    """Plain aligned text table: first column left, the rest right, a dashed line under the header."""
-    cells = [[str(c) for c in r] for r in [head, *rows]]
-    widths = [max(map(len, column)) for column in zip(*cells)]
-    cells.insert(1, ["-" * w for w in widths])
-    return "\n".join("  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:]))])
-                     for first, *rest in cells)
+    return text_table(head, body, right=True)
 
 
 def _shown(path: Path) -> str:
@@ -111,7 +103,8 @@ def main(argv: list[str]) -> int:
     from lmmcl.data.plan import resolve_config
 
     total = sum(p.numel() for p in model.parameters())
-    memory = from_config(resolve_config(args.config or [PAPER_CONFIG]), preset.dtype, args.gpus)
+    memory = from_config(resolve_config(args.config or [str(config_dir("experiment") / "paper.yaml")]),
+                         preset.dtype, args.gpus)
     print(f"{args.model}: {preset.description} [{preset.hub_id or 'built locally'}]")
     print(f"architecture: {_shown(path)} on the meta device (no weights)")
     print(f"parameters: {total:,}\n")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from lightning.pytorch import LightningModule
 from transformers import get_cosine_schedule_with_warmup
 
+from lmmcl.contracts import LossTerm, StageData
 from lmmcl.eval.sample_counts import SampleCounter, sample_entry
 from lmmcl.models import load_model
 from lmmcl.errors import LmmclError
@@ -51,15 +52,11 @@ class LMMModule(LightningModule):
         self.val_metrics = torch.nn.ModuleDict()
         self.benchmarks: list[Any] = []
         self.target_names: list[str] = []
+        # Written here only, read by the stage loop: the last evaluation's scores (full precision: the logged
+        # val/* metrics are float32 tensors) and per-benchmark sample counts.
         self.last_scores: dict[str, float] = {}
         self.last_samples: dict[str, dict[str, Any]] = {}  # per benchmark: asked, scored, skipped, bad_records
         self.sample_counter = SampleCounter()
-        self.param_counts: dict[str, int] = {}
-        # Length of one warmup + cosine schedule in optimizer steps; None = the whole fit.
-        # SequentialStages sets it to the current stage's steps before rebuilding the optimizer.
-        self.schedule_steps: int | None = None
-        # Extra loss terms (e.g. LwF distillation): name -> fn(module, batch, model_output) -> scalar tensor.
-        self.loss_terms: dict[str, Callable[["LMMModule", dict[str, Any], Any], torch.Tensor]] = {}
 
     # --- setup -----------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -86,9 +83,9 @@ class LMMModule(LightningModule):
         output = self.model(**self.model_inputs(batch))
         loss = output.loss
         batch_size = batch["input_ids"].shape[0]
-        for name, term in self.loss_terms.items():
-            value = term(self, batch, output)
-            self.log(f"train/{name}", value, batch_size=batch_size)
+        for term in (cb for cb in self.trainer.callbacks if isinstance(cb, LossTerm)):  # e.g. LwF
+            value = term.loss(self, batch, output)
+            self.log(f"train/{term.name}", value, batch_size=batch_size)
             loss = loss + value
         if not torch.isfinite(loss):
             raise FloatingPointError(f"Loss is {loss.item()} at step {self.global_step} (batch {batch_idx}). "
@@ -102,10 +99,23 @@ class LMMModule(LightningModule):
             raise LmmclError("No parameter requires grad: the freezing recipe selected nothing to train.")
         check_master_weights(self.trainer.precision, params)
         optimizer = torch.optim.AdamW(self._param_groups(), weight_decay=self.hparams.weight_decay)
-        steps = self.schedule_steps or max(1, int(self.trainer.estimated_stepping_batches))
+        steps = self.stage_steps() or max(1, int(self.trainer.estimated_stepping_batches))
         warmup = math.ceil(self.hparams.warmup_ratio * steps)
         scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def stage_steps(self) -> int | None:
+        """Optimizer steps of the current stage, the length of its warmup + cosine schedule, when a stage loop
+        runs (one stage per epoch; it rebuilds the optimizer at every stage start) and the stage's batches
+        are known; None: one schedule over the whole fit."""
+        from lmmcl.stages import SequentialStages
+
+        trainer = self.trainer
+        if not any(isinstance(cb, SequentialStages) for cb in trainer.callbacks):
+            return None
+        if not math.isfinite(trainer.num_training_batches):  # before the first stage's data is loaded
+            return None
+        return max(1, math.ceil(trainer.num_training_batches / trainer.accumulate_grad_batches))
 
     def _param_groups(self) -> list[dict[str, Any]]:
         from lmmcl.baselines import baseline_names
@@ -161,6 +171,7 @@ class LMMModule(LightningModule):
 
     def _sample_counts(self) -> dict[str, dict[str, Any]]:
         """Asked, scored, skipped and bad records per benchmark of this evaluation (every rank takes part)."""
-        parts = getattr(self.trainer.datamodule, "eval_modules", None) or []
+        datamodule = self.trainer.datamodule
+        parts = datamodule.eval_modules if isinstance(datamodule, StageData) else []
         counts = self.sample_counter.reduced([dm.name for dm in parts], self.trainer.strategy, self.device)
         return {dm.name: sample_entry(dm.asked, counts[dm.name][0], dm.load_bad, counts[dm.name][1]) for dm in parts}

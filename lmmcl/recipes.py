@@ -28,19 +28,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.adapters import adapter_class
+from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
-from lmmcl.registry import entry_path, known
+from lmmcl.registry import config_dir, entry_path, known
 from lmmcl.rundir import run_dir
 from lmmcl.yamlfile import load_yaml
 
-RECIPE_DIR = Path(__file__).resolve().parents[1] / "configs" / "recipe"
+RECIPE_DIR = config_dir("recipe")
 
 
 @dataclass
@@ -150,18 +150,19 @@ class FreezeRecipe(Callback):
         self.recipe = get_recipe(name)  # fails at start-up on an unknown name
         self.adapter = build_adapter(self.recipe, adapter or {}, allow_adapters or [])
         self.trainable_names: list[str] = []
+        self.param_counts: dict[str, int] = {}
         self._applied_to: torch.nn.Module | None = None
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if self._applied_to is not pl_module.model:  # once per model: validate-then-fit must not adapt twice
             names = apply_recipe(pl_module.model, self.recipe, pl_module.preset.components)
             adapters = [self.adapter] if self.adapter is not None else []
-            adapters += [cb for cb in trainer.callbacks if callable(getattr(cb, "adapt_model", None))]
+            adapters += [cb for cb in trainer.callbacks if isinstance(cb, ModelAdapter)]
             for adapter in adapters:  # e.g. LoRA, MoE: rewrite the model, return what trains now
                 names = adapter.adapt_model(pl_module, names)
             self.trainable_names, self._applied_to = names, pl_module.model
         trainable, total = count_parameters(pl_module.model)
-        pl_module.param_counts = {"trainable": trainable, "total": total}
+        self.param_counts = {"trainable": trainable, "total": total}  # the report's parameter counts
         rank_zero_info(f"[lmmcl] recipe {self.recipe.name!r}: {trainable:,} trainable of {total:,} parameters "
                        f"({100 * trainable / total:.2f}%) in {len(self.trainable_names)} tensors")
         if trainer.logger is not None:
@@ -172,7 +173,7 @@ class FreezeRecipe(Callback):
             (out / "trainable_params.txt").write_text("\n".join(self.trainable_names) + "\n")
 
     def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if self.adapter is not None and hasattr(self.adapter, "on_validation_start"):
+        if self.adapter is not None:
             self.adapter.on_validation_start(trainer, pl_module)  # e.g. LoRA merges at a stage's end
 
 

@@ -78,6 +78,11 @@ def run_identity(cfg: Any) -> dict[str, Any]:
             "options": options}
 
 
+def run_name(preset: str, recipe: str, baselines: list[str]) -> str:
+    """The one naming rule of a run's log folder: ``<model>/<recipe>`` or ``<model>/<recipe>+<baseline>+...``."""
+    return f"{preset}/{'+'.join([recipe, *baselines])}"
+
+
 def version_folder(version: int | str) -> str:
     """TensorBoardLogger's folder for a version: ``version_3`` for 3, a string as it is."""
     return version if isinstance(version, str) else f"version_{version}"

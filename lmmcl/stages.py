@@ -8,13 +8,12 @@
 - one checkpoint per stage is written atomically, so an interrupted sequence resumes (``ckpt_path``) at
   the stage where it stopped, with that stage's own step counter and schedule;
 - report.json / report.md (and figures) are rewritten after every row, so a partial run still has a report;
-  a callback with an ``on_matrix_row(trainer, pl_module, stages)`` method runs after each row is added and
-  before the report is written (the counting-bias probe adds its section to ``stages.extras`` there).
+  a :class:`~lmmcl.contracts.StageLoopExtension` callback adds one entry to its report section after each row
+  and before the report is written (the counting-bias probe).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from typing import Any
@@ -24,6 +23,7 @@ from lightning.pytorch import Callback, LightningDataModule, LightningModule, Tr
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
+from lmmcl.contracts import StageData, StageLoopExtension
 from lmmcl.faults import kill_point
 from lmmcl.report import build_report, write_report
 from lmmcl.rundir import run_dir
@@ -51,6 +51,10 @@ class SequentialStages(Callback):
 
     # --- the loop --------------------------------------------------------------------------------
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not isinstance(trainer.datamodule, StageData):
+            raise LmmclError(f"SequentialStages needs a datamodule with skill_names, heldout_names, benchmarks and "
+                             f"eval_modules (lmmcl.contracts.StageData, e.g. lmmcl.data.datamodule.SkillSequence); "
+                             f"got {type(trainer.datamodule).__name__}.")
         n_stages = len(trainer.datamodule.skill_names)
         if trainer.reload_dataloaders_every_n_epochs != 1:
             raise LmmclError("SequentialStages needs trainer.reload_dataloaders_every_n_epochs=1, or every stage "
@@ -58,8 +62,7 @@ class SequentialStages(Callback):
         trainer.fit_loop.max_epochs = n_stages
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        pl_module.schedule_steps = max(1, math.ceil(trainer.num_training_batches / trainer.accumulate_grad_batches))
-        trainer.strategy.setup_optimizers(trainer)  # fresh optimizer state and schedule for this stage
+        trainer.strategy.setup_optimizers(trainer)  # fresh optimizer state and schedule (LMMModule.stage_steps)
         self.stage_start_step = trainer.global_step
         rank_zero_info(f"[lmmcl] stage {trainer.current_epoch + 1}/{len(trainer.datamodule.skill_names)}: "
                        f"{self.stage_name(trainer)} ({trainer.num_training_batches} batches)")
@@ -98,9 +101,10 @@ class SequentialStages(Callback):
         self.extras["samples"] = pl_module.last_samples  # asked / scored / skipped per benchmark
         if trainer.logger is not None:
             trainer.logger.log_metrics({f"stage/{k}": v for k, v in scores.items()}, step=len(self.rows) - 1)
-        for callback in trainer.callbacks:  # e.g. CountingBiasProbe adds its section to self.extras
-            if hasattr(callback, "on_matrix_row"):
-                callback.on_matrix_row(trainer, pl_module, self)
+        for callback in trainer.callbacks:  # e.g. CountingBiasProbe: one entry of its report section per row
+            if isinstance(callback, StageLoopExtension):
+                entry = callback.collect(trainer, pl_module, self.rows[-1], len(self.rows) - 1)
+                self.extras.setdefault(callback.section, []).append(entry)
         self.write_report(trainer, pl_module)
 
     def report(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
@@ -109,7 +113,8 @@ class SequentialStages(Callback):
 
         recipe = next((cb.recipe.name for cb in trainer.callbacks if isinstance(cb, FreezeRecipe)), "none")
         baselines = baseline_names([type(cb).__name__ for cb in trainer.callbacks])
-        counts = pl_module.param_counts or {"trainable": 0, "total": 0}
+        counts = next((cb.param_counts for cb in trainer.callbacks if isinstance(cb, FreezeRecipe)), None) \
+            or {"trainable": 0, "total": 0}
         dm = trainer.datamodule
         return build_report(pl_module.preset.name, recipe, dm.skill_names, dm.heldout_names, self.rows,
                             counts["trainable"], counts["total"], baselines=baselines, **self.extras)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import warnings
 
 from lightning.pytorch.cli import LightningCLI
 
@@ -10,18 +10,25 @@ from lmmcl.data.datamodule import SkillSequence
 from lmmcl.faults import armed, fault_callback
 from lmmcl.eval.drift import DriftMonitor
 from lmmcl.eval.samples import SampleLog
+from lmmcl.models.prepare import prepare_model
 from lmmcl.module import LMMModule
 from lmmcl.recipes import FreezeRecipe
+from lmmcl.registry import config_dir
 from lmmcl.rundir import run_dir
-from lmmcl.runs import RunRecord, place_run, run_identity
-from lmmcl.stages import SequentialStages
+from lmmcl.runs import RunRecord, place_run, run_identity, run_name
+from lmmcl.stages import SequentialStages, run_sequence
 from lmmcl.validate import validate_fit
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "experiment" / "default.yaml"
+DEFAULT_CONFIG = config_dir("experiment") / "default.yaml"
 
 
 class LMMCLI(LightningCLI):
     """LightningCLI plus always-on callbacks: ``--recipe.*``, ``--stages.*``, ``--drift.*`` and ``--samples.*``."""
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        """``fit`` (base evaluation, then the stages) and ``validate`` (one evaluation); nothing else is lmmcl's."""
+        return {name: skip for name, skip in LightningCLI.subcommands().items() if name in ("fit", "validate")}
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_lightning_class_args(FreezeRecipe, "recipe")
@@ -38,13 +45,14 @@ class LMMCLI(LightningCLI):
         cfg = self.config[self.subcommand] if self.subcommand else self.config
         if self.subcommand == "fit":  # checked in seconds, before weights load or logs/ is written
             validate_fit(cfg)
-            self.run_identity = run_identity(cfg)
+        self.run_identity = run_identity(cfg)
+        prepare_model(cfg.model.preset, cfg.model.model_path)  # a missing tiny base: built here, on one rank
         logger = cfg.trainer.logger
         init = getattr(logger, "init_args", None)
         if init is None or "name" not in init:
             return
         if getattr(init, "name", None) in (None, "auto"):
-            init.name = f"{cfg.model.preset}/{cfg.recipe.name}"
+            init.name = run_name(cfg.model.preset, cfg.recipe.name, self.run_identity["baselines"])
         if self.subcommand == "fit":
             # A resumed run continues in the directory its checkpoint names; a new one never overwrites a config.
             self.save_config_kwargs["overwrite"] = place_run(init, cfg.get("ckpt_path"), self.run_identity)
@@ -53,8 +61,10 @@ class LMMCLI(LightningCLI):
         self.trainer.callbacks.append(RunRecord(getattr(self, "run_identity", {})))  # every checkpoint knows its run
         if armed():
             self.trainer.callbacks.append(fault_callback())  # kill points for the fault-injection test
-        if self.config_init[self.subcommand].get("ckpt_path") is None:
-            self.trainer.validate(self.model, datamodule=self.datamodule)  # the base row of the matrix
+
+    def fit(self, model: LMMModule, datamodule: SkillSequence, ckpt_path: str | None = None, **_: object) -> None:
+        """The base evaluation (the matrix's first row), then the stages: the one way a run is trained."""
+        run_sequence(self.trainer, model, datamodule, ckpt_path)
 
     def after_fit(self) -> None:
         folder = run_dir(self.trainer)  # on every rank: reading it is a collective
@@ -63,8 +73,37 @@ class LMMCLI(LightningCLI):
                   f"(and report.json); TensorBoard: make tensorboard")
 
 
+class ResolvedConfig(LMMCLI):
+    """The config a command would run with, parsed by the same parser (same flags, files and defaults);
+    nothing is instantiated or run (``lmmcl plan``)."""
+
+    def before_instantiate_classes(self) -> None:
+        pass
+
+    def instantiate_classes(self) -> None:
+        pass
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        pass
+
+
+def cli_kwargs(args: list[str] | None) -> dict[str, object]:
+    return dict(model_class=LMMModule, datamodule_class=SkillSequence, args=args,
+                save_config_kwargs={"overwrite": False},
+                parser_kwargs={"exit_on_error": False,  # parse errors reach lmmcl.failures: one paragraph
+                               "parser_mode": "omegaconf",  # ${...} interpolation inside a config file
+                               **{cmd: {"default_config_files": [str(DEFAULT_CONFIG)]} for cmd in LMMCLI.subcommands()}})
+
+
 def run(args: list[str] | None = None) -> LMMCLI:
-    return LMMCLI(LMMModule, SkillSequence, args=args, save_config_kwargs={"overwrite": False},
-                  parser_kwargs={"exit_on_error": False,  # parse errors reach lmmcl.failures: one paragraph
-                                 **{cmd: {"default_config_files": [str(DEFAULT_CONFIG)]}
-                                    for cmd in ("fit", "validate", "test")}})
+    """Parse ``args`` (``fit ...`` / ``validate ...``), build the run and execute it."""
+    return LMMCLI(**cli_kwargs(args))
+
+
+def resolve(args: list[str]) -> dict[str, object]:
+    """The resolved config of ``lmmcl <args>`` as a plain dict, without loading or running anything."""
+    with warnings.catch_warnings():  # args given while sys.argv names the tool: intended here
+        warnings.filterwarnings("ignore", ".*args parameter is intended to run from within Python.*")
+        cli = ResolvedConfig(**cli_kwargs(args))
+    config = cli.config[cli.subcommand].as_dict()
+    return {k: v for k, v in config.items() if k != "config" and not k.startswith("__")}  # not the file names

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lmmcl.errors import LmmclError
+from lmmcl.registry import config_dir
 from lmmcl.runs import option as value_at
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "experiment" / "default.yaml"
+DEFAULT_CONFIG = config_dir("experiment") / "default.yaml"
 # option -> (test, what a valid value is); None passes for the sizes (= every sample of a real dataset).
 POSITIVE_INT = (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
                 "a whole number >= 1")
@@ -37,7 +38,7 @@ def sources(cfg: Any) -> str:
     """Where a run's values come from, for messages: "configs/experiment/default.yaml, x.yaml or the command line"."""
     files = [str(getattr(p, "relative", None) or p) for p in (value_at(cfg, "config") or [])]
     if not any(Path(f).name == DEFAULT_CONFIG.name for f in files):
-        files.insert(0, f"{DEFAULT_CONFIG.relative_to(DEFAULT_CONFIG.parents[2])} (the default config)")
+        files.insert(0, f"configs/experiment/{DEFAULT_CONFIG.name} (the default config)")
     return ", ".join(files) + " or the command line"
 
 

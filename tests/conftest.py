@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import warnings
 
+import lightning.pytorch  # noqa: F401  (see below)
 import pytest
 import torch
 
 # One thread: on a shared 2-core machine, OpenMP spinning with 2 threads makes tiny-model steps far slower.
 torch.set_num_threads(1)
+# Lightning's log handler binds the sys.stderr of its first import: imported here, that is the session's stream,
+# not a test's capsys stream that closes with the test (later Lightning logs would print a logging traceback).
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 warnings.filterwarnings("ignore", ".*does not have many workers.*")

@@ -7,6 +7,7 @@ import pytest
 
 from lmmcl.adapters import adapter_class, allowed
 from lmmcl.baselines import LoRA, MoE
+from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
 from lmmcl.recipes import FreezeRecipe, build_adapter, get_recipe
 
@@ -41,7 +42,7 @@ def test_cli_override_is_checked_too():
 def test_allow_list_admits_a_users_adapter(monkeypatch):
     module = types.ModuleType("myadapters.mine")
 
-    class Mine:
+    class Mine(ModelAdapter):
         def __init__(self, scale: int = 1):
             self.scale = scale
 

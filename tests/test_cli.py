@@ -34,3 +34,20 @@ def test_unknown_tool_help_lists_tools(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "lmmcl tools:" in capsys.readouterr().out
+
+
+def test_the_cli_names_a_run_after_its_model_recipe_and_baselines(tmp_path):
+    from lmmcl.baselines import baseline_config
+    from lmmcl.train_cli import LMMCLI, cli_kwargs
+
+    class Parsed(LMMCLI):  # `lmmcl fit` up to its checks and naming; builds and runs nothing
+        def instantiate_classes(self):
+            pass
+
+        def _run_subcommand(self, subcommand):
+            pass
+
+    args = ["fit", "--model.preset", "tiny_scratch", "--recipe.name", "sa_proj",
+            f"--trainer.callbacks+={baseline_config('lwf')}", f"--trainer.logger.init_args.save_dir={tmp_path}"]
+    cli = Parsed(**cli_kwargs(args))
+    assert cli.config.fit.trainer.logger.init_args.name == "tiny_scratch/sa_proj+lwf"

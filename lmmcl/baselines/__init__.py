@@ -23,17 +23,32 @@ from lmmcl.baselines.lora import LoRA
 from lmmcl.baselines.lwf import LwF
 from lmmcl.baselines.moe import MoE
 from lmmcl.baselines.wise_ft import WiSEFT
-from lmmcl.registry import entry_path, known
+from lmmcl.errors import LmmclError
+from lmmcl.registry import config_dir, entry_path, known
+from lmmcl.yamlfile import load_yaml
 
-BASELINE_DIR = Path(__file__).resolve().parents[2] / "configs" / "baseline"
-BASELINES = {"lora": LoRA, "lwf": LwF, "wise_ft": WiSEFT, "moe": MoE}
+BASELINE_DIR = config_dir("baseline")
+CLASSES = {cls.__name__: cls for cls in (LoRA, LwF, MoE, WiSEFT)}
 
-__all__ = ["BASELINES", "LoRA", "LwF", "MoE", "WiSEFT", "baseline_args", "baseline_names", "known_baselines",
+__all__ = ["LoRA", "LwF", "MoE", "WiSEFT", "baseline_args", "baseline_names", "known_baselines",
            "parse_entry"]
 
 
 def known_baselines() -> list[str]:
     return known(BASELINE_DIR)
+
+
+def baselines() -> dict[str, type]:
+    """Baseline name -> class, registered once: by its configs/baseline/<name>.yaml's ``class_path``."""
+    found = {}
+    for name in known_baselines():
+        class_path = (load_yaml(baseline_config(name)) or {}).get("class_path", "")
+        cls = CLASSES.get(str(class_path).rpartition(".")[2])
+        if cls is None or not str(class_path).startswith("lmmcl.baselines"):
+            raise LmmclError(f"{baseline_config(name)}: class_path {class_path!r} is not one of lmmcl's baselines "
+                             f"({', '.join(f'lmmcl.baselines.{c}' for c in CLASSES)}).")
+        found[name] = cls
+    return found
 
 
 def baseline_config(name: str) -> Path:
@@ -53,7 +68,7 @@ def baseline_names(class_names: list[str]) -> list[str]:
 
     A recipe's own adapter (``RECIPE=lora``) is not a callback, so it is not listed: the recipe names it.
     """
-    by_class = {cls.__name__: name for name, cls in BASELINES.items()}
+    by_class = {cls.__name__: name for name, cls in baselines().items()}
     return [by_class[c] for c in class_names if c in by_class]
 
 

@@ -20,13 +20,14 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.baselines.common import stage_end_validation
+from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
 from lmmcl.stages import stage_seed
 
 ADAPTER = "default"
 
 
-class LoRA(Callback):
+class LoRA(Callback, ModelAdapter):
     """Low-rank adapters on the recipe's linear layers. Use as a recipe's ``adapter`` section (``RECIPE=lora``)
     or as a callback on another recipe (``RECIPE=sa_proj BASELINE=lora``).
 

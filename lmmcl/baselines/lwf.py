@@ -22,15 +22,8 @@ import torch.nn.functional as F
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from lmmcl.baselines.common import trainable_snapshot
-from lmmcl.data.collate import IGNORE_INDEX
-
-
-def answer_positions(labels: torch.Tensor) -> torch.Tensor:
-    """Boolean (batch, seq) mask of the positions whose logits predict an answer token: ``labels[:, t + 1]``
-    is not ignored. The last position predicts nothing."""
-    keep = torch.zeros_like(labels, dtype=torch.bool)
-    keep[:, :-1] = labels[:, 1:] != IGNORE_INDEX
-    return keep
+from lmmcl.contracts import LossTerm
+from lmmcl.data.collate import answer_positions
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -51,30 +44,28 @@ def lwf_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels:
     return distillation_loss(student_logits[keep], teacher_logits[keep], temperature)
 
 
-class LwF(Callback):
-    """Add ``lambda * T^2 * KL`` to the previous stage's model as ``pl_module.loss_terms["lwf"]``
-    (logged as ``train/lwf``).
+class LwF(Callback, LossTerm):
+    """Add ``lambda * T^2 * KL`` to the previous stage's model to the training loss (a
+    :class:`~lmmcl.contracts.LossTerm`, logged as ``train/lwf``).
 
     Args:
         temperature: softmax temperature T of teacher and student.
         weight: lambda, the distillation term's weight.
     """
 
+    name = "lwf"
+
     def __init__(self, temperature: float = 2.0, weight: float = 1.0):
         self.temperature, self.weight = temperature, weight
         self.teacher: dict[str, torch.Tensor] = {}
 
-    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        pl_module.loss_terms["lwf"] = self
-
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        pl_module.loss_terms.pop("lwf", None)
         self.teacher = {}
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.teacher = trainable_snapshot(pl_module.model)  # the model at the start of this stage
 
-    def __call__(self, module: LightningModule, batch: dict[str, Any], output: Any) -> torch.Tensor:
+    def loss(self, module: LightningModule, batch: dict[str, Any], output: Any) -> torch.Tensor:
         keep = answer_positions(batch["labels"])
         teacher = self.teacher_logits(module, batch, keep)
         return self.weight * distillation_loss(output.logits[keep], teacher, self.temperature)

@@ -22,6 +22,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
+from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
 from lmmcl.recipes import component_members
 
@@ -65,7 +66,7 @@ class MoEMLP(torch.nn.Module):
         return out
 
 
-class MoE(Callback):
+class MoE(Callback, ModelAdapter):
     """Turn the language-model MLPs a recipe trains into frozen original + trainable copy + router.
 
     Composes with a recipe (``RECIPE=mlp BASELINE=moe``): FreezeRecipe applies the recipe, then calls

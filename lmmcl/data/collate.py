@@ -21,6 +21,14 @@ from lmmcl.errors import LmmclError
 IGNORE_INDEX = -100
 
 
+def answer_positions(labels: torch.Tensor) -> torch.Tensor:
+    """Boolean (batch, seq) mask of the positions whose logits predict an answer token: ``labels[:, t + 1]``
+    is not ignored. The last position predicts nothing."""
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE_INDEX
+    return keep
+
+
 def chat_prompt(processor: Any, question: str) -> str:
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
     return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)

@@ -6,12 +6,12 @@ it is on this machine, and a small text table of them.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from lmmcl.data.hf import HFSkill
 from lmmcl.data.order import apply_order
 from lmmcl.data.skill import get_skills
+from lmmcl.tables import text_table
 
 PLAN_COLUMNS = ("skill", "kind", "split", "source", "rows", "metric", "found")
 
@@ -44,20 +44,16 @@ def format_plan(plan: list[dict[str, Any]]) -> str:
         where = row["where"].split(":")[0]  # local, hub cache, generated, download, missing
         return f"yes ({where})" if row["found"] else ("no, will download" if where == "download" else "NO")
 
-    cells = [[str(row["skill"]), str(row["kind"]), str(row["split"]), source(row),
-              "?" if row["rows"] is None else str(row["rows"]), str(row["metric"]), found(row)] for row in plan]
-    widths = [max(len(r[i]) for r in [list(PLAN_COLUMNS)] + cells) for i in range(len(PLAN_COLUMNS))]
-    lines = [list(PLAN_COLUMNS), ["-" * w for w in widths]] + cells
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
+    return text_table(PLAN_COLUMNS, [[row["skill"], row["kind"], row["split"], source(row),
+                                      "?" if row["rows"] is None else row["rows"], row["metric"], found(row)]
+                                     for row in plan])
 
 
-def resolve_config(config_files: list[str]) -> dict[str, Any]:
-    """The default experiment config with ``config_files`` merged over it, in order (OmegaConf)."""
-    from omegaconf import OmegaConf
+def resolve_config(config_files: list[str], flags: list[str] | None = None) -> dict[str, Any]:
+    """The config ``lmmcl fit --config F1 --config F2 ... FLAGS`` would run with, resolved by its own parser."""
+    from lmmcl.train_cli import resolve
 
-    default = Path(__file__).resolve().parents[2] / "configs" / "experiment" / "default.yaml"
-    merged = OmegaConf.merge(*(OmegaConf.load(path) for path in [str(default), *config_files]))
-    return OmegaConf.to_container(merged, resolve=True)
+    return resolve(["fit", *[arg for path in config_files for arg in ("--config", path)], *(flags or [])])
 
 
 def model_plan(preset_name: str, model_path: str | None = None) -> str:
@@ -75,16 +71,15 @@ def model_plan(preset_name: str, model_path: str | None = None) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """``lmmcl plan --config FILE [--config FILE ...]``: a dry run. Prints the resolved configuration, the
-    dataset plan and where the weights would come from; loads no weights and downloads nothing."""
-    import argparse
-
+    """``lmmcl plan [--config FILE ...] [any lmmcl fit option ...]``: a dry run of ``lmmcl fit`` with the same
+    options, resolved by its parser. Prints the resolved configuration, the dataset plan and where the weights
+    would come from; loads no weights and downloads nothing."""
     import yaml
 
-    parser = argparse.ArgumentParser(prog="lmmcl plan", description=main.__doc__)
-    parser.add_argument("--config", action="append", default=[], help="experiment YAML merged over the default")
-    args = parser.parse_args(argv)
-    config = resolve_config(args.config)
+    if argv and argv[0] in ("-h", "--help"):
+        print(main.__doc__)
+        return 0
+    config = resolve_config([], argv)
     print("# resolved configuration\n" + yaml.safe_dump(config, sort_keys=False))
     data = config["data"]
     plan = dataset_plan(apply_order(data["skills"], data.get("order")) + list(data.get("heldout") or []))

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from PIL import Image
 from torch.utils.data import Dataset
 
 from lmmcl.errors import LmmclError
-from lmmcl.registry import entry_path, known
+from lmmcl.registry import config_dir, entry_path, known
 from lmmcl.yamlfile import load_yaml
 
-SKILL_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "skills"
+SKILL_CONFIG_DIR = config_dir("skills")
 
 
 @dataclass
@@ -96,7 +95,7 @@ def get_skills(names: Sequence[str]) -> list[Skill]:
 
 def _import_skill_types() -> None:
     # Importing the modules registers their types; done lazily to keep `import lmmcl` light.
-    import lmmcl.data.synthetic  # noqa: F401
+    import lmmcl.data.skills  # noqa: F401  (the synthetic type and its generators)
     try:
         import lmmcl.data.hf  # noqa: F401
     except ImportError as err:  # the real-data loaders are optional until they exist

@@ -166,10 +166,7 @@ class SyntheticSkill(Skill):
         return SyntheticDataset(self, split, size, seed)
 
 
-register_skill_type("synthetic")(SyntheticSkill)
-
-# Importing the generator modules registers them.
-from lmmcl.data.skills import heldout, targets  # noqa: E402,F401
+register_skill_type("synthetic")(SyntheticSkill)  # its generators: lmmcl.data.skills registers them
 
 
 def world_fingerprint(skills: list[str], per_split: int = 3) -> str:

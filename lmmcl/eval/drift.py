@@ -28,6 +28,7 @@ from lightning.pytorch.utilities import move_data_to_device, rank_zero_warn
 from torch.utils.data import DataLoader
 
 from lmmcl.errors import LmmclError
+from lmmcl.tables import markdown_table
 
 VALUES = ("kl", "number_mass", "format_agreement")
 EARLY = 0.1  # share of a stage always measured (the early warning compared with forgetting by lmmcl compare)
@@ -192,12 +193,9 @@ def render_drift(report: dict[str, Any]) -> list[str]:
     curves = report.get("drift") or []
     if not curves:
         return []
-    lines = ["## Drift during each stage (held-out prompts, vs the stage-start model)", "",
-             "| stage | KL at 10 % | KL at end | number mass start -> end | format agreement at end | flagged at step |",
-             "|---|---|---|---|---|---|"]
-    for c in curves:
-        early = at_fraction(c, EARLY)
-        lines.append(f"| {c['stage']} | {'-' if early is None else f'{early:.4f}'} | {c['kl'][-1]:.4f} | "
-                     f"{c['number_mass'][0]:.3f} -> {c['number_mass'][-1]:.3f} | {c['format_agreement'][-1]:.2f} | "
-                     f"{'-' if c.get('flagged_at') is None else c['flagged_at']} |")
-    return lines + [""]
+    rows = [[c["stage"], "-" if at_fraction(c, EARLY) is None else f"{at_fraction(c, EARLY):.4f}", f"{c['kl'][-1]:.4f}",
+             f"{c['number_mass'][0]:.3f} -> {c['number_mass'][-1]:.3f}", f"{c['format_agreement'][-1]:.2f}",
+             "-" if c.get("flagged_at") is None else c["flagged_at"]] for c in curves]
+    return ["## Drift during each stage (held-out prompts, vs the stage-start model)", "",
+            *markdown_table(["stage", "KL at 10 %", "KL at end", "number mass start -> end", "format agreement at end",
+                             "flagged at step"], rows), ""]

@@ -32,7 +32,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from lmmcl.errors import LmmclError
-from lmmcl.report import atomic_write
+from lmmcl.atomic import atomic_write
 
 DEFAULT_STEPS = (1, 10, 100, 1000)
 

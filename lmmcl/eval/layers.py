@@ -29,9 +29,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from lmmcl.data.collate import IGNORE_INDEX
+from lmmcl.atomic import atomic_write
+from lmmcl.data.collate import answer_positions
 from lmmcl.errors import LmmclError
-from lmmcl.report import atomic_write
 
 BLOCKS = ("self_attn", "mlp")
 
@@ -73,13 +73,6 @@ def decoder_layers(model: Any) -> list[torch.nn.Module]:
 
 
 # --- measurement -----------------------------------------------------------------------------------
-def prediction_mask(labels: torch.Tensor) -> torch.Tensor:
-    """(batch, seq) bool: positions whose logits predict an answer token (the label mask shifted left by one)."""
-    mask = torch.zeros_like(labels, dtype=torch.bool)
-    mask[:, :-1] = labels[:, 1:] != IGNORE_INDEX
-    return mask
-
-
 class BlockOutputs:
     """Forward hooks that keep each layer's self-attention and MLP outputs of the last forward pass, at the
     positions selected by ``mask`` (batch, seq) only, so long image sequences of 7B models fit in memory."""
@@ -119,7 +112,7 @@ def layer_contributions(base: Any, tuned: Any, batches: list[dict[str, Any]], ow
     try:
         for batch in batches:
             inputs = {k: v.to(head.device) for k, v in batch.items() if isinstance(v, torch.Tensor) and k != "labels"}
-            mask = prediction_mask(batch["labels"]).to(head.device)
+            mask = answer_positions(batch["labels"]).to(head.device)
             for h in hooks:
                 h.mask = mask
             for model in (base, tuned):  # only the hooks matter: skip the full (batch, seq, vocab) logits

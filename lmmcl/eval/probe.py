@@ -11,11 +11,11 @@ vocabulary and records
 
 per sample the mean and the max over its generated steps (up to and including its end-of-sequence token);
 then the mean and the (population) std over samples. Counting prompts are reported as ``target``, the
-others as ``heldout`` (DESIGN §4); e.g. ``target.mass_mean``, ``heldout.mass_std``, ``heldout.mass_max_mean``.
+others as ``heldout`` (docs/metrics.md); e.g. ``target.mass_mean``, ``heldout.mass_std``, ``heldout.mass_max_mean``.
 Mass rising on the other prompts after a counting stage is the bias that tracks forgetting.
 
-Each entry is appended to ``SequentialStages.extras["counting_bias"]`` (saved in checkpoints, written into
-report.json, drawn as counting_bias.png by :mod:`lmmcl.report`) and logged as ``probe/<group>/<stat>`` at
+Each entry is appended to report.json's ``counting_bias`` section by the stage loop (saved in checkpoints;
+rendered and drawn as counting_bias.png by :mod:`lmmcl.eval.counting_bias_section`) and logged as ``probe/<group>/<stat>`` at
 step = row index.
 """
 
@@ -30,6 +30,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import move_data_to_device
 from torch.utils.data import DataLoader
 
+from lmmcl.contracts import StageLoopExtension
 from lmmcl.errors import LmmclError
 
 NUMBER_WORDS = frozenset(
@@ -89,7 +90,7 @@ def summarize_samples(per_sample: dict[str, list[float]]) -> dict[str, float]:
     return out
 
 
-class CountingBiasProbe(Callback):
+class CountingBiasProbe(Callback, StageLoopExtension):
     """Number-token probability on counting and on other prompts after every accuracy-matrix row.
 
     Args:
@@ -100,6 +101,8 @@ class CountingBiasProbe(Callback):
         batch_size: prompts per generation batch.
         seed: seed of the probe's test samples.
     """
+
+    section = "counting_bias"  # its rendering: lmmcl.eval.counting_bias_section
 
     def __init__(self, n: int = 32, counting: Sequence[str] = ("count",), other: Sequence[str] = ("caption",),
                  max_new_tokens: int | None = None, batch_size: int = 16, seed: int = 0):
@@ -112,14 +115,13 @@ class CountingBiasProbe(Callback):
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         self._prompts()  # fail at start-up, not after the base evaluation, if a skill is unavailable
 
-    def on_matrix_row(self, trainer: Trainer, pl_module: LightningModule, stages: Any) -> None:
-        """Called by :class:`~lmmcl.stages.SequentialStages` after it adds a row, before it writes the report."""
-        row = len(stages.rows) - 1
-        entry = {"stage": stages.rows[-1]["name"], **self.measure(pl_module)}
-        stages.extras.setdefault("counting_bias", []).append(entry)
+    def collect(self, trainer: Trainer, pl_module: LightningModule, row: dict[str, Any], index: int) -> dict[str, Any]:
+        """The entry of matrix row ``row`` (called by :class:`~lmmcl.stages.SequentialStages` after it adds it)."""
+        entry = {"stage": row["name"], **self.measure(pl_module)}
         if trainer.logger is not None:
             trainer.logger.log_metrics({f"probe/{group}/{key}": value for group in self.groups
-                                        for key, value in entry[group].items() if key != "n"}, step=row)
+                                        for key, value in entry[group].items() if key != "n"}, step=index)
+        return entry
 
     # --- measurement -----------------------------------------------------------------------------
     def number_ids(self, tokenizer: Any) -> list[int]:

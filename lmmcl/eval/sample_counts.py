@@ -13,6 +13,7 @@ from typing import Any, Mapping
 import torch
 
 from lmmcl.data.bad import REASONS, as_vector, merge_counts
+from lmmcl.tables import markdown_table
 
 
 class SampleCounter:
@@ -64,13 +65,10 @@ def table_lines(report: Mapping[str, Any]) -> list[str]:
     samples = report.get("samples") or {}
     if not samples:
         return []
-    lines = ["## Samples per benchmark (last evaluation)", "", "| benchmark | asked | scored | skipped | bad records |",
-             "|---|---|---|---|---|"]
-    for name, e in samples.items():
-        asked = "all" if e.get("asked") is None else str(e["asked"])
-        bad = ", ".join(f"{r} {c}" for r, c in e["bad_records"].items()) or "-"
-        lines.append(f"| {name} | {asked} | {e['scored']} | {e['skipped']} | {bad} |")
-    return lines + [""]
+    rows = [[name, "all" if e.get("asked") is None else e["asked"], e["scored"], e["skipped"],
+             ", ".join(f"{r} {c}" for r, c in e["bad_records"].items()) or "-"] for name, e in samples.items()]
+    return ["## Samples per benchmark (last evaluation)", "",
+            *markdown_table(["benchmark", "asked", "scored", "skipped", "bad records"], rows), ""]
 
 
 def _why(bad: Mapping[str, int]) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from lmmcl.errors import LmmclError
-from lmmcl.report import atomic_write
+from lmmcl.atomic import atomic_write
 
 SAMPLES_DIR = "samples"
 

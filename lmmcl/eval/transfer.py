@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lmmcl.tables import markdown_table
+
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
@@ -51,10 +53,10 @@ def render_transfer(report: dict[str, Any]) -> list[str]:
              f"- forward transfer, mean over targets (score before own stage minus base, points): "
              f"{fmt(t['forward_transfer_mean'])}",
              f"- held-out recovery, mean share of a stage's held-out drop given back by the end: "
-             f"{fmt(t['heldout_recovery_mean'], '.2f')}", "",
-             "| stage | held-out drop (points) | recovered by the end |", "|---|---|---|"]
-    lines += [f"| {k} | {fmt(d)} | {fmt(t['heldout_recovery'].get(k), '.2f')} |" for k, d in t["heldout_drop"].items()]
+             f"{fmt(t['heldout_recovery_mean'], '.2f')}", ""]
+    lines += markdown_table(["stage", "held-out drop (points)", "recovered by the end"],
+                            [[k, fmt(d), fmt(t["heldout_recovery"].get(k), ".2f")] for k, d in t["heldout_drop"].items()])
     if t["forward_transfer"]:
-        lines += ["", "| target | forward transfer (points) |", "|---|---|"]
-        lines += [f"| {s} | {fmt(v)} |" for s, v in t["forward_transfer"].items()]
+        lines += ["", *markdown_table(["target", "forward transfer (points)"],
+                                      [[s, fmt(v)] for s, v in t["forward_transfer"].items()])]
     return lines + [""]

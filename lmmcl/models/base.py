@@ -57,9 +57,19 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
     return out
 
 
+def ensure_base(preset: Any) -> Path:
+    """``preset``'s pre-trained base, built (random-weight build, then :func:`pretrain`) if it is not cached."""
+    from lmmcl.models.presets import built_checkpoint
+
+    base = preset.base_path()
+    if not (base / "config.json").exists():
+        pretrain(built_checkpoint(preset), base, preset=preset.name, **preset.pretrain)
+    return base
+
+
 def main(argv: list[str]) -> int:
     """``lmmcl base [MODEL] [--rebuild]``: build (or rebuild) a preset's base model and print its scores."""
-    from lmmcl.models.presets import get_preset, resolve_checkpoint
+    from lmmcl.models.presets import get_preset
 
     parser = argparse.ArgumentParser(prog="lmmcl base", description=main.__doc__)
     parser.add_argument("model", nargs="?", default="tiny", help="a preset with a `pretrain` section (default: tiny)")
@@ -70,7 +80,7 @@ def main(argv: list[str]) -> int:
         parser.error(f"model {args.model!r} has no `pretrain` section: nothing to build.")
     if args.rebuild and preset.base_path().exists():
         shutil.rmtree(preset.base_path())
-    path = resolve_checkpoint(preset)
+    path = ensure_base(preset)
     print(f"[lmmcl] base model: {path}")
     print((Path(path) / "base_eval.json").read_text())
     return 0

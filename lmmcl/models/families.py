@@ -49,7 +49,16 @@ def _token_ids(tokenizer: Any) -> dict[str, int]:
             "bos_token_id": tokenizer.eos_token_id}
 
 
-def _finish(out_dir: str | Path, model: Any, processor: Any) -> Path:
+def _text_args(tokenizer: Any) -> dict[str, Any]:
+    """The language model's settings every tiny family shares (vocabulary, 512 positions, untied head)."""
+    return {"vocab_size": len(tokenizer), "max_position_embeddings": 512, "tie_word_embeddings": False,
+            **_token_ids(tokenizer)}
+
+
+def _finish(out_dir: str | Path, model_class: Any, config: Any, processor: Any, seed: int) -> Path:
+    """The model of ``config`` with weights drawn from ``seed``, saved with its processor."""
+    torch.manual_seed(seed)
+    model = model_class(config)
     model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
     model.generation_config.eos_token_id = processor.tokenizer.eos_token_id
     return save_checkpoint(out_dir, model, processor)
@@ -80,14 +89,12 @@ def build_tiny_onevision(out_dir: str | Path, *, seed: int = 0, image_size: int 
         chat_template=chat_template(turn=("<|im_start|>", "\n"), image="<image>\n", end="<|im_end|>\n"))
     config = LlavaOnevisionConfig(
         vision_config=SiglipVisionConfig(image_size=image_size, patch_size=patch_size, vision_use_head=False, **vision),
-        text_config=Qwen2Config(vocab_size=len(tokenizer), max_position_embeddings=512, tie_word_embeddings=False,
-                                **_token_ids(tokenizer), **text),
+        text_config=Qwen2Config(**_text_args(tokenizer), **text),
         image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
         video_token_index=tokenizer.convert_tokens_to_ids("<video>"),
         image_grid_pinpoints=pinpoints, vision_aspect_ratio="anyres_max_9",
         vision_feature_select_strategy="full", vision_feature_layer=-1, tie_word_embeddings=False)
-    torch.manual_seed(seed)
-    return _finish(out_dir, LlavaOnevisionForConditionalGeneration(config), processor)
+    return _finish(out_dir, LlavaOnevisionForConditionalGeneration, config, processor, seed)
 
 
 def build_tiny_next(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patch_size: int = 8,
@@ -111,12 +118,10 @@ def build_tiny_next(out_dir: str | Path, *, seed: int = 0, image_size: int = 32,
                                     image="<image>\n", end="<|eot_id|>"))
     config = LlavaNextConfig(
         vision_config=CLIPVisionConfig(image_size=image_size, patch_size=patch_size, **vision),
-        text_config=LlamaConfig(vocab_size=len(tokenizer), max_position_embeddings=512, tie_word_embeddings=False,
-                                **_token_ids(tokenizer), **text),
+        text_config=LlamaConfig(**_text_args(tokenizer), **text),
         image_token_index=tokenizer.convert_tokens_to_ids("<image>"), image_grid_pinpoints=pinpoints,
         vision_feature_select_strategy="default", vision_feature_layer=-2, tie_word_embeddings=False)
-    torch.manual_seed(seed)
-    return _finish(out_dir, LlavaNextForConditionalGeneration(config), processor)
+    return _finish(out_dir, LlavaNextForConditionalGeneration, config, processor, seed)
 
 
 def build_tiny_qwen2_5_vl(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patch_size: int = 4,
@@ -148,11 +153,9 @@ def build_tiny_qwen2_5_vl(out_dir: str | Path, *, seed: int = 0, image_size: int
         ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
         ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>")]}
     config = Qwen2_5_VLConfig(
-        text_config=dict(vocab_size=len(tokenizer), max_position_embeddings=512, tie_word_embeddings=False,
-                         rope_scaling={"type": "mrope", "mrope_section": mrope_section}, **_token_ids(tokenizer),
+        text_config=dict(**_text_args(tokenizer), rope_scaling={"type": "mrope", "mrope_section": mrope_section},
                          **text),
         vision_config=dict(patch_size=patch_size, spatial_merge_size=merge, temporal_patch_size=2,
                            out_hidden_size=text["hidden_size"], window_size=patch_size * merge * 2, **vision),
         tie_word_embeddings=False, **ids)
-    torch.manual_seed(seed)
-    return _finish(out_dir, Qwen2_5_VLForConditionalGeneration(config), processor)
+    return _finish(out_dir, Qwen2_5_VLForConditionalGeneration, config, processor, seed)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lmmcl.errors import MissingResourceError
-from lmmcl.models.presets import CONFIG_DIR, ModelPreset, get_preset, resolve_checkpoint
+from lmmcl.models.presets import CONFIG_DIR, ModelPreset, built_checkpoint, get_preset, resolve_checkpoint
 
 
 def config_path(preset: ModelPreset, model_path: str | None = None) -> Path:
@@ -22,10 +22,7 @@ def config_path(preset: ModelPreset, model_path: str | None = None) -> Path:
     if preset.meta_config:
         return CONFIG_DIR / preset.meta_config
     if preset.builder:
-        path = preset.local_path()
-        if not (path / "config.json").exists():
-            resolve_checkpoint(ModelPreset(**{**preset.__dict__, "pretrain": {}}))  # build, skip pre-training
-        return path / "config.json"
+        return built_checkpoint(preset) / "config.json"  # the base has the same architecture
     return Path(resolve_checkpoint(preset)) / "config.json"  # a hub checkpoint already in the local cache
 
 

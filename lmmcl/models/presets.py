@@ -22,10 +22,10 @@ from typing import Any
 
 from lmmcl.data.synthetic import WORLD_VERSION
 from lmmcl.errors import MissingResourceError
-from lmmcl.registry import entry_path, known
+from lmmcl.registry import config_dir, entry_path, known
 from lmmcl.yamlfile import load_yaml
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "model"
+CONFIG_DIR = config_dir("model")
 
 
 def cache_dir() -> Path:
@@ -81,7 +81,8 @@ def get_preset(name: str) -> ModelPreset:
 
 
 def resolve_checkpoint(preset: ModelPreset, model_path: str | None = None) -> Path | str:
-    """The directory (or hub id found in the local cache) to load ``preset`` from; builds tiny models."""
+    """The directory (or hub id found in the local cache) to load ``preset`` from. Loading never trains: a tiny
+    preset's random-weight build is made here (seconds), its pre-trained base only by ``lmmcl base``."""
     if model_path:
         path = Path(model_path).expanduser()
         if not (path / "config.json").exists():
@@ -89,20 +90,25 @@ def resolve_checkpoint(preset: ModelPreset, model_path: str | None = None) -> Pa
                                     f"written by save_pretrained (for {preset.name!r}: {preset.hub_id or 'a built tiny model'}).")
         return path
     if preset.builder:
-        path = preset.local_path()
-        if not (path / "config.json").exists():
-            module, fn = preset.builder.split(":")
-            print(f"[lmmcl] building model {preset.name!r} into {path} (once; cached)")
-            getattr(import_module(module), fn)(path, **preset.build)
+        path = built_checkpoint(preset)
         if not preset.pretrain:
             return path
         base = preset.base_path()
         if not (base / "config.json").exists():
-            from lmmcl.models.base import pretrain
-
-            pretrain(path, base, preset=preset.name, **preset.pretrain)
+            raise MissingResourceError(f"Model {preset.name!r} has no pre-trained base in {base}: run `lmmcl base "
+                                       f"{preset.name}` (make base MODEL={preset.name}) once; it is then cached.")
         return base
     return _hub_checkpoint(preset)
+
+
+def built_checkpoint(preset: ModelPreset) -> Path:
+    """A tiny preset's random-weight checkpoint, built on first use by its ``builder`` (no training)."""
+    path = preset.local_path()
+    if not (path / "config.json").exists():
+        module, fn = preset.builder.split(":")
+        print(f"[lmmcl] building model {preset.name!r} into {path} (once; cached)")
+        getattr(import_module(module), fn)(path, **preset.build)
+    return path
 
 
 def _hub_checkpoint(preset: ModelPreset) -> str:

@@ -39,7 +39,7 @@ def test_trainable_count_is_r_times_in_plus_out_on_language_model_mlps_only(pres
     assert sorted(language) == targets  # never a vision MLP
     expected = sum(r * (linears[t][0] + linears[t][1]) for t in targets)
     trainable, _ = count_parameters(module.model)
-    assert trainable == expected == module.param_counts["trainable"]
+    assert trainable == expected == recipe.param_counts["trainable"]
     assert all((".lora_A." in n or ".lora_B." in n) == p.requires_grad for n, p in module.model.named_parameters())
     recipe.setup(_Trainer(), module, "fit")  # fit after validate: the same model is not adapted twice
     assert count_parameters(module.model)[0] == expected

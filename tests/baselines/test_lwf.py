@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from lmmcl.baselines.lwf import LwF, answer_positions, lwf_loss
+from lmmcl.baselines.lwf import LwF, lwf_loss
+from lmmcl.data.collate import answer_positions
 from lmmcl.data.collate import IGNORE_INDEX
 from lmmcl.data.datamodule import SkillDataModule
 from lmmcl.module import LMMModule
@@ -75,11 +76,11 @@ def test_the_teacher_is_the_stage_start_model_and_copies_only_what_trains(module
     assert sorted(lwf.teacher) == sorted(names)  # frozen parameters are shared, never copied
     module.model.eval()  # no dropout: the student is exactly the teacher
     output = module.model(**module.model_inputs(batch))
-    assert lwf(module, batch, output).item() == 0.0
+    assert lwf.loss(module, batch, output).item() == 0.0
     with torch.no_grad():
         module.model.model.language_model.layers[-1].mlp.up_proj.weight.add_(0.5)
     output = module.model(**module.model_inputs(batch))
-    loss = lwf(module, batch, output)
+    loss = lwf.loss(module, batch, output)
     assert loss.item() > 0.0 and loss.requires_grad
     keep = answer_positions(batch["labels"])  # the sliced teacher equals a full forward of the old weights
     teacher = torch.func.functional_call(module.model, lwf.teacher, args=(), kwargs=module.model_inputs(batch)).logits

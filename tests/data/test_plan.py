@@ -38,3 +38,17 @@ def test_alternative_orders_only_reorder_the_five_skills():
         data = resolve_config([f"configs/experiment/{name}.yaml"])["data"]
         order = apply_order(data["skills"], data["order"])
         assert data["skills"] == default and sorted(order) == sorted(default) and order != default
+
+
+def test_plan_takes_fit_options_and_config_interpolation(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    interpolated = tmp_path / "interpolated.yaml"
+    interpolated.write_text("data:\n  batch_size: 3\n  eval_batch_size: ${data.batch_size}\n")
+    assert plan_main(["--config", PAPER, "--config", str(interpolated), "--model.preset", "qwen2_5_vl",
+                      "--data.heldout", "[ai2d]"]) == 0
+    config = yaml.safe_load(capsys.readouterr().out.split("# datasets")[0])
+    assert config["model"]["preset"] == "qwen2_5_vl" and config["data"]["heldout"] == ["ai2d"]
+    assert config["data"]["batch_size"] == config["data"]["eval_batch_size"] == 3  # omegaconf parser mode
+    with pytest.raises(Exception, match="nosuch"):  # what `lmmcl fit` refuses, plan refuses
+        plan_main(["--nosuch", "1"])

@@ -6,7 +6,8 @@ import json
 import pytest
 import torch
 
-from lmmcl.eval.layers import answer_batches, layer_contributions, main, prediction_mask
+from lmmcl.data.collate import answer_positions
+from lmmcl.eval.layers import answer_batches, layer_contributions, main
 from lmmcl.models import load_model
 
 PERTURBED = 1  # of the tiny model's 4 language-model layers: some before it, some after
@@ -25,7 +26,7 @@ def base_and_tuned():
 def test_prediction_mask_is_the_label_mask_shifted_left():
     # The logits at position p predict token p + 1: answer tokens at 2 and 3 are predicted from 1 and 2.
     labels = torch.tensor([[-100, -100, 7, 8, -100], [-100, -100, -100, -100, 9]])
-    assert prediction_mask(labels).tolist() == [[False, True, True, False, False],
+    assert answer_positions(labels).tolist() == [[False, True, True, False, False],
                                                 [False, False, False, True, False]]
 
 

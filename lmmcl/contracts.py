@@ -1,0 +1,92 @@
+"""The declared contracts between the loop's parts: what each side may rely on, in one place.
+
+- :class:`StageData`: what a datamodule the stage loop and :class:`~lmmcl.module.LMMModule` read exposes
+  (``SkillSequence``, ``SkillMixture``).
+- :class:`StageLoopExtension`: a callback that adds one entry to its own report section after every
+  accuracy-matrix row (the counting-bias probe); :class:`~lmmcl.stages.SequentialStages` calls it.
+- :class:`ReportSection`: how a report section is rendered (Markdown lines, an optional figure) and rebuilt
+  from TensorBoard scalars; listed once in :mod:`lmmcl.report_sections`, never in the report's core.
+- :class:`ModelAdapter`: a baseline that rewrites the model after the recipe chose what trains (LoRA, MoE).
+- :class:`LossTerm`: a callback whose term :class:`~lmmcl.module.LMMModule` adds to its loss (LwF).
+
+Every hook is found by ``isinstance`` against these classes, never by ``hasattr``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Callable, Protocol, runtime_checkable
+
+import torch
+from lightning.pytorch import LightningModule, Trainer
+
+
+@runtime_checkable
+class StageData(Protocol):
+    """A datamodule of lmmcl's loop: target skills (one stage each, in order), held-out benchmarks, and every
+    evaluated benchmark (targets first) with its per-benchmark data module (sample counts)."""
+
+    skill_names: list[str]
+    heldout_names: list[str]
+    benchmarks: list[Any]  # lmmcl.data.skill.Skill, in the order of the validation dataloaders
+    eval_modules: list[Any]  # lmmcl.data.datamodule.SkillDataModule, one per benchmark
+
+
+class StageLoopExtension(ABC):
+    """Mixed into a Lightning callback: after every accuracy-matrix row (the base evaluation, each stage) the
+    stage loop calls :meth:`collect` and appends what it returns to ``report[section]``, before the report is
+    written. The section's rendering is a :class:`ReportSection` with the same key."""
+
+    section: str
+
+    @abstractmethod
+    def collect(self, trainer: Trainer, pl_module: LightningModule, row: dict[str, Any], index: int) -> Any:
+        """This extension's entry for matrix row ``row`` (``{"name", "scores"}``) at ``index`` (0 = base)."""
+
+
+class ReportSection(ABC):
+    """One section of report.json / report.md: ``key`` in report.json, its Markdown, its figure.
+
+    ``figure_title``: the figure's caption in report.md (None: no figure). ``empty``: the value a report holds
+    without this section's data (None: the key is left out).
+    """
+
+    key: str
+    figure_title: str | None = None
+    empty: Any = None
+
+    @abstractmethod
+    def render(self, report: dict[str, Any]) -> list[str]:
+        """Markdown lines for report.md (none when the report has no such section)."""
+
+    def figure(self, report: dict[str, Any]) -> Any:
+        """A matplotlib Figure drawn into ``<key>.png`` and TensorBoard, or None."""
+        return None
+
+    def from_scalars(self, series: Callable[[str], dict[int, float]], tags: list[str],
+                     names: dict[int, str]) -> Any:
+        """The section rebuilt from a run's TensorBoard scalars (``series(tag)``: step -> value; ``names``:
+        row index -> stage name), or None when it cannot be."""
+        return None
+
+
+class ModelAdapter(ABC):
+    """Changes how the recipe's selected parameters train, by rewriting the model (LoRA, MoE)."""
+
+    @abstractmethod
+    def adapt_model(self, pl_module: LightningModule, trainable_names: list[str]) -> list[str]:
+        """Rewrite ``pl_module.model`` given the recipe's trainable parameter names; return the names that
+        train now."""
+
+    def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Called before every evaluation when the adapter is a recipe's own (not a callback): e.g. merge."""
+
+
+class LossTerm(ABC):
+    """A callback adding ``loss(module, batch, output)`` to the training loss, logged as ``train/<name>``."""
+
+    name: str
+
+    @abstractmethod
+    def loss(self, module: LightningModule, batch: dict[str, Any], output: Any) -> torch.Tensor:
+        """The term for this batch (``output``: the model's forward output on it)."""

@@ -1,0 +1,76 @@
+"""A run's report read back from its logs: its report.json, or its TensorBoard scalars and config.yaml."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lmmcl.errors import LmmclError
+from lmmcl.report.build import build_report, rebuild
+from lmmcl.report.sections import SECTIONS
+
+
+def _run_config(run_dir: Path) -> dict[str, Any]:
+    import yaml
+
+    for name in ("config.yaml", "hparams.yaml"):  # LightningCLI's resolved config; the logger's hparams
+        path = run_dir / name
+        if path.exists():
+            try:
+                return yaml.safe_load(path.read_text()) or {}
+            except yaml.YAMLError:
+                continue
+    return {}
+
+
+def report_from_tensorboard(run_dir: str | Path, skills: list[str] | None = None,
+                            heldout: list[str] | None = None) -> dict[str, Any]:
+    """The report from the run's TensorBoard scalars: ``stage/<benchmark>`` (step = row), the sections' own
+    (``probe/<group>/<stat>``), ``params/trainable``/``params/total``; names from config.yaml (or ``skills``/``heldout``)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = Path(run_dir)
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    tags = events.Tags().get("scalars", [])
+
+    def series(tag: str) -> dict[int, float]:
+        return {e.step: float(e.value) for e in events.Scalars(tag)}  # a step logged twice: the last value wins
+
+    config = _run_config(run_dir)
+    data = config.get("data") or {}
+    skills = list(skills or data.get("skills") or [])
+    logged = [t[len("stage/"):] for t in tags if t.startswith("stage/") and t not in ("stage/step", "stage/lr")]
+    if not logged:
+        raise LmmclError(f"{run_dir} has neither report.json nor TensorBoard stage/<benchmark> scalars: "
+                         f"is it a run directory (logs/<model>/<recipe>/version_<n>)?")
+    if not skills:
+        raise LmmclError(f"{run_dir} has no config.yaml naming the target skills in training order: pass them, "
+                         f"e.g. lmmcl report {run_dir} --skills species count (logged benchmarks: {', '.join(logged)}).")
+    heldout = list(heldout or data.get("heldout") or [b for b in logged if b not in skills])
+    scores = {b: series(f"stage/{b}") for b in skills + heldout if b in logged}
+    steps = sorted({step for values in scores.values() for step in values})
+    names = {k: "base" if k == 0 else skills[k - 1] if k - 1 < len(skills) else f"stage{k}" for k in steps}
+    stages = [{"name": names[k], "scores": {b: v[k] for b, v in scores.items() if k in v}} for k in steps]
+
+    sections = {s.key: s.from_scalars(series, tags, names) for s in SECTIONS}  # e.g. probe/<group>/<stat>
+
+    def param(name: str) -> int:
+        values = series(f"params/{name}") if f"params/{name}" in tags else {}
+        return int(values[max(values)]) if values else 0
+
+    model = (config.get("model") or {}).get("preset") or config.get("preset") or run_dir.parent.parent.name
+    recipe = (config.get("recipe") or {}).get("name") or run_dir.parent.name
+    return build_report(model, recipe, skills, heldout, stages, param("trainable"), param("total"),
+                        **{key: value for key, value in sections.items() if value is not None})
+
+
+def load_run(run_dir: str | Path, from_tensorboard: bool = False, skills: list[str] | None = None,
+             heldout: list[str] | None = None) -> dict[str, Any]:
+    """A run's report, rebuilt from its report.json, or from its TensorBoard scalars when that is missing."""
+    path = Path(run_dir) / "report.json"
+    if path.exists() and not from_tensorboard:
+        return rebuild(json.loads(path.read_text()))
+    return report_from_tensorboard(run_dir, skills, heldout)
+

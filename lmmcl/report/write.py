@@ -1,0 +1,22 @@
+"""Write a run's report files: report.json, report.md and the figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lmmcl.atomic import atomic_write
+from lmmcl.report.figures import write_figures
+from lmmcl.report.markdown import render_markdown
+
+
+def write_report(run_dir: str | Path, report: dict[str, Any], writer: Any = None, figures: bool = True) -> Path:
+    """report.json, report.md and (``figures``) the PNG figures, also logged to ``writer`` (a SummaryWriter)."""
+    run_dir = Path(run_dir)
+    atomic_write(run_dir / "report.json", json.dumps(report, indent=2) + "\n")
+    atomic_write(run_dir / "report.md", render_markdown(report))
+    if figures:
+        write_figures(run_dir, report, writer)
+    return run_dir / "report.json"
+

@@ -1,0 +1,55 @@
+"""Loading a model only loads: a missing tiny base is an error naming `lmmcl base`, or is built once, before the
+Trainer starts, by the first process."""
+
+import json
+
+import pytest
+
+from lmmcl.errors import MissingResourceError
+from lmmcl.models import base, prepare
+from lmmcl.models.presets import get_preset, resolve_checkpoint
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMMCL_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def pretrain_calls(monkeypatch):
+    """Stands in for the minutes-long pre-training: records each call and writes a checkpoint's config.json."""
+    calls = []
+
+    def fake(src, out, **kwargs):
+        calls.append((str(src), str(out), kwargs["preset"]))
+        out.mkdir(parents=True)
+        (out / "config.json").write_text(json.dumps({"built_from": str(src)}))
+        return out
+
+    monkeypatch.setattr(base, "pretrain", fake)
+    return calls
+
+
+def test_loading_a_missing_base_fails_with_the_command_that_builds_it(empty_cache, pretrain_calls):
+    preset = get_preset("tiny")
+    with pytest.raises(MissingResourceError, match=r"run `lmmcl base tiny`"):
+        resolve_checkpoint(preset)
+    assert not pretrain_calls and not preset.base_path().exists()
+    assert (preset.local_path() / "config.json").exists()  # the random-weight build: construction, not training
+
+
+def test_the_first_process_builds_the_base_once_and_loading_finds_it(empty_cache, pretrain_calls, monkeypatch):
+    monkeypatch.setattr(prepare.rank_zero_only, "rank", 0)
+    prepare.prepare_model("tiny")
+    prepare.prepare_model("tiny")  # cached now: not built again
+    preset = get_preset("tiny")
+    assert pretrain_calls == [(str(preset.local_path()), str(preset.base_path()), "tiny")]
+    assert resolve_checkpoint(preset) == preset.base_path()
+
+
+def test_other_processes_never_build(empty_cache, pretrain_calls, monkeypatch):
+    monkeypatch.setattr(prepare.rank_zero_only, "rank", 1)
+    prepare.prepare_model("tiny")
+    prepare.prepare_model("tiny_scratch")  # no pre-training at all
+    assert not pretrain_calls
