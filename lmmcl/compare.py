@@ -4,6 +4,7 @@
     lmmcl compare --train --model tiny --recipes full llm sa_proj mlp_gate_up mlp [-- CLI overrides]
     lmmcl compare --train --recipes mlp mlp+lwf mlp+wise_ft mlp+moe lora   # recipe+baseline entries
     lmmcl compare --list                                                    # recipes, baselines, defaults
+    lmmcl compare --train --seeds 0 1 2                # every entry once per seed: mean ± std, claims.md
 
 An entry is a recipe (configs/recipe/) optionally followed by baselines (configs/baseline/) joined with
 ``+``; its run logs to logs/<model>/<entry>/. The default list is the paper's recipes and its baselines
@@ -87,7 +88,8 @@ def scatter(rows: list[dict[str, Any]], path: Path):
     for r in rows:
         if r["learning"] is None or r["heldout_final"] is None:
             continue
-        ax.scatter(r["heldout_final"], r["learning"], s=40)
+        ax.errorbar(r["heldout_final"], r["learning"], xerr=r.get("heldout_final_std"), yerr=r.get("learning_std"),
+                    fmt="o", ms=6, capsize=3)  # bars: std over seeds (rows of lmmcl.seeds.aggregate)
         ax.annotate(r["recipe"], (r["heldout_final"], r["learning"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_xlabel("held-out change after last stage (points)  <- forgetting")
@@ -99,36 +101,68 @@ def scatter(rows: list[dict[str, Any]], path: Path):
     return fig
 
 
-def write_summary(out_dir: str | Path, rows: list[dict[str, Any]]) -> Path:
+def write_summary(out_dir: str | Path, rows: list[dict[str, Any]], runs: list[dict[str, Any]] | None = None) -> Path:
+    """summary.json/md and the scatter; with ``runs`` (per-seed rows), ``rows`` are their per-recipe means
+    (:func:`lmmcl.seeds.aggregate`) and claims.md judges the paper's findings on them."""
     from torch.utils.tensorboard import SummaryWriter
 
     out_dir = Path(out_dir)
-    atomic_write(out_dir / "summary.json", json.dumps({"rows": rows}, indent=2) + "\n")
+    atomic_write(out_dir / "summary.json", json.dumps({"rows": rows, **({"runs": runs} if runs else {})}, indent=2) + "\n")
     fig = scatter(rows, out_dir / "learning_vs_forgetting.png")
-    atomic_write(out_dir / "summary.md", "# lmmcl compare\n\n" + render_table(rows) +
+    atomic_write(out_dir / "summary.md", "# lmmcl compare\n\n" + (seeds_table(rows) if runs else render_table(rows)) +
                  "\n\n![learning vs forgetting](learning_vs_forgetting.png)\n")
+    if runs:
+        write_claims(out_dir, rows)
     with SummaryWriter(str(out_dir)) as writer:
         writer.add_figure("compare/learning_vs_forgetting", fig)
         writer.add_text("compare/summary", render_table(rows))
     return out_dir / "summary.md"
 
 
-def train_recipes(model: str, recipes: list[str], overrides: list[str]) -> list[dict[str, Any]]:
+def train_recipes(model: str, recipes: list[str], overrides: list[str],
+                  seeds: list[int] | None = None) -> list[dict[str, Any]]:
+    """Train every entry (once, or once per seed: ``--seed_everything`` and ``--data.seed``); one row per run."""
     from lmmcl.baselines import baseline_args, parse_entry
-    from lmmcl.train_cli import run
-
     from lmmcl.recipes import get_recipe
+    from lmmcl.train_cli import run
 
     entries = [(entry, *parse_entry(entry)) for entry in recipes]  # unknown baselines fail before any training
     for _, recipe, _ in entries:
         get_recipe(recipe)  # and unknown recipes
     rows = []
-    for entry, recipe, baselines in entries:
-        print(f"\n[lmmcl compare] === {model} / {entry} ===")
-        start = time.time()
-        cli = run(["fit", "--model.preset", model, "--recipe.name", recipe, *baseline_args(baselines), *overrides])
-        rows.append({**row_from_run(cli.trainer.log_dir, wall_time_s=time.time() - start), "recipe": entry})
+    for seed in seeds or [None]:
+        seeding = [] if seed is None else ["--seed_everything", str(seed), "--data.seed", str(seed)]
+        for entry, recipe, baselines in entries:
+            print(f"\n[lmmcl compare] === {model} / {entry}" + ("" if seed is None else f" / seed {seed}") + " ===")
+            start = time.time()
+            cli = run(["fit", "--model.preset", model, "--recipe.name", recipe, *baseline_args(baselines), *seeding,
+                       *overrides])
+            row = {**row_from_run(cli.trainer.log_dir, wall_time_s=time.time() - start), "recipe": entry}
+            rows.append(row if seed is None else {**row, "seed": seed})
     return rows
+
+
+def seeds_table(rows: list[dict[str, Any]]) -> str:
+    """Per-recipe means ± std over seeds, and the per-seed values."""
+    from lmmcl.seeds import METRICS, with_spread
+
+    head = ["recipe", "seeds", *METRICS, *(f"{m} per seed" for m in METRICS), "trainable_params"]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for r in rows:
+        per_seed = [" / ".join("-" if v is None else f"{v:+.1f}" for v in r[f"{m}_per_seed"]) for m in METRICS]
+        lines.append("| " + " | ".join([r["recipe"], " ".join(map(str, r["seeds"])),
+                                        *(with_spread(r[m], r[f"{m}_std"]) for m in METRICS), *per_seed,
+                                        f"{r['trainable_params']:,}"]) + " |")
+    return "\n".join(lines)
+
+
+def write_claims(out_dir: Path, rows: list[dict[str, Any]]) -> Path:
+    from lmmcl.claims import judge, render_claims
+
+    claims = judge(rows)
+    atomic_write(out_dir / "claims.json", json.dumps(claims, indent=2, default=str) + "\n")
+    atomic_write(out_dir / "claims.md", render_claims(claims, rows[0]["seeds"] if rows else []))
+    return out_dir / "claims.md"
 
 
 def list_entries() -> str:
@@ -150,6 +184,8 @@ def main(argv: list[str]) -> int:
                         help="recipes or recipe+baseline entries to train (default: %(default)s)")
     parser.add_argument("--list", action="store_true", help="list the recipes and baselines an entry can name")
     parser.add_argument("--out", help="output directory (default: logs/compare/<model>)")
+    parser.add_argument("--seeds", nargs="+", type=int,
+                        help="with --train: train every entry once per seed; summary = mean ± std, plus claims.md")
     if "--" in argv:  # everything after "--" goes to `lmmcl fit` for every run
         cut = argv.index("--")
         argv, overrides = argv[:cut], argv[cut + 1:]
@@ -159,18 +195,23 @@ def main(argv: list[str]) -> int:
     if args.list:
         print(list_entries())
         return 0
+    runs = None
     if args.train:
-        rows = train_recipes(args.model, args.recipes, overrides)
+        rows = train_recipes(args.model, args.recipes, overrides, args.seeds)
+        if args.seeds:
+            from lmmcl.seeds import aggregate
+
+            runs, rows = rows, aggregate(rows)
     elif args.runs:
         rows = [row_from_run(r) for r in args.runs]
     else:
         parser.error("give run directories, or --train to train the recipes first")
     model = rows[0]["model"] if rows else args.model
-    path = write_summary(args.out or Path("logs") / "compare" / model, rows)
-    print("\n" + render_table(rows) + f"\n\n[lmmcl compare] summary: {path}")
+    path = write_summary(args.out or Path("logs") / "compare" / model, rows, runs)
+    print("\n" + (seeds_table(rows) if runs else render_table(rows)) + f"\n\n[lmmcl compare] summary: {path}")
     from lmmcl.eval import drift_correlation  # does the drift monitor predict the held-out drop?
 
-    correlation = drift_correlation.from_runs(rows)
+    correlation = drift_correlation.from_runs(runs or rows)  # one point per run and stage, every seed's runs
     atomic_write(path.parent / "drift_correlation.json", json.dumps(correlation, indent=2) + "\n")
     print(drift_correlation.render(correlation))
     return 0

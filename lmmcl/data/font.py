@@ -37,3 +37,8 @@ def draw_text(draw: ImageDraw.ImageDraw, x: int, y: int, text: str, fill: tuple[
                 if bit == "#":
                     x0, y0 = x + i * advance * scale + col * scale, y + row * scale
                     draw.rectangle((x0, y0, x0 + scale - 1, y0 + scale - 1), fill=fill)
+
+
+def text_width(text: str, scale: int = 1, advance: int = 4) -> int:
+    """Width in pixels of ``text`` as :func:`draw_text` draws it."""
+    return ((len(text) - 1) * advance + 3) * scale if text else 0

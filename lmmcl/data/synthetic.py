@@ -1,8 +1,10 @@
 """The synthetic world: small procedural pictures of coloured shapes on a grid, and questions about them.
 
 Every sample is a pure function of (seed, skill, split, index), so runs are reproducible and nothing is
-stored on disk. Train and test never share a picture: each sample has a content *key* (the parameters
-that drew it) and a key belongs to exactly one split, by hash.
+stored on disk. Every picture varies in ways that do not change its answer (an object's size, offset and
+shade, the backdrop, distractors, a clock's face, a sign's ink); the split is keyed by the rendered
+picture itself, so train and test never share a picture while every answer of a closed set occurs in both
+(docs/synthetic_world.md).
 """
 
 from __future__ import annotations
@@ -26,16 +28,47 @@ SHAPES = ("square", "circle", "triangle", "cross")
 PLURALS = {"square": "squares", "circle": "circles", "triangle": "triangles", "cross": "crosses"}
 BACKGROUND = (24, 24, 24)
 TEST_FRACTION = 0.2
+IMAGE_SIZE = 64  # every synthetic picture is IMAGE_SIZE x IMAGE_SIZE pixels (a skill YAML may override)
+SHADE_SPREAD = 18  # an object's colour is its named colour +- this much per channel: still that colour
 # Part of every built model's cache key (tokenizer corpus, base pre-training data): bump it whenever a
 # change alters the generated samples, or a stale cached model would silently be reused.
-WORLD_VERSION = 2
+WORLD_VERSION = 3
 
 
 @dataclass(frozen=True)
 class Obj:
+    """One shape in one grid cell; ``inset``, ``dx``, ``dy`` and ``rgb`` are nuisances (size, offset, shade)."""
+
     shape: str
     color: str
     cell: int  # index into the grid, row-major
+    inset: int = 1  # margin inside the cell: the larger, the smaller the object
+    dx: int = 0
+    dy: int = 0
+    rgb: tuple[int, int, int] | None = None  # the drawn shade of ``color`` (None: the named colour itself)
+
+
+def jitter(rng: random.Random, rgb: tuple[int, int, int], spread: int) -> tuple[int, int, int]:
+    """``rgb`` moved by up to ``spread`` per channel (clipped to 0..255)."""
+    return tuple(min(255, max(0, c + rng.randint(-spread, spread))) for c in rgb)  # type: ignore[return-value]
+
+
+def shade(rng: random.Random, color: str, spread: int = SHADE_SPREAD) -> tuple[int, int, int]:
+    """A shade of the named ``color``: a different picture, the same colour name."""
+    return jitter(rng, COLORS[color], spread)
+
+
+def backdrop(rng: random.Random) -> tuple[int, int, int]:
+    """A dark, slightly tinted background, never close to a named colour."""
+    level = rng.randint(10, 44)
+    return tuple(max(0, level + rng.randint(-6, 6)) for _ in range(3))  # type: ignore[return-value]
+
+
+def varied(rng: random.Random, shape: str, color: str, cell: int, cell_px: int) -> Obj:
+    """An object with random size, offset within its cell and shade (``cell_px``: the cell's side in pixels)."""
+    inset = rng.randint(max(1, cell_px // 8), max(1, cell_px // 4))
+    move = inset - 1  # keeps a one-pixel gap to the neighbouring cell
+    return Obj(shape, color, cell, inset, rng.randint(-move, move), rng.randint(-move, move), shade(rng, color))
 
 
 class Canvas:
@@ -51,14 +84,14 @@ class Canvas:
     def n_cells(self) -> int:
         return self.grid * self.grid
 
-    def box(self, cell: int, margin: int = 1) -> tuple[int, int, int, int]:
+    def box(self, cell: int, margin: int = 1, dx: int = 0, dy: int = 0) -> tuple[int, int, int, int]:
         row, col = divmod(cell, self.grid)
-        x0, y0 = col * self.cell + margin, row * self.cell + margin
+        x0, y0 = col * self.cell + margin + dx, row * self.cell + margin + dy
         return x0, y0, x0 + self.cell - 1 - 2 * margin, y0 + self.cell - 1 - 2 * margin
 
     def shape(self, obj: Obj) -> None:
-        x0, y0, x1, y1 = self.box(obj.cell)
-        fill = COLORS[obj.color]
+        x0, y0, x1, y1 = self.box(obj.cell, obj.inset, obj.dx, obj.dy)
+        fill = obj.rgb or COLORS[obj.color]
         if obj.shape == "square":
             self.draw.rectangle((x0, y0, x1, y1), fill=fill)
         elif obj.shape == "circle":
@@ -66,14 +99,14 @@ class Canvas:
         elif obj.shape == "triangle":
             self.draw.polygon([((x0 + x1) / 2, y0), (x1, y1), (x0, y1)], fill=fill)
         elif obj.shape == "cross":
-            mx, my = (x0 + x1) // 2, (y0 + y1) // 2
-            self.draw.rectangle((mx - 1, y0, mx + 1, y1), fill=fill)
-            self.draw.rectangle((x0, my - 1, x1, my + 1), fill=fill)
+            mx, my, arm = (x0 + x1) // 2, (y0 + y1) // 2, max(1, (x1 - x0) // 6)
+            self.draw.rectangle((mx - arm, y0, mx + arm, y1), fill=fill)
+            self.draw.rectangle((x0, my - arm, x1, my + arm), fill=fill)
         else:
             raise ValueError(f"Unknown shape {obj.shape!r}. Known: {', '.join(SHAPES)}")
 
-    def fill_cell(self, cell: int, color: str, margin: int = 0) -> None:
-        self.draw.rectangle(self.box(cell, margin), fill=COLORS[color])
+    def fill_cell(self, cell: int, fill: tuple[int, int, int], margin: int = 0, dx: int = 0, dy: int = 0) -> None:
+        self.draw.rectangle(self.box(cell, margin, dx, dy), fill=fill)
 
 
 def draw_scene(objects: list[Obj], size: int = 32, grid: int = 4,
@@ -84,9 +117,11 @@ def draw_scene(objects: list[Obj], size: int = 32, grid: int = 4,
     return canvas.image
 
 
-def random_objects(rng: random.Random, n: int, n_cells: int, shapes=SHAPES, colors=tuple(COLORS)) -> list[Obj]:
-    cells = rng.sample(range(n_cells), n)
-    return [Obj(rng.choice(shapes), rng.choice(colors), c) for c in cells]
+def random_objects(rng: random.Random, n: int, skill: "SyntheticSkill", shapes=SHAPES,
+                   colors=tuple(COLORS)) -> list[Obj]:
+    """``n`` objects of random shape and colour in distinct cells of ``skill``'s grid, each varied."""
+    cells = rng.sample(range(skill.grid ** 2), n)
+    return [skill.obj(rng, rng.choice(shapes), rng.choice(colors), c) for c in cells]
 
 
 def lettered(options: list[str]) -> str:
@@ -98,11 +133,15 @@ def split_of(key: Any) -> str:
     return "test" if digest / 0xFFFFFFFF < TEST_FRACTION else "train"
 
 
+def picture_split(skill: str, image: Image.Image) -> str:
+    """The split a picture belongs to: keyed by its pixels, so every nuisance variation is in the key."""
+    return split_of((skill, hashlib.sha1(image.convert("RGB").tobytes()).hexdigest()))
+
+
 @dataclass
 class Drawn:
-    """What a generator returns: the picture's key (the parameters that drew it), the picture, and the question/answer text."""
+    """What a generator returns: the picture and its question/answer text."""
 
-    key: Any
     image: Image.Image
     question: str
     answer: str
@@ -122,7 +161,7 @@ class SyntheticDataset(Dataset):
         rng = random.Random(f"{self.seed}:{self.skill.name}:{self.split}:{index}")
         while True:  # rejection: keep only content that belongs to this split
             drawn = self.skill.generate(rng)
-            if split_of((self.skill.name, drawn.key)) == self.split:
+            if picture_split(self.skill.name, drawn.image) == self.split:
                 break
         return Sample(drawn.image, drawn.question, drawn.answer, list(drawn.answers or []),
                       meta={"skill": self.skill.name, "index": index})
@@ -144,7 +183,7 @@ class SyntheticSkill(Skill):
     """A skill drawn by one of :data:`GENERATORS`, configured from configs/skills/<name>.yaml."""
 
     def __init__(self, name: str, generator: str, metric: str, kind: str = "target", chance: float = 0.0,
-                 max_new_tokens: int = 6, image_size: int = 32, grid: int = 4, description: str = "",
+                 max_new_tokens: int = 6, image_size: int = IMAGE_SIZE, grid: int = 4, description: str = "",
                  **params: Any):
         if generator not in GENERATORS:
             raise LmmclError(f"Skill {name!r}: unknown generator {generator!r}. Known: {', '.join(sorted(GENERATORS))}")
@@ -155,8 +194,21 @@ class SyntheticSkill(Skill):
     def generate(self, rng: random.Random) -> Drawn:
         return GENERATORS[self.generator](rng, self)
 
-    def canvas(self) -> Canvas:
-        return Canvas(self.image_size, self.grid)
+    @property
+    def cell_px(self) -> int:
+        return self.image_size // self.grid
+
+    def canvas(self, rng: random.Random | None = None) -> Canvas:
+        """A blank canvas; with ``rng``, on a random dark backdrop (a nuisance), else on the plain background."""
+        return Canvas(self.image_size, self.grid, backdrop(rng) if rng else BACKGROUND)
+
+    def obj(self, rng: random.Random, shape: str, color: str, cell: int) -> Obj:
+        """An object of this skill's grid with random size, offset and shade."""
+        return varied(rng, shape, color, cell, self.cell_px)
+
+    def scene(self, rng: random.Random, objects: list[Obj]) -> Image.Image:
+        """``objects`` drawn on a random backdrop."""
+        return draw_scene(objects, self.image_size, self.grid, backdrop(rng))
 
     def dataset(self, split: str, size: int | None = None, seed: int = 0) -> Dataset:
         if split not in ("train", "test"):

@@ -1,0 +1,75 @@
+"""Base pre-training levers: build a tiny Llava of given sizes, pre-train it, record held-out scores and time.
+
+Each call appends one JSON line to ``--log`` (tag, arguments, seconds, parameters, scores, mean, smallest
+margin over chance). ``--src`` continues a previous run's weights with a fresh schedule (a learning curve
+in chunks); ``--skills`` narrows the mixture. docs/miniature_measurements.md holds the runs made so far.
+
+    python -m benchmarks.base_levers --tag e1 --epochs 1 --train-size 1000 --lr 0.002
+    python -m benchmarks.base_levers --tag e3 --src $LMMCL_CACHE/levers/base-e1 --seed 1 --epochs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+
+def main() -> None:
+    from lmmcl.models.base import pretrain
+    from lmmcl.models.presets import cache_dir, config_hash, get_preset
+    from lmmcl.models.tiny import build_tiny
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tag", required=True)
+    p.add_argument("--image-size", type=int, default=64, help="the model's input size (pictures are resized to it)")
+    p.add_argument("--patch", type=int, default=8)
+    p.add_argument("--vision-width", type=int, default=96)
+    p.add_argument("--vision-layers", type=int, default=3)
+    p.add_argument("--vision-heads", type=int, default=3)
+    p.add_argument("--text-width", type=int, default=128)
+    p.add_argument("--text-layers", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--train-size", type=int, default=1000)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0, help="data and initialisation seed of the pre-training")
+    p.add_argument("--skills", default="", help="comma-separated skills (default: the tiny preset's pretrain skills)")
+    p.add_argument("--src", default="", help="continue from this checkpoint instead of building a fresh model")
+    p.add_argument("--log", default="benchmarks/results/base_levers.jsonl")
+    a = p.parse_args()
+    torch.set_num_threads(1)
+    preset = get_preset("tiny")
+    build = {**preset.build, "image_size": a.image_size, "patch_size": a.patch,
+             "vision": {"hidden_size": a.vision_width, "intermediate_size": 2 * a.vision_width,
+                        "num_hidden_layers": a.vision_layers, "num_attention_heads": a.vision_heads},
+             "text": {**preset.build["text"], "hidden_size": a.text_width, "intermediate_size": 2 * a.text_width,
+                      "num_hidden_layers": a.text_layers}}
+    root = cache_dir() / "levers"
+    src = Path(a.src) if a.src else root / f"built-{config_hash(build)}"
+    if not (src / "config.json").exists():
+        build_tiny(src, **build)
+    settings = {**preset.pretrain, "seed": a.seed, "epochs": a.epochs, "train_size": a.train_size, "lr": a.lr,
+                "batch_size": a.batch_size, **({"skills": a.skills.split(",")} if a.skills else {})}
+    start = time.time()
+    out = pretrain(src, root / f"base-{a.tag}", preset="tiny", **settings)
+    seconds = time.time() - start
+    result = json.loads((out / "base_eval.json").read_text())
+    scores = {k: v for k, v in result["heldout_test"].items() if k != "heldout_mean"}
+    from safetensors.torch import load_file
+
+    n_params = sum(t.numel() for t in load_file(out / "model.safetensors").values())
+    row = {"tag": a.tag, "args": vars(a), "seconds": round(seconds), "params": n_params, "scores": scores,
+           "mean": round(sum(scores.values()) / len(scores), 1),
+           "min_margin": round(min(scores[k] - result["chance"][k] for k in scores), 1)}
+    Path(a.log).parent.mkdir(parents=True, exist_ok=True)
+    with open(a.log, "a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
