@@ -1,7 +1,7 @@
 """Speed and memory callbacks: activation (gradient) checkpointing, and how long each step waits for data.
 
 Both are plain Lightning callbacks, switched on from a trainer config (configs/trainer/grad_checkpointing.yaml)
-or by hand (``--trainer.callbacks+=lmmcl.perf.DataWaitTimer``). Neither changes what is computed.
+or by hand (``--trainer.callbacks+=lmmcl.train.perf.DataWaitTimer``). Neither changes what is computed.
 """
 
 from __future__ import annotations
