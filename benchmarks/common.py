@@ -67,7 +67,7 @@ def quiet() -> None:
 
 def load_module(preset: str):
     """An :class:`LMMModule` of ``preset`` (builds the tiny model once, cached)."""
-    from lmmcl.module import LMMModule
+    from lmmcl.train.module import LMMModule
 
     return LMMModule(preset)
 

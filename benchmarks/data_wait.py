@@ -1,7 +1,7 @@
 """Data loading: the share of training time spent waiting for the next batch, num_workers 0 against 2.
 
 One stage (one epoch) of ``lmmcl fit``'s loop per setting: ``LMMModule`` + ``SkillSequence`` + ``FreezeRecipe``
-+ ``SequentialStages``, with ``lmmcl.perf.DataWaitTimer`` timing the gap between one step's end and the next
++ ``SequentialStages``, with ``lmmcl.train.perf.DataWaitTimer`` timing the gap between one step's end and the next
 step's start (where Lightning fetches the next batch) against the steps themselves. With workers, pictures are
 drawn and collated (processor, chat template, label mask) in the worker processes. A third row feeds the
 same batches already collated in memory: its "wait" is the loop's own bookkeeping between steps, the floor
@@ -35,9 +35,9 @@ def main(argv: list[str] | None = None) -> dict:
     from torch.utils.data import DataLoader
 
     from lmmcl.data.datamodule import SkillDataModule, SkillSequence
-    from lmmcl.perf import DataWaitTimer
-    from lmmcl.recipes import FreezeRecipe
-    from lmmcl.stages import SequentialStages
+    from lmmcl.train.perf import DataWaitTimer
+    from lmmcl.train.recipes import FreezeRecipe
+    from lmmcl.train.stages import SequentialStages
 
     module = load_module(args.preset)
     init = {k: v.clone() for k, v in module.model.state_dict().items()}

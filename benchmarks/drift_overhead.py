@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     from lmmcl.data.datamodule import SkillSequence
     from lmmcl.eval.drift import DriftMonitor
-    from lmmcl.recipes import FreezeRecipe
-    from lmmcl.stages import SequentialStages
+    from lmmcl.train.recipes import FreezeRecipe
+    from lmmcl.train.stages import SequentialStages
 
     torch.use_deterministic_algorithms(True)
     module = load_module(args.preset)

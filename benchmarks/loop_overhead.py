@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> dict:
     from transformers import get_cosine_schedule_with_warmup
 
     from lmmcl.data.datamodule import SkillDataModule, SkillSequence
-    from lmmcl.module import BATCH_META
-    from lmmcl.recipes import FreezeRecipe, apply_recipe, get_recipe
-    from lmmcl.stages import SequentialStages
+    from lmmcl.train.module import BATCH_META
+    from lmmcl.train.recipes import FreezeRecipe, apply_recipe, get_recipe
+    from lmmcl.train.stages import SequentialStages
 
     torch.use_deterministic_algorithms(True)  # what the default config's `deterministic: true` sets, for both
     module = load_module(args.preset)

@@ -4,7 +4,7 @@ tokens/s and MFU. For a GPU (``run`` it on the device machine); at tiny size it 
 The model is built from its config.json on the meta device (no host memory, no download), materialised on the
 target device (``to_empty`` + the model's own ``init_weights``, which also recomputes non-persistent buffers
 such as rotary frequencies) in ``--dtype``. Each recipe is applied exactly as training applies it
-(``lmmcl.recipes.apply_recipe``), with a fresh AdamW over its trainable parameters (optimizer state in the
+(``lmmcl.train.recipes.apply_recipe``), with a fresh AdamW over its trainable parameters (optimizer state in the
 parameters' dtype: pure bf16, *no* fp32 master copy, so this measures less than ``benchmarks.memory``'s 14 B
 per trainable parameter; 7B/8B ``full`` with fp32 master weights needs ZeRO-3 across GPUs).
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--image-size", type=int, help="pixels of the square image (default: the vision tower's own size)")
     p.add_argument("--dtype", default=None, help="weights and optimizer state (default: bfloat16 on GPU, float32 on CPU)")
     p.add_argument("--device", default=None, help="default: cuda if available, else cpu")
-    p.add_argument("--grad-ckpt", action="store_true", help="activation checkpointing (lmmcl.perf)")
+    p.add_argument("--grad-ckpt", action="store_true", help="activation checkpointing (lmmcl.train.perf)")
     p.add_argument("--peak-tflops", type=float, help="the device's peak dense FLOP/s in TFLOP/s, for MFU")
     args = p.parse_args(argv)
     threads = set_threads(args.threads)
@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     from lmmcl.models.meta import config_path, load_config
     from lmmcl.models.presets import get_preset
-    from lmmcl.perf import enable_activation_checkpointing
-    from lmmcl.recipes import apply_recipe, count_parameters, get_recipe, known_recipes
+    from lmmcl.train.perf import enable_activation_checkpointing
+    from lmmcl.train.recipes import apply_recipe, count_parameters, get_recipe, known_recipes
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     dtype = args.dtype or ("bfloat16" if device.type == "cuda" else "float32")

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     import torch
 
-    from lmmcl.recipes import apply_recipe, get_recipe
+    from lmmcl.train.recipes import apply_recipe, get_recipe
 
     module = load_module(args.preset)
     model = module.model

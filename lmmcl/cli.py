@@ -1,4 +1,4 @@
-"""``lmmcl`` command line: ``fit`` / ``validate`` (LightningCLI, see ``lmmcl.train_cli``) and
+"""``lmmcl`` command line: ``fit`` / ``validate`` (LightningCLI, see ``lmmcl.train.cli``) and
 lmmcl's own tools (``lmmcl recipes``, ``lmmcl report``, ...), each a ``main(argv)`` in its own module,
 imported only when asked for so that they answer in seconds.
 
@@ -20,9 +20,9 @@ from lmmcl.failures import guarded
 # lmmcl's own subcommands: name -> "module:function(argv: list[str]) -> int | None" (imported lazily).
 TOOLS: dict[str, str] = {
     "base": "lmmcl.models.base:main",      # build / rebuild the tiny model's pre-trained base
-    "recipes": "lmmcl.inspect:main",       # trainable parameters per recipe, offline
+    "recipes": "lmmcl.tools.inspect:main",  # trainable parameters per recipe, offline
     "report": "lmmcl.report:main",         # regenerate a run's report from its logs
-    "compare": "lmmcl.compare:main",       # runs side by side, learning vs forgetting
+    "compare": "lmmcl.tools.compare:main",  # runs side by side, learning vs forgetting
     "layers": "lmmcl.eval.layers:main",    # per-layer contribution between two checkpoints
     "show": "lmmcl.data.show:main",        # a grid PNG of a skill's examples
     "plan": "lmmcl.data.plan:main",        # resolve datasets of an experiment without loading them
@@ -50,7 +50,7 @@ def main(args: list[str] | None = None) -> int:
         raise SystemExit(run_tool(argv[0], argv[1:]))
     if argv and argv[0] in ("-h", "--help"):
         print("lmmcl tools: " + ", ".join(TOOLS) + " (lmmcl <tool> --help)\n")
-    from lmmcl.train_cli import LMMCLI, run
+    from lmmcl.train.cli import LMMCLI, run
     from lmmcl.yamlfile import check_config_files
 
     prog = f"lmmcl {argv[0]}" if argv and argv[0] in LMMCLI.subcommands() else "lmmcl"  # a --help that exists

@@ -1,13 +1,13 @@
 """The declared contracts between the loop's parts: what each side may rely on, in one place.
 
-- :class:`StageData`: what a datamodule the stage loop and :class:`~lmmcl.module.LMMModule` read exposes
+- :class:`StageData`: what a datamodule the stage loop and :class:`~lmmcl.train.module.LMMModule` read exposes
   (``SkillSequence``, ``SkillMixture``).
 - :class:`StageLoopExtension`: a callback that adds one entry to its own report section after every
-  accuracy-matrix row (the counting-bias probe); :class:`~lmmcl.stages.SequentialStages` calls it.
+  accuracy-matrix row (the counting-bias probe); :class:`~lmmcl.train.stages.SequentialStages` calls it.
 - :class:`ReportSection`: how a report section is rendered (Markdown lines, an optional figure) and rebuilt
   from TensorBoard scalars; listed once in :mod:`lmmcl.report_sections`, never in the report's core.
 - :class:`ModelAdapter`: a baseline that rewrites the model after the recipe chose what trains (LoRA, MoE).
-- :class:`LossTerm`: a callback whose term :class:`~lmmcl.module.LMMModule` adds to its loss (LwF).
+- :class:`LossTerm`: a callback whose term :class:`~lmmcl.train.module.LMMModule` adds to its loss (LwF).
 
 Every hook is found by ``isinstance`` against these classes, never by ``hasattr``.
 """

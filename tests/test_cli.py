@@ -38,7 +38,7 @@ def test_unknown_tool_help_lists_tools(capsys):
 
 def test_the_cli_names_a_run_after_its_model_recipe_and_baselines(tmp_path):
     from lmmcl.baselines import baseline_config
-    from lmmcl.train_cli import LMMCLI, cli_kwargs
+    from lmmcl.train.cli import LMMCLI, cli_kwargs
 
     class Parsed(LMMCLI):  # `lmmcl fit` up to its checks and naming; builds and runs nothing
         def instantiate_classes(self):

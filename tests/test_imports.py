@@ -78,7 +78,7 @@ def test_the_walker_finds_a_circle():
 
 def test_the_import_graph_is_found():
     graph = import_graph()
-    assert "lmmcl.registry" in graph["lmmcl.recipes"] and "lmmcl.data" in graph["lmmcl.train_cli"]
+    assert "lmmcl.registry" in graph["lmmcl.train.recipes"] and "lmmcl.data" in graph["lmmcl.train.cli"]
 
 
 def test_lmmcl_has_no_import_circle():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lmmcl.train_cli import run
+from lmmcl.train.cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ Each is a Lightning callback with its defaults in ``configs/baseline/<name>.yaml
 RECIPE=mlp_gate_up BASELINE=lwf`` appends it to the run's callbacks. LoRA is also a recipe of its own
 (``configs/recipe/lora.yaml``, an ``adapter`` section). Baselines that change the model's structure (LoRA,
 MoE) implement ``adapt_model(pl_module, trainable_names) -> trainable_names``, which
-:class:`lmmcl.recipes.FreezeRecipe` calls right after applying the recipe, so the recipe says *which*
+:class:`lmmcl.train.recipes.FreezeRecipe` calls right after applying the recipe, so the recipe says *which*
 parameters and the baseline says *how* they train. A run entry such as ``mlp_gate_up+lwf`` names a recipe
 and its baselines (``lmmcl compare --train --recipes sa_proj mlp_gate_up+lwf lora``).
 """

@@ -22,7 +22,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lmmcl.baselines.common import stage_end_validation
 from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
-from lmmcl.stages import stage_seed
+from lmmcl.train.stages import stage_seed
 
 ADAPTER = "default"
 

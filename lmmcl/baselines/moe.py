@@ -24,7 +24,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
-from lmmcl.recipes import component_members
+from lmmcl.train.recipes import component_members
 
 _MLP = re.compile(r"^(.*(?:^|\.)mlp)\.(.+)$")
 

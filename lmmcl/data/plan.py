@@ -51,7 +51,7 @@ def format_plan(plan: list[dict[str, Any]]) -> str:
 
 def resolve_config(config_files: list[str], flags: list[str] | None = None) -> dict[str, Any]:
     """The config ``lmmcl fit --config F1 --config F2 ... FLAGS`` would run with, resolved by its own parser."""
-    from lmmcl.train_cli import resolve
+    from lmmcl.train.cli import resolve
 
     return resolve(["fit", *[arg for path in config_files for arg in ("--config", path)], *(flags or [])])
 

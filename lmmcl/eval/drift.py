@@ -105,7 +105,7 @@ class DriftMonitor(Callback):
 
     # --- measurement -----------------------------------------------------------------------------
     def _stages(self, trainer: Trainer) -> Any:
-        from lmmcl.stages import SequentialStages
+        from lmmcl.train.stages import SequentialStages
 
         found = [cb for cb in trainer.callbacks if isinstance(cb, SequentialStages)]
         if not found:

@@ -56,8 +56,8 @@ def probe_recipe(recipe: str, preset: str, steps: list[int], args: argparse.Name
 
     from lmmcl.eval.layers import answer_batches, layer_contributions
     from lmmcl.eval.probe import CountingBiasProbe
-    from lmmcl.module import BATCH_META, LMMModule
-    from lmmcl.recipes import apply_recipe, get_recipe
+    from lmmcl.train.module import BATCH_META, LMMModule
+    from lmmcl.train.recipes import apply_recipe, get_recipe
 
     torch.manual_seed(args.seed)
     module = LMMModule(preset, lr=args.lr) if args.lr else LMMModule(preset)
@@ -154,7 +154,7 @@ def main(argv: list[str]) -> int:
     try:
         if steps[0] < 1:
             raise LmmclError(f"--steps {steps[0]}: steps count optimizer steps and start at 1.")
-        from lmmcl.recipes import get_recipe
+        from lmmcl.train.recipes import get_recipe
 
         for recipe in args.recipes:
             get_recipe(recipe)  # an unknown recipe fails before any training

@@ -60,7 +60,7 @@ class SampleLog(Callback):
                                               "score": float(metric.score(pred, refs))})
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        from lmmcl.stages import SequentialStages
+        from lmmcl.train.stages import SequentialStages
 
         stages = next((cb for cb in trainer.callbacks if isinstance(cb, SequentialStages)), None)
         if not self.enabled or trainer.sanity_checking or stages is None or not trainer.log_dir:

@@ -25,8 +25,8 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
     from lightning.pytorch.utilities.seed import isolate_rng
 
     from lmmcl.data.datamodule import SkillMixture
-    from lmmcl.module import LMMModule
-    from lmmcl.recipes import FreezeRecipe
+    from lmmcl.train.module import LMMModule
+    from lmmcl.train.recipes import FreezeRecipe
 
     out = Path(out)
     with isolate_rng():  # building the base must not shift the caller's random state

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from lmmcl.baselines.lora import LoRA, lora_layers, merge_and_reset
-from lmmcl.module import LMMModule
-from lmmcl.recipes import FreezeRecipe, apply_recipe, component_members, count_parameters, get_recipe
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import FreezeRecipe, apply_recipe, component_members, count_parameters, get_recipe
 
 
 class _Trainer:
@@ -93,7 +93,7 @@ def test_a_lora_run_resumed_at_a_stage_ends_with_the_uninterrupted_weights(make_
     from pathlib import Path
 
     from lmmcl.data.datamodule import SkillSequence
-    from lmmcl.stages import SequentialStages, run_sequence
+    from lmmcl.train.stages import SequentialStages, run_sequence
 
     def run(ckpt_path=None):
         recipe = FreezeRecipe("lora", adapter={"init_args": {"r": 4, "dropout": 0.5}})

@@ -7,8 +7,8 @@ from lmmcl.baselines.lwf import LwF, lwf_loss
 from lmmcl.data.collate import answer_positions
 from lmmcl.data.collate import IGNORE_INDEX
 from lmmcl.data.datamodule import SkillDataModule
-from lmmcl.module import LMMModule
-from lmmcl.recipes import apply_recipe, get_recipe
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import apply_recipe, get_recipe
 
 
 def _labels() -> torch.Tensor:

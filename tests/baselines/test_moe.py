@@ -5,8 +5,8 @@ import torch
 
 from lmmcl.baselines.moe import MoE, MoEMLP, force_route, moe_layers
 from lmmcl.data.datamodule import SkillDataModule
-from lmmcl.module import LMMModule
-from lmmcl.recipes import apply_recipe, get_recipe
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import apply_recipe, get_recipe
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import yaml
 
 from lmmcl.baselines import LwF, MoE, baseline_args, known_baselines, parse_entry
 from lmmcl.data.datamodule import SkillSequence
-from lmmcl.module import LMMModule
-from lmmcl.recipes import FreezeRecipe, count_parameters
-from lmmcl.stages import SequentialStages, run_sequence
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import FreezeRecipe, count_parameters
+from lmmcl.train.stages import SequentialStages, run_sequence
 
 ENTRIES = {  # entry -> (FreezeRecipe kwargs, baseline callbacks, a metric the baseline logs)
     "lora": (dict(name="lora", adapter={"r": 8}), [], None),
@@ -64,7 +64,8 @@ def test_baselines_are_appended_to_the_configs_callbacks(capsys):
 
 
 def test_compare_lists_the_baselines_and_trains_entries(capsys, monkeypatch, tmp_path):
-    from lmmcl import compare, train_cli
+    from lmmcl.tools import compare
+    from lmmcl.train import cli as train_cli
     from lmmcl.report import build_report
 
     assert compare.main(["--list"]) == 0

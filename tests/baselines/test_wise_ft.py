@@ -11,9 +11,9 @@ from lmmcl.baselines.common import trainable_snapshot
 from lmmcl.baselines.wise_ft import WiSEFT, interpolate
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.models import load_model
-from lmmcl.module import LMMModule
-from lmmcl.recipes import FreezeRecipe, apply_recipe, get_recipe
-from lmmcl.stages import SequentialStages, run_sequence
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import FreezeRecipe, apply_recipe, get_recipe
+from lmmcl.train.stages import SequentialStages, run_sequence
 
 
 @pytest.fixture(scope="module")

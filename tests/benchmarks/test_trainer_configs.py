@@ -12,7 +12,7 @@ EXPECTED = {  # a line each config must put into the resolved config
     "ddp": "class_path: lightning.pytorch.strategies.DDPStrategy",
     "fsdp": "class_path: lightning.pytorch.strategies.FSDPStrategy",
     "bf16": "precision: bf16-mixed",
-    "grad_checkpointing": "class_path: lmmcl.perf.GradientCheckpointing",
+    "grad_checkpointing": "class_path: lmmcl.train.perf.GradientCheckpointing",
     "grad_accum": "accumulate_grad_batches: 2",
 }
 
@@ -23,7 +23,7 @@ def test_every_trainer_config_is_covered():
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.stem)
 def test_trainer_config_composes_with_the_default(config, capsys, monkeypatch):
-    from lmmcl.train_cli import run
+    from lmmcl.train.cli import run
 
     monkeypatch.setattr("sys.argv", ["lmmcl"])
     with pytest.raises(SystemExit) as done:
@@ -41,9 +41,9 @@ def _grads(module, batch) -> dict[str, torch.Tensor]:
 
 def test_gradient_checkpointing_recomputes_and_keeps_gradients_behind_frozen_embeddings():
     from lmmcl.data.datamodule import SkillDataModule
-    from lmmcl.module import LMMModule
-    from lmmcl.perf import GradientCheckpointing
-    from lmmcl.recipes import apply_recipe, get_recipe
+    from lmmcl.train.module import LMMModule
+    from lmmcl.train.perf import GradientCheckpointing
+    from lmmcl.train.recipes import apply_recipe, get_recipe
 
     module = LMMModule("tiny_scratch")
     apply_recipe(module.model, get_recipe("mlp_gate_up"), module.preset.components)  # embeddings frozen
@@ -80,7 +80,7 @@ def test_trainer_config_runs_a_sequence(config, tmp_path, monkeypatch):
     after the size overrides)."""
     import json
 
-    from lmmcl.train_cli import run
+    from lmmcl.train.cli import run
 
     if config.stem == "fsdp" and not torch.cuda.is_available():
         pytest.skip("Lightning's FSDPStrategy refuses accelerator='cpu'; this config runs only where a CUDA GPU is")

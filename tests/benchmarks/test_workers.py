@@ -44,10 +44,10 @@ def test_two_workers_give_the_batches_of_the_main_process():
 
 def test_data_wait_timer_splits_waiting_from_steps(make_trainer):
     from lmmcl.data.datamodule import SkillSequence
-    from lmmcl.module import LMMModule
-    from lmmcl.perf import DataWaitTimer
-    from lmmcl.recipes import FreezeRecipe
-    from lmmcl.stages import SequentialStages
+    from lmmcl.train.module import LMMModule
+    from lmmcl.train.perf import DataWaitTimer
+    from lmmcl.train.recipes import FreezeRecipe
+    from lmmcl.train.stages import SequentialStages
 
     timer = DataWaitTimer()
     trainer = make_trainer([FreezeRecipe("mlp_gate_up"), SequentialStages(save_checkpoints=False), timer],

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.data.skill import get_skill
-from lmmcl.module import LMMModule
-from lmmcl.recipes import FreezeRecipe
-from lmmcl.stages import SequentialStages, run_sequence
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import FreezeRecipe
+from lmmcl.train.stages import SequentialStages, run_sequence
 
 
 def test_a_picture_over_the_bound_is_downscaled_when_read(local_benchmarks):

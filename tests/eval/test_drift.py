@@ -10,9 +10,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.errors import LmmclError
 from lmmcl.eval.drift import DriftMonitor, at_fraction
-from lmmcl.module import LMMModule
-from lmmcl.recipes import FreezeRecipe
-from lmmcl.stages import SequentialStages, run_sequence
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import FreezeRecipe
+from lmmcl.train.stages import SequentialStages, run_sequence
 
 
 def _fit(make_trainer, data_kwargs, monitor=None):

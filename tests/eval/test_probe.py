@@ -54,10 +54,10 @@ def test_probe_in_a_staged_run(make_trainer, tiny_data_kwargs):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     from lmmcl.data.datamodule import SkillSequence
-    from lmmcl.module import LMMModule
-    from lmmcl.recipes import FreezeRecipe
+    from lmmcl.train.module import LMMModule
+    from lmmcl.train.recipes import FreezeRecipe
     from lmmcl.report import report_from_tensorboard
-    from lmmcl.stages import SequentialStages, run_sequence
+    from lmmcl.train.stages import SequentialStages, run_sequence
 
     probe = CountingBiasProbe(n=4, max_new_tokens=3, batch_size=4)
     # the probe before SequentialStages in the list: it still measures after each row is added

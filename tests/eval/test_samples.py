@@ -8,9 +8,9 @@ import pytest
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.errors import LmmclError
 from lmmcl.eval.samples import SampleLog, diff_samples, main
-from lmmcl.module import LMMModule
-from lmmcl.recipes import FreezeRecipe
-from lmmcl.stages import SequentialStages, run_sequence
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import FreezeRecipe
+from lmmcl.train.stages import SequentialStages, run_sequence
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import torch
 
 from lmmcl.models.meta import meta_model
 from lmmcl.models.presets import CONFIG_DIR, get_preset, load_model
-from lmmcl.recipes import Recipe, apply_recipe, component_members, get_recipe, known_recipes, select_parameters
+from lmmcl.train.recipes import Recipe, apply_recipe, component_members, get_recipe, known_recipes, select_parameters
 
 REAL = {"llava": "tiny_onevision", "llava_next": "tiny_next", "qwen2_5_vl": "tiny_qwen2_5_vl"}
 
@@ -140,7 +140,7 @@ def _prompt_batch(processor, skills) -> dict:
     """Left-padded prompts of one sample per skill, every real token a label (a loss that reaches every part)."""
     from lmmcl.data.collate import Collator
     from lmmcl.data.skill import get_skill
-    from lmmcl.module import BATCH_META
+    from lmmcl.train.module import BATCH_META
 
     samples = [get_skill(s).dataset("train", 1)[0] for s in skills]
     batch = {k: v for k, v in Collator(processor, train=False)(samples).items() if k not in BATCH_META}
@@ -226,7 +226,7 @@ def test_a_tiny_family_learns_from_training_batches(preset):
     """The training path: Collator(train=True) answer batches, the recipe, AdamW; the loss goes down."""
     from lmmcl.data.collate import Collator
     from lmmcl.data.skill import get_skill
-    from lmmcl.module import LMMModule
+    from lmmcl.train.module import LMMModule
 
     module = LMMModule(preset)
     data = get_skill("count").dataset("train", 4)

@@ -5,7 +5,7 @@ import torch
 
 from lmmcl.data.collate import Collator, chat_prompt
 from lmmcl.data.skill import get_skill
-from lmmcl.module import LMMModule
+from lmmcl.train.module import LMMModule
 
 FAMILIES = ["tiny", "tiny_onevision", "tiny_next", "tiny_qwen2_5_vl"]
 

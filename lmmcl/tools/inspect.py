@@ -7,7 +7,7 @@ each recipe in configs/recipe/ is applied to it exactly as training applies it.
 Memory per trainable parameter (grads, AdamW m and v, a master copy where one is kept) and per model parameter
 (the stored weights) follow the precision, weight dtype and strategy of the experiment config given
 (default: configs/experiment/paper.yaml, bf16-mixed autocast over fp32 weights: 4 + 8 B per trainable, 4 B per
-parameter); FSDP and DeepSpeed divide it by the number of GPUs (:mod:`lmmcl.memory`). Activations are not
+parameter); FSDP and DeepSpeed divide it by the number of GPUs (:mod:`lmmcl.tools.memory`). Activations are not
 counted (they depend on batch and sequence length).
 """
 
@@ -17,7 +17,7 @@ import argparse
 from pathlib import Path
 
 from lmmcl.errors import LmmclError
-from lmmcl.memory import MemoryModel, from_config
+from lmmcl.tools.memory import MemoryModel, from_config
 from lmmcl.registry import config_dir
 from lmmcl.tables import text_table
 
@@ -37,7 +37,7 @@ def recipe_rows(model, components: dict[str, list[str]]) -> list[dict]:
 
     An adapter recipe (LoRA) trains r·(in + out) adapter weights per selected matrix, not the matrix.
     """
-    from lmmcl.recipes import build_adapter, get_recipe, known_recipes, select_parameters
+    from lmmcl.train.recipes import build_adapter, get_recipe, known_recipes, select_parameters
 
     sizes = dict(model.named_parameters())  # tied weights appear once
     total = sum(p.numel() for p in sizes.values())
@@ -55,7 +55,7 @@ def recipe_rows(model, components: dict[str, list[str]]) -> list[dict]:
 
 
 def table(rows: list[dict], total: int, memory: MemoryModel) -> str:
-    """Trainable counts and per-GPU training memory under ``memory`` (see :mod:`lmmcl.memory`)."""
+    """Trainable counts and per-GPU training memory under ``memory`` (see :mod:`lmmcl.tools.memory`)."""
     per_gpu = 1 / memory.shards
     head = ["recipe", "trainable", "share", *memory.columns(), "train state", "+ weights"]
     body = []

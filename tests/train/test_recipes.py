@@ -3,7 +3,7 @@ import re
 import pytest
 
 from lmmcl.models import load_model
-from lmmcl.recipes import Recipe, apply_recipe, count_parameters, get_recipe, known_recipes, select_parameters
+from lmmcl.train.recipes import Recipe, apply_recipe, count_parameters, get_recipe, known_recipes, select_parameters
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from lmmcl.inspect import main
+from lmmcl.tools.inspect import main
 
 PAPER_RECIPES = ["full", "vision_tower", "projector", "llm", "sa_proj", "sa_qkv", "mlp", "mlp_gate_up", "mlp_down"]
 

@@ -31,8 +31,8 @@ def _fit(devices: int, batch_size: int, strategy) -> tuple[dict[str, torch.Tenso
 
     from lmmcl.data.collate import Collator
     from lmmcl.data.skill import get_skill
-    from lmmcl.module import LMMModule
-    from lmmcl.recipes import FreezeRecipe
+    from lmmcl.train.module import LMMModule
+    from lmmcl.train.recipes import FreezeRecipe
 
     seed_everything(SEED, verbose=False)  # also the DistributedSampler's seed (PL_GLOBAL_SEED)
     module = LMMModule("tiny_scratch", lr=1e-3, warmup_ratio=0.0)
@@ -56,7 +56,7 @@ def test_two_process_ddp_matches_one_process_with_the_global_batch():
 
     from lmmcl.data.collate import IGNORE_INDEX, Collator
     from lmmcl.data.skill import get_skill
-    from lmmcl.module import LMMModule
+    from lmmcl.train.module import LMMModule
 
     single, module = _fit(devices=1, batch_size=WORLD * PER_PROCESS_BATCH, strategy="auto")
     # the precondition that makes mean-of-means = global mean: the same answer-token count in every row
@@ -101,7 +101,7 @@ def _validate(devices: int, strategy) -> dict[str, float]:
     from lightning.pytorch import Trainer, seed_everything
 
     from lmmcl.data.datamodule import SkillSequence
-    from lmmcl.module import LMMModule
+    from lmmcl.train.module import LMMModule
 
     seed_everything(SEED, verbose=False)
     trainer = Trainer(accelerator="cpu", devices=devices, strategy=strategy, logger=False, enable_progress_bar=False,

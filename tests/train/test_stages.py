@@ -8,9 +8,9 @@ import torch
 from lightning.pytorch import Callback
 
 from lmmcl.data.datamodule import SkillSequence
-from lmmcl.module import LMMModule
-from lmmcl.recipes import FreezeRecipe
-from lmmcl.stages import SequentialStages, run_sequence
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import FreezeRecipe
+from lmmcl.train.stages import SequentialStages, run_sequence
 
 
 class Spy(Callback):

@@ -18,14 +18,14 @@ from typing import Any, Mapping
 import torch
 
 from lmmcl.errors import LmmclError
-from lmmcl.recipes import component_members
+from lmmcl.train.recipes import component_members
 
 
 def run_lr(lr: float, recipe_lr: Mapping[str, float] | None, recipe: str, baselines: list[str]) -> float:
     """The run's LR: ``recipe_lr`` of the first of ``baselines`` + [recipe] that has one, else ``lr``."""
     recipe_lr = recipe_lr or {}
     from lmmcl.baselines import known_baselines
-    from lmmcl.recipes import known_recipes
+    from lmmcl.train.recipes import known_recipes
 
     names = known_recipes() + known_baselines()
     unknown = sorted(set(recipe_lr) - set(names))

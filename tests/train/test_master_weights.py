@@ -5,8 +5,8 @@ import pytest
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.data.plan import resolve_config
 from lmmcl.errors import LmmclError
-from lmmcl.module import LMMModule
-from lmmcl.recipes import FreezeRecipe
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import FreezeRecipe
 
 PAPER = "configs/experiment/paper.yaml"
 

@@ -5,11 +5,11 @@ import types
 
 import pytest
 
-from lmmcl.adapters import adapter_class, allowed
+from lmmcl.train.adapters import adapter_class, allowed
 from lmmcl.baselines import LoRA, MoE
 from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
-from lmmcl.recipes import FreezeRecipe, build_adapter, get_recipe
+from lmmcl.train.recipes import FreezeRecipe, build_adapter, get_recipe
 
 
 def recipe_with(class_path: str, **init_args):

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from lmmcl.errors import LmmclError
 from lmmcl.registry import config_dir
-from lmmcl.runs import option as value_at
+from lmmcl.train.runs import option as value_at
 
 DEFAULT_CONFIG = config_dir("experiment") / "default.yaml"
 # option -> (test, what a valid value is); None passes for the sizes (= every sample of a real dataset).
@@ -60,7 +60,7 @@ def check_model(cfg: Any) -> None:
 
 
 def check_recipe(cfg: Any) -> None:
-    from lmmcl.recipes import FreezeRecipe
+    from lmmcl.train.recipes import FreezeRecipe
 
     recipe = value_at(cfg, "recipe")
     recipe = recipe.as_dict() if hasattr(recipe, "as_dict") else dict(recipe or {})
@@ -89,7 +89,7 @@ def check_skills(cfg: Any) -> None:
 def check_recipe_on_model(cfg: Any) -> None:
     """The recipe's patterns match the model's parameters, on its architecture without weights (meta device)."""
     from lmmcl.models.meta import meta_model
-    from lmmcl.recipes import get_recipe, select_parameters
+    from lmmcl.train.recipes import get_recipe, select_parameters
 
     model, preset, _ = meta_model(value_at(cfg, "model.preset"), value_at(cfg, "model.model_path"))
     select_parameters(model, get_recipe(value_at(cfg, "recipe.name")), preset.components)

@@ -1,6 +1,6 @@
 import json
 
-from lmmcl.compare import main, row_from_run
+from lmmcl.tools.compare import main, row_from_run
 from lmmcl.report import build_report
 
 

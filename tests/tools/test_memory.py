@@ -2,7 +2,7 @@
 
 import pytest
 
-from lmmcl.memory import memory_model
+from lmmcl.tools.memory import memory_model
 
 
 @pytest.mark.parametrize("precision,dtype,strategy,expect", [

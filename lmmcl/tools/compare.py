@@ -123,8 +123,8 @@ def train_recipes(model: str, recipes: list[str], overrides: list[str],
                   seeds: list[int] | None = None) -> list[dict[str, Any]]:
     """Train every entry (once, or once per seed: ``--seed_everything`` and ``--data.seed``); one row per run."""
     from lmmcl.baselines import baseline_args, parse_entry
-    from lmmcl.recipes import get_recipe
-    from lmmcl.train_cli import run
+    from lmmcl.train.cli import run
+    from lmmcl.train.recipes import get_recipe
 
     entries = [(entry, *parse_entry(entry)) for entry in recipes]  # unknown baselines fail before any training
     for _, recipe, _ in entries:
@@ -167,7 +167,7 @@ def write_claims(out_dir: Path, rows: list[dict[str, Any]]) -> Path:
 
 def list_entries() -> str:
     from lmmcl.baselines import known_baselines
-    from lmmcl.recipes import known_recipes
+    from lmmcl.train.recipes import known_recipes
 
     return (f"recipes:   {' '.join(known_recipes())}\n"
             f"baselines: {' '.join(known_baselines())}   (add to a recipe with +, e.g. mlp_gate_up+lwf)\n"

@@ -6,10 +6,10 @@ from lightning.pytorch import Callback
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.data.plan import resolve_config
 from lmmcl.errors import LmmclError
-from lmmcl.lr_groups import optimizer_groups, run_lr
+from lmmcl.train.lr_groups import optimizer_groups, run_lr
 from lmmcl.models import load_model
-from lmmcl.module import LMMModule
-from lmmcl.recipes import FreezeRecipe
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import FreezeRecipe
 
 PAPER = resolve_config(["configs/experiment/paper.yaml"])["model"]
 

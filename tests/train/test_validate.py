@@ -5,7 +5,7 @@ import math
 import pytest
 
 from lmmcl.errors import LmmclError
-from lmmcl.validate import check_numbers, check_skills
+from lmmcl.train.validate import check_numbers, check_skills
 
 GOOD = {"data": {"train_size": None, "test_size": 4, "batch_size": 2, "eval_batch_size": 2, "max_length": 64,
                  "num_workers": 0, "skills": ["count"], "heldout": ["color"]},

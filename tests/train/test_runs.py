@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from lmmcl.errors import LmmclError
-from lmmcl.runs import check_same_run, place_run, run_identity
+from lmmcl.train.runs import check_same_run, place_run, run_identity
 
 CONFIG = {"model": {"preset": "tiny", "lr": 0.001}, "recipe": {"name": "mlp_gate_up"},
           "data": {"skills": ["count"], "heldout": ["color"]}, "ckpt_path": None, "config": ["a.yaml"],

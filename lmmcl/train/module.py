@@ -36,7 +36,7 @@ class LMMModule(LightningModule):
         lr: peak learning rate of every stage.
         recipe_lr: recipe or baseline name -> the run's LR instead of ``lr`` (the paper: ``{lora: 5e-5}``).
         component_lr: component -> LR of its parameters (the paper: ``{vision_tower: 2e-6}``); see
-            :mod:`lmmcl.lr_groups`.
+            :mod:`lmmcl.train.lr_groups`.
         warmup_ratio: share of each stage's optimizer steps spent in linear warmup before cosine decay.
         weight_decay: AdamW weight decay.
         dtype: load dtype (default: the preset's).
@@ -108,7 +108,7 @@ class LMMModule(LightningModule):
         """Optimizer steps of the current stage, the length of its warmup + cosine schedule, when a stage loop
         runs (one stage per epoch; it rebuilds the optimizer at every stage start) and the stage's batches
         are known; None: one schedule over the whole fit."""
-        from lmmcl.stages import SequentialStages
+        from lmmcl.train.stages import SequentialStages
 
         trainer = self.trainer
         if not any(isinstance(cb, SequentialStages) for cb in trainer.callbacks):
@@ -119,8 +119,8 @@ class LMMModule(LightningModule):
 
     def _param_groups(self) -> list[dict[str, Any]]:
         from lmmcl.baselines import baseline_names
-        from lmmcl.lr_groups import optimizer_groups, run_lr
-        from lmmcl.recipes import FreezeRecipe
+        from lmmcl.train.lr_groups import optimizer_groups, run_lr
+        from lmmcl.train.recipes import FreezeRecipe
 
         callbacks = self.trainer.callbacks
         recipe = next((cb.recipe.name for cb in callbacks if isinstance(cb, FreezeRecipe)), "")

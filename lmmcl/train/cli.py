@@ -11,13 +11,13 @@ from lmmcl.faults import armed, fault_callback
 from lmmcl.eval.drift import DriftMonitor
 from lmmcl.eval.samples import SampleLog
 from lmmcl.models.prepare import prepare_model
-from lmmcl.module import LMMModule
-from lmmcl.recipes import FreezeRecipe
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import FreezeRecipe
 from lmmcl.registry import config_dir
-from lmmcl.rundir import run_dir
-from lmmcl.runs import RunRecord, place_run, run_identity, run_name
-from lmmcl.stages import SequentialStages, run_sequence
-from lmmcl.validate import validate_fit
+from lmmcl.train.rundir import run_dir
+from lmmcl.train.runs import RunRecord, place_run, run_identity, run_name
+from lmmcl.train.stages import SequentialStages, run_sequence
+from lmmcl.train.validate import validate_fit
 
 DEFAULT_CONFIG = config_dir("experiment") / "default.yaml"
 
@@ -39,7 +39,7 @@ class LMMCLI(LightningCLI):
     def _parse_ckpt_path(self) -> None:
         """Lightning would load the whole checkpoint here and silently replace ``--model.*`` with its hparams;
         lmmcl instead compares the checkpoint's run record with this config and refuses a mismatch
-        (:func:`lmmcl.runs.place_run`)."""
+        (:func:`lmmcl.train.runs.place_run`)."""
 
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config

@@ -26,7 +26,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lmmcl.contracts import StageData, StageLoopExtension
 from lmmcl.faults import kill_point
 from lmmcl.report import build_report, write_report
-from lmmcl.rundir import run_dir
+from lmmcl.train.rundir import run_dir
 from lmmcl.errors import LmmclError
 
 
@@ -109,7 +109,7 @@ class SequentialStages(Callback):
 
     def report(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
         from lmmcl.baselines import baseline_names
-        from lmmcl.recipes import FreezeRecipe
+        from lmmcl.train.recipes import FreezeRecipe
 
         recipe = next((cb.recipe.name for cb in trainer.callbacks if isinstance(cb, FreezeRecipe)), "none")
         baselines = baseline_names([type(cb).__name__ for cb in trainer.callbacks])

@@ -6,9 +6,9 @@ from unittest import mock
 from lightning.pytorch import Trainer
 
 from lmmcl.data.datamodule import SkillSequence
-from lmmcl.module import LMMModule
-from lmmcl.recipes import FreezeRecipe
-from lmmcl.stages import SequentialStages, run_sequence
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import FreezeRecipe
+from lmmcl.train.stages import SequentialStages, run_sequence
 
 
 def _broadcasts(make_trainer, global_zero: bool) -> int:

@@ -18,7 +18,7 @@ preset can carve a part out of another (``projector: [model.visual.merger]`` ins
 ``blocks.<i>.``), Python-slice style: ``[-4, null]`` is the last four. A user adds a recipe as a YAML file.
 
 An optional ``adapter`` section (``class_path`` + ``init_args``, e.g. ``lmmcl.baselines.LoRA``; only an adapter
-lmmcl registers or a class under ``--recipe.allow_adapters``, see :mod:`lmmcl.adapters`) changes *how*
+lmmcl registers or a class under ``--recipe.allow_adapters``, see :mod:`lmmcl.train.adapters`) changes *how*
 the selected parameters train: after the recipe is applied, the adapter's ``adapt_model(pl_module,
 trainable_names)`` rewrites the model and returns what trains now (LoRA: adapters on the selected linears).
 Callbacks with an ``adapt_model`` method (e.g. ``lmmcl.baselines.MoE``) are called the same way, after it.
@@ -33,11 +33,11 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
-from lmmcl.adapters import adapter_class
+from lmmcl.train.adapters import adapter_class
 from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
 from lmmcl.registry import config_dir, entry_path, known
-from lmmcl.rundir import run_dir
+from lmmcl.train.rundir import run_dir
 from lmmcl.yamlfile import load_yaml
 
 RECIPE_DIR = config_dir("recipe")
@@ -143,7 +143,7 @@ class FreezeRecipe(Callback):
         adapter: overrides of the recipe's ``adapter`` section: its ``init_args`` (``{r: 64}``), or a
             ``class_path`` to use instead.
         allow_adapters: module prefixes (``[mypkg.adapters]``) whose classes an ``adapter`` may name besides
-            lmmcl's registered adapters (:mod:`lmmcl.adapters`); nothing else is imported.
+            lmmcl's registered adapters (:mod:`lmmcl.train.adapters`); nothing else is imported.
     """
 
     def __init__(self, name: str = "mlp_gate_up", adapter: dict | None = None, allow_adapters: list[str] | None = None):
@@ -179,7 +179,7 @@ class FreezeRecipe(Callback):
 
 def build_adapter(recipe: Recipe, overrides: dict, allow: list[str] | tuple[str, ...] = ()):
     """The recipe's ``adapter`` section (with ``overrides``) as an object, or None without one. Its class must be
-    registered by lmmcl or lie under an ``allow`` prefix (:func:`lmmcl.adapters.adapter_class`)."""
+    registered by lmmcl or lie under an ``allow`` prefix (:func:`lmmcl.train.adapters.adapter_class`)."""
     section = dict(recipe.extra.get("adapter") or {})
     if not section and not overrides:
         return None

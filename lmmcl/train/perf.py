@@ -1,0 +1,92 @@
+"""Speed and memory callbacks: activation (gradient) checkpointing, and how long each step waits for data.
+
+Both are plain Lightning callbacks, switched on from a trainer config (configs/trainer/grad_checkpointing.yaml)
+or by hand (``--trainer.callbacks+=lmmcl.train.perf.DataWaitTimer``). Neither changes what is computed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.utilities import rank_zero_info
+
+
+def enable_activation_checkpointing(model: Any, every_n_layers: int = 1) -> None:
+    """Turn on a Hugging Face model's own activation checkpointing, non-reentrant (see :class:`GradientCheckpointing`)."""
+    kwargs = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):
+        model.activation_checkpointing_enable(kwargs, every_n_layers=every_n_layers)
+    else:  # transformers < 5
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+
+
+class GradientCheckpointing(Callback):
+    """Recompute each decoder/encoder layer's activations in the backward pass instead of storing them.
+
+    Calls the Hugging Face model's own ``activation_checkpointing_enable`` (``gradient_checkpointing_enable``
+    on older transformers) with the non-reentrant checkpoint, which gives gradients to trainable parameters
+    behind frozen embeddings (a reentrant checkpoint would silently give them none). Only active in training
+    mode: generation in validation is unaffected.
+
+    Args:
+        every_n_layers: checkpoint every n-th layer only (1: all), trading memory back for speed.
+    """
+
+    def __init__(self, every_n_layers: int = 1):
+        self.every_n_layers = every_n_layers
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        enable_activation_checkpointing(pl_module.model, self.every_n_layers)
+        rank_zero_info(f"[lmmcl] activation checkpointing on ({type(pl_module.model).__name__}, "
+                       f"every {self.every_n_layers} layer(s))")
+
+
+class DataWaitTimer(Callback):
+    """Time spent between steps (waiting for the next batch) against time inside steps, per training epoch.
+
+    ``wait`` is the gap from one ``on_train_batch_end`` to the next ``on_train_batch_start``: Lightning fetches
+    the next batch there (plus a little loop bookkeeping), so a loader that keeps up makes it near zero.
+    ``step`` is forward + backward + optimizer step. The first batch of an epoch (worker start-up) is
+    reported apart as ``first_batch_s``. Logs ``perf/data_wait_share`` and keeps every epoch in ``epochs``.
+    """
+
+    def __init__(self):
+        self.epochs: list[dict[str, Any]] = []
+        self._epoch_start = self._batch_start = self._batch_end = None
+        self._wait = self._step = 0.0
+        self._steps = 0
+        self._first = 0.0
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._epoch_start, self._batch_end = time.perf_counter(), None
+        self._wait = self._step = self._first = 0.0
+        self._steps = 0
+
+    def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
+        now = time.perf_counter()
+        if self._batch_end is None:
+            self._first = now - self._epoch_start
+        else:
+            self._wait += now - self._batch_end
+        self._batch_start = now
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
+        self._batch_end = time.perf_counter()
+        self._step += self._batch_end - self._batch_start
+        self._steps += 1
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        summary = self.summary()
+        self.epochs.append(summary)
+        pl_module.log("perf/data_wait_share", summary["wait_share"])
+        rank_zero_info(f"[lmmcl] data wait: {100 * summary['wait_share']:.1f}% of step time "
+                       f"({summary['wait_s']:.2f} s waiting, {summary['step_s']:.2f} s in {summary['steps']} steps; "
+                       f"first batch {summary['first_batch_s']:.2f} s)")
+
+    def summary(self) -> dict[str, Any]:
+        """The current epoch: seconds waiting (after the first batch), seconds in steps, their share."""
+        total = self._wait + self._step
+        return {"steps": self._steps, "wait_s": self._wait, "step_s": self._step, "first_batch_s": self._first,
+                "wait_share": self._wait / total if total else 0.0}
