@@ -89,7 +89,7 @@ def scatter(rows: list[dict[str, Any]], path: Path):
         if r["learning"] is None or r["heldout_final"] is None:
             continue
         ax.errorbar(r["heldout_final"], r["learning"], xerr=r.get("heldout_final_std"), yerr=r.get("learning_std"),
-                    fmt="o", ms=6, capsize=3)  # bars: std over seeds (rows of lmmcl.seeds.aggregate)
+                    fmt="o", ms=6, capsize=3)  # bars: std over seeds (rows of lmmcl.tools.seeds.aggregate)
         ax.annotate(r["recipe"], (r["heldout_final"], r["learning"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_xlabel("held-out change after last stage (points)  <- forgetting")
@@ -103,7 +103,7 @@ def scatter(rows: list[dict[str, Any]], path: Path):
 
 def write_summary(out_dir: str | Path, rows: list[dict[str, Any]], runs: list[dict[str, Any]] | None = None) -> Path:
     """summary.json/md and the scatter; with ``runs`` (per-seed rows), ``rows`` are their per-recipe means
-    (:func:`lmmcl.seeds.aggregate`) and claims.md judges the paper's findings on them."""
+    (:func:`lmmcl.tools.seeds.aggregate`) and claims.md judges the paper's findings on them."""
     from torch.utils.tensorboard import SummaryWriter
 
     out_dir = Path(out_dir)
@@ -144,7 +144,7 @@ def train_recipes(model: str, recipes: list[str], overrides: list[str],
 
 def seeds_table(rows: list[dict[str, Any]]) -> str:
     """Per-recipe means ± std over seeds, and the per-seed values."""
-    from lmmcl.seeds import METRICS, with_spread
+    from lmmcl.tools.seeds import METRICS, with_spread
 
     head = ["recipe", "seeds", *METRICS, *(f"{m} per seed" for m in METRICS), "trainable_params"]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
@@ -157,7 +157,7 @@ def seeds_table(rows: list[dict[str, Any]]) -> str:
 
 
 def write_claims(out_dir: Path, rows: list[dict[str, Any]]) -> Path:
-    from lmmcl.claims import judge, render_claims
+    from lmmcl.tools.claims import judge, render_claims
 
     claims = judge(rows)
     atomic_write(out_dir / "claims.json", json.dumps(claims, indent=2, default=str) + "\n")
@@ -199,7 +199,7 @@ def main(argv: list[str]) -> int:
     if args.train:
         rows = train_recipes(args.model, args.recipes, overrides, args.seeds)
         if args.seeds:
-            from lmmcl.seeds import aggregate
+            from lmmcl.tools.seeds import aggregate
 
             runs, rows = rows, aggregate(rows)
     elif args.runs:

@@ -1,7 +1,7 @@
 """Several seeds of one comparison: per-recipe mean, spread and per-seed values of the summary metrics.
 
 ``lmmcl compare --seeds 0 1 2`` trains every recipe once per seed and writes these rows to summary.json;
-claims are judged on the means with the spread beside them (:mod:`lmmcl.claims`).
+claims are judged on the means with the spread beside them (:mod:`lmmcl.tools.claims`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 (c) the counting-bias probe co-varies with held-out drops (correlation over stages x recipes x seeds, with n);
 (d) late MLP blocks drive the output shift (layer contribution by depth; needs ``layers.json`` in run dirs).
 
-Input: the aggregated rows of :func:`lmmcl.seeds.aggregate` (means over seeds) and each run's report.json.
+Input: the aggregated rows of :func:`lmmcl.tools.seeds.aggregate` (means over seeds) and each run's report.json.
 A finding without the data to judge it is reported as "not measured", never as reproduced.
 """
 
@@ -17,7 +17,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from lmmcl.seeds import mean_std, with_spread
+from lmmcl.tools.seeds import mean_std, with_spread
 
 NARROW, BROAD = ("sa_proj", "mlp_gate_up"), ("full", "llm")
 LEARN_RATIO, KEEP, LOSE = 0.8, -5.0, -15.0

@@ -1,6 +1,6 @@
 import pytest
 
-from lmmcl.seeds import aggregate, with_spread
+from lmmcl.tools.seeds import aggregate, with_spread
 
 
 def test_aggregate_gives_mean_std_and_per_seed_values_per_recipe():

@@ -1,6 +1,7 @@
 import json
 
-from lmmcl import compare, train_cli
+from lmmcl.tools import compare
+from lmmcl.train import cli as train_cli
 from lmmcl.report import build_report
 
 

@@ -1,8 +1,8 @@
 import json
 
-from lmmcl.claims import judge, recovery, render_claims
+from lmmcl.tools.claims import judge, recovery, render_claims
 from lmmcl.report import build_report
-from lmmcl.seeds import aggregate
+from lmmcl.tools.seeds import aggregate
 
 SKILLS, HELDOUT = ["count", "clock"], ["color", "shape"]
 
