@@ -38,10 +38,13 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0, help="data and initialisation seed of the pre-training")
     p.add_argument("--skills", default="", help="comma-separated skills (default: the tiny preset's pretrain skills)")
+    p.add_argument("--max-objects", type=int, default=0,
+                   help="cap the objects per scene of color/exist/shape/position (a curriculum phase; 0: no cap)")
     p.add_argument("--src", default="", help="continue from this checkpoint instead of building a fresh model")
     p.add_argument("--log", default="benchmarks/results/base_levers.jsonl")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 on the shared machine)")
     a = p.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     preset = get_preset("tiny")
     build = {**preset.build, "image_size": a.image_size, "patch_size": a.patch,
              "vision": {"hidden_size": a.vision_width, "intermediate_size": 2 * a.vision_width,
@@ -54,6 +57,8 @@ def main() -> None:
         build_tiny(src, **build)
     settings = {**preset.pretrain, "seed": a.seed, "epochs": a.epochs, "train_size": a.train_size, "lr": a.lr,
                 "batch_size": a.batch_size, **({"skills": a.skills.split(",")} if a.skills else {})}
+    if a.max_objects:  # skill objects with the cap (test splits too: the phase is judged on its own scenes)
+        settings["skills"] = [capped(name, a.max_objects) for name in settings["skills"]]
     start = time.time()
     out = pretrain(src, root / f"base-{a.tag}", preset="tiny", **settings)
     seconds = time.time() - start
@@ -69,6 +74,15 @@ def main() -> None:
     with open(a.log, "a") as f:
         f.write(json.dumps(row) + "\n")
     print(json.dumps(row))
+
+
+def capped(name: str, max_objects: int):
+    """Skill ``name`` with at most ``max_objects`` objects per scene (skills without the knob are unchanged)."""
+    from lmmcl.data.skill import get_skill
+
+    skill = get_skill(name)
+    skill.params["max_objects"] = max_objects
+    return skill
 
 
 if __name__ == "__main__":

@@ -124,6 +124,14 @@ def random_objects(rng: random.Random, n: int, skill: "SyntheticSkill", shapes=S
     return [skill.obj(rng, rng.choice(shapes), rng.choice(colors), c) for c in cells]
 
 
+def object_count(rng: random.Random, skill: "SyntheticSkill", most: int) -> int:
+    """How many objects a scene has: 1 to ``most``, capped by the skill's ``max_objects`` param if set.
+
+    The cap is a curriculum knob (one-object scenes first); without it the draw is ``rng.randint(1, most)``.
+    """
+    return rng.randint(1, min(most, skill.params.get("max_objects", most)))
+
+
 def lettered(options: list[str]) -> str:
     return "\n".join(f"{chr(65 + i)}. {o}" for i, o in enumerate(options))
 

@@ -7,13 +7,13 @@ import random
 from PIL import ImageDraw
 
 from lmmcl.data.synthetic import (COLORS, SHAPES, Drawn, SyntheticSkill, draw_scene, generator, jitter, lettered,
-                                  random_objects, shade)
+                                  object_count, random_objects, shade)
 
 
 @generator("color")
 def color(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     """Name the colour of the one object of a given shape (single-word answers)."""
-    n = rng.randint(1, len(SHAPES))
+    n = object_count(rng, skill, len(SHAPES))
     shapes = rng.sample(SHAPES, n)
     cells = rng.sample(range(skill.grid ** 2), n)
     objects = [skill.obj(rng, s, rng.choice(tuple(COLORS)), c) for s, c in zip(shapes, cells)]
@@ -24,7 +24,7 @@ def color(rng: random.Random, skill: SyntheticSkill) -> Drawn:
 @generator("exist")
 def exist(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     """Is there a <colour> <shape>? Half the questions are about an object that is present (yes/no answers)."""
-    objects = random_objects(rng, rng.randint(1, 4), skill)
+    objects = random_objects(rng, object_count(rng, skill, 4), skill)
     if rng.random() < 0.5:
         target = rng.choice(objects)
         shape, colour = target.shape, target.color
@@ -38,7 +38,7 @@ def exist(rng: random.Random, skill: SyntheticSkill) -> Drawn:
 @generator("shape")
 def shape(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     """Name the shape of the one object of a given colour (single word)."""
-    n = rng.randint(1, 4)
+    n = object_count(rng, skill, 4)
     colours = rng.sample(tuple(COLORS), n)
     cells = rng.sample(range(skill.grid ** 2), n)
     objects = [skill.obj(rng, rng.choice(SHAPES), c, cell) for c, cell in zip(colours, cells)]
@@ -51,7 +51,7 @@ QUADRANTS = ("top left", "top right", "bottom left", "bottom right")
 @generator("position")
 def position(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     """Where is an object: a quadrant as a short phrase (spatial relation, RealWorldQA-like)."""
-    objects = random_objects(rng, rng.randint(1, 3), skill)
+    objects = random_objects(rng, object_count(rng, skill, 3), skill)
     objects = list({(o.shape, o.color): o for o in objects}.values())  # the asked object must be unique
     asked = objects[0]
     row, col = divmod(asked.cell, skill.grid)
