@@ -40,5 +40,8 @@ def guarded(prog: str, fn: Callable[[], int | None]) -> int:
         return int(fn() or 0)
     except (SystemExit, KeyboardInterrupt):
         raise
+    except BrokenPipeError:  # the reader went away (`lmmcl samples RUN | head`): not the user's mistake
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 0
     except Exception as err:  # noqa: BLE001 - the one place every failure is turned into a message
         fail(prog, err)

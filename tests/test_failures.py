@@ -95,3 +95,15 @@ def test_debug_mode_shows_the_traceback(monkeypatch):
 def test_paragraph_folds_lines_and_marks_unexpected_errors():
     assert paragraph(ValueError("a\n  b")) == "ValueError: a b (unexpected; rerun with LMMCL_DEBUG=1 for the traceback)"
     assert paragraph(FileNotFoundError("no such\nfile")) == "no such file"
+
+
+def test_a_closed_pipe_is_not_an_error():
+    """`lmmcl samples RUN | head`: the reader leaving early ends the tool quietly with exit 0."""
+    import subprocess
+    import sys
+
+    code = ("from lmmcl.failures import guarded\n"
+            "def tool():\n    raise BrokenPipeError(32, 'Broken pipe')\n"
+            "raise SystemExit(guarded('lmmcl samples', tool))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "error" not in done.stderr
