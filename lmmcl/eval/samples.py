@@ -48,28 +48,32 @@ class SampleLog(Callback):
 
     def on_validation_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
                                 batch_idx: int, dataloader_idx: int = 0) -> None:
-        from lmmcl.eval.metrics import as_refs, build_metric
+        from lmmcl.eval.metrics import as_refs
 
         if not self.enabled or trainer.sanity_checking or not isinstance(outputs, dict) or "preds" not in outputs:
             return
         skill = pl_module.benchmarks[dataloader_idx]
-        metric = build_metric(skill.metric)
+        metric = pl_module.val_metrics[skill.name]  # the benchmark's own metric; score() leaves its state alone
         for question, refs, pred in zip(batch["questions"], batch["refs"], outputs["preds"]):
             refs = as_refs(refs)
             self._records[skill.name].append({"question": question, "references": refs, "prediction": pred,
                                               "score": float(metric.score(pred, refs))})
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        from lmmcl.train.rundir import run_dir
         from lmmcl.train.stages import SequentialStages
 
         stages = next((cb for cb in trainer.callbacks if isinstance(cb, SequentialStages)), None)
-        if not self.enabled or trainer.sanity_checking or stages is None or not trainer.log_dir:
+        if not self.enabled or trainer.sanity_checking or stages is None:
+            return
+        run = run_dir(trainer)  # on every rank: reading it is a collective
+        if run is None:
             return
         name = stages.stage_name(trainer)
         if name == "base" and stages.rows:
             return  # not a row of the matrix (SequentialStages skips it too)
         row = len(stages.rows)  # the row SequentialStages is about to add
-        folder = Path(trainer.log_dir) / SAMPLES_DIR / str(row)
+        folder = run / SAMPLES_DIR / str(row)
         suffix = f".rank{trainer.global_rank}" if trainer.world_size > 1 else ""
         for benchmark, records in self._records.items():
             atomic_write(folder / f"{benchmark}{suffix}.jsonl",
