@@ -145,7 +145,7 @@ class LMMModule(LightningModule):
             metric.reset()
         self.sample_counter.reset()
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, list[str]]:
+    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, list[str]] | None:
         skill = self.benchmarks[dataloader_idx]
         self.sample_counter.add(skill.name, len(batch["refs"]), batch.get("bad_records", {}))
         if "input_ids" not in batch:  # every sample of this batch was a bad record

@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from lmmcl.baselines.lwf import LwF, lwf_loss
-from lmmcl.data.collate import answer_positions
-from lmmcl.data.collate import IGNORE_INDEX
+from lmmcl.data.collate import IGNORE_INDEX, answer_positions
 from lmmcl.data.datamodule import SkillDataModule
 from lmmcl.train.module import LMMModule
 from lmmcl.train.recipes import apply_recipe, get_recipe
