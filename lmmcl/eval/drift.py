@@ -83,14 +83,15 @@ class DriftMonitor(Callback):
         if not self.enabled:
             return
         self._start_step = trainer.global_step
-        steps = max(1, math.ceil(trainer.num_training_batches / trainer.accumulate_grad_batches))
+        stages = self._stages(trainer)
+        steps = pl_module.stage_steps()  # the same stage length the optimizer's schedule is built for
         every = self.every_n_steps or max(1, steps // self.points_per_stage)
         stage = trainer.datamodule.skill_names[trainer.current_epoch]
         self._curve = {"stage": stage, "stage_steps": steps, "every_n_steps": every, "flagged_at": None,
                        "early_step": max(1, math.ceil(EARLY * steps)), "steps": [], **{v: [] for v in VALUES}}
         self._teacher = self._forward(pl_module)  # the stage-start distributions, cached for the whole stage
         self._record(trainer, pl_module, 0, self._compare(self._teacher))
-        self._stages(trainer).extras.setdefault("drift", []).append(self._curve)
+        stages.extras.setdefault("drift", []).append(self._curve)
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
