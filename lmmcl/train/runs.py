@@ -18,6 +18,7 @@ from typing import Any
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from lmmcl.errors import LmmclError
+from lmmcl.train.rundir import run_dir
 
 RECORD_KEY = "lmmcl_run"
 IDENTITY = ("preset", "recipe", "baselines", "skills", "heldout", "config_hash")
@@ -157,6 +158,6 @@ class RunRecord(Callback):
 
     def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
         logger = trainer.logger
-        checkpoint[RECORD_KEY] = {**self.identity, "run_dir": str(Path(trainer.log_dir).resolve()),
+        checkpoint[RECORD_KEY] = {**self.identity, "run_dir": str(run_dir(trainer).resolve()),
                                   "save_dir": str(Path(logger.save_dir).resolve()), "name": logger.name,
                                   "version": logger.version}
