@@ -58,7 +58,7 @@ class LMMCLI(LightningCLI):
             self.save_config_kwargs["overwrite"] = place_run(init, cfg.get("ckpt_path"), self.run_identity)
 
     def before_fit(self) -> None:
-        self.trainer.callbacks.append(RunRecord(getattr(self, "run_identity", {})))  # every checkpoint knows its run
+        self.trainer.callbacks.append(RunRecord(self.run_identity))  # every checkpoint knows its run
         if armed():
             self.trainer.callbacks.append(fault_callback())  # kill points for the fault-injection test
 

@@ -120,10 +120,11 @@ class LMMModule(LightningModule):
     def _param_groups(self) -> list[dict[str, Any]]:
         from lmmcl.baselines import baseline_names
         from lmmcl.train.lr_groups import optimizer_groups, run_lr
-        from lmmcl.train.recipes import FreezeRecipe
+        from lmmcl.train.recipes import freeze_recipe
 
         callbacks = self.trainer.callbacks
-        recipe = next((cb.recipe.name for cb in callbacks if isinstance(cb, FreezeRecipe)), "")
+        freeze = freeze_recipe(self.trainer)
+        recipe = freeze.recipe.name if freeze else ""
         lr = run_lr(self.hparams.lr, self.hparams.recipe_lr, recipe, baseline_names([type(c).__name__ for c in callbacks]))
         return optimizer_groups(self.model, self.preset.components, lr, self.hparams.component_lr)
 

@@ -177,6 +177,11 @@ class FreezeRecipe(Callback):
             self.adapter.on_validation_start(trainer, pl_module)  # e.g. LoRA merges at a stage's end
 
 
+def freeze_recipe(trainer: Trainer) -> FreezeRecipe | None:
+    """The run's :class:`FreezeRecipe` callback (its recipe and parameter counts), or None."""
+    return next((cb for cb in trainer.callbacks if isinstance(cb, FreezeRecipe)), None)
+
+
 def build_adapter(recipe: Recipe, overrides: dict, allow: list[str] | tuple[str, ...] = ()):
     """The recipe's ``adapter`` section (with ``overrides``) as an object, or None without one. Its class must be
     registered by lmmcl or lie under an ``allow`` prefix (:func:`lmmcl.train.adapters.adapter_class`)."""

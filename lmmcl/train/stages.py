@@ -109,12 +109,12 @@ class SequentialStages(Callback):
 
     def report(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
         from lmmcl.baselines import baseline_names
-        from lmmcl.train.recipes import FreezeRecipe
+        from lmmcl.train.recipes import freeze_recipe
 
-        recipe = next((cb.recipe.name for cb in trainer.callbacks if isinstance(cb, FreezeRecipe)), "none")
+        freeze = freeze_recipe(trainer)
+        recipe = freeze.recipe.name if freeze else "none"
         baselines = baseline_names([type(cb).__name__ for cb in trainer.callbacks])
-        counts = next((cb.param_counts for cb in trainer.callbacks if isinstance(cb, FreezeRecipe)), None) \
-            or {"trainable": 0, "total": 0}
+        counts = (freeze.param_counts if freeze else None) or {"trainable": 0, "total": 0}
         dm = trainer.datamodule
         return build_report(pl_module.preset.name, recipe, dm.skill_names, dm.heldout_names, self.rows,
                             counts["trainable"], counts["total"], baselines=baselines, **self.extras)
