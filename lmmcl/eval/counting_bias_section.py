@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from lmmcl.contracts import ReportSection
 from lmmcl.plots import CHAR_IN, sized_figure
+from lmmcl.tables import markdown_table
 
 
 class CountingBiasSection(ReportSection):
@@ -18,13 +19,12 @@ class CountingBiasSection(ReportSection):
     def render(self, report: dict[str, Any]) -> list[str]:
         if not report.get(self.key):
             return []
-        lines = ["## Counting bias (number-token probability mass, mean ± std over prompts)", "",
-                 "| after | counting prompts | other prompts |", "|---|---|---|"]
-        for row in report[self.key]:
-            cells = [f"{row[g]['mass_mean']:.3f}" + (f" ± {row[g]['mass_std']:.3f}" if "mass_std" in row[g] else "")
-                     for g in ("target", "heldout")]
-            lines.append(f"| {row['stage']} | {cells[0]} | {cells[1]} |")
-        return lines + [""]
+        def cell(group: dict[str, float]) -> str:
+            return f"{group['mass_mean']:.3f}" + (f" ± {group['mass_std']:.3f}" if "mass_std" in group else "")
+
+        rows = [[row["stage"], cell(row["target"]), cell(row["heldout"])] for row in report[self.key]]
+        return ["## Counting bias (number-token probability mass, mean ± std over prompts)", "",
+                *markdown_table(["after", "counting prompts", "other prompts"], rows), ""]
 
     def figure(self, report: dict[str, Any]) -> Any:
         """Number-token probability mass after each stage, counting vs other prompts, with std error bars."""

@@ -26,6 +26,7 @@ from typing import Any
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from lmmcl.errors import LmmclError
+from lmmcl.tables import markdown_table
 from lmmcl.atomic import atomic_write
 
 SAMPLES_DIR = "samples"
@@ -89,10 +90,9 @@ def samples_markdown(records: list[dict[str, Any]]) -> str:
     def cell(text: Any) -> str:
         return str(text).replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| score | prediction | references | question |", "|---|---|---|---|"]
-    lines += [f"| {r['score']:.2f} | {cell(r['prediction'])} | {cell(' / '.join(r['references']))} | "
-              f"{cell(r['question'])} |" for r in records]
-    return "\n".join(lines)
+    return "\n".join(markdown_table(["score", "prediction", "references", "question"],
+                                     [[f"{r['score']:.2f}", cell(r["prediction"]), cell(" / ".join(r["references"])),
+                                       cell(r["question"])] for r in records]))
 
 
 # --- reading ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from lmmcl.tables import markdown_table
 from lmmcl.tools.seeds import mean_std, with_spread
 
 NARROW, BROAD = ("sa_proj", "mlp_gate_up"), ("full", "llm")
@@ -132,8 +133,8 @@ def judge(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def render_claims(claims: dict[str, dict[str, Any]], seeds: list[Any]) -> str:
     lines = [f"# The paper's findings in this comparison (seeds: {', '.join(map(str, seeds))}; means over seeds)", "",
-             "| finding | verdict | measured |", "|---|---|---|"]
-    lines += [f"| {name} | {c['verdict']} | {c['detail']} |" for name, c in claims.items()]
+             *markdown_table(["finding", "verdict", "measured"],
+                             [[name, c["verdict"], c["detail"]] for name, c in claims.items()])]
     return "\n".join(lines) + "\n"
 
 

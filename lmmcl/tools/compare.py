@@ -147,13 +147,12 @@ def seeds_table(rows: list[dict[str, Any]]) -> str:
     from lmmcl.tools.seeds import METRICS, with_spread
 
     head = ["recipe", "seeds", *METRICS, *(f"{m} per seed" for m in METRICS), "trainable_params"]
-    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    body = []
     for r in rows:
         per_seed = [" / ".join("-" if v is None else f"{v:+.1f}" for v in r[f"{m}_per_seed"]) for m in METRICS]
-        lines.append("| " + " | ".join([r["recipe"], " ".join(map(str, r["seeds"])),
-                                        *(with_spread(r[m], r[f"{m}_std"]) for m in METRICS), *per_seed,
-                                        f"{r['trainable_params']:,}"]) + " |")
-    return "\n".join(lines)
+        body.append([r["recipe"], " ".join(map(str, r["seeds"])), *(with_spread(r[m], r[f"{m}_std"]) for m in METRICS),
+                     *per_seed, f"{r['trainable_params']:,}"])
+    return "\n".join(markdown_table(head, body))
 
 
 def write_claims(out_dir: Path, rows: list[dict[str, Any]]) -> Path:
