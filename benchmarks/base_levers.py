@@ -19,7 +19,7 @@ import torch
 
 
 def main() -> None:
-    from lmmcl.models.base import pretrain
+    from lmmcl.models.base import build_base
     from lmmcl.models.presets import cache_dir, config_hash, get_preset
     from lmmcl.models.tiny import build_tiny
 
@@ -43,6 +43,15 @@ def main() -> None:
     p.add_argument("--src", default="", help="continue from this checkpoint instead of building a fresh model")
     p.add_argument("--log", default="benchmarks/results/base_levers.jsonl")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 on the shared machine)")
+    p.add_argument("--test-size", type=int, default=64, help="test samples per skill")
+    p.add_argument("--val-every", type=int, default=0,
+                   help="also score the test splits every N epochs and append each to --curve (a learning curve)")
+    p.add_argument("--curve", default="benchmarks/results/base_curves.jsonl")
+    p.add_argument("--accelerator", default="cpu", help="cpu, or gpu on a lent GPU machine")
+    p.add_argument("--workers", type=int, default=0, help="data-loader worker processes")
+    p.add_argument("--align-epochs", type=int, default=0,
+                   help="first train only the vision tower and projector for this many epochs (0: no such phase)")
+    p.add_argument("--align-lr", type=float, default=0.0, help="the alignment phase's LR (default: --lr)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     preset = get_preset("tiny")
@@ -56,11 +65,16 @@ def main() -> None:
     if not (src / "config.json").exists():
         build_tiny(src, **build)
     settings = {**preset.pretrain, "seed": a.seed, "epochs": a.epochs, "train_size": a.train_size, "lr": a.lr,
-                "batch_size": a.batch_size, **({"skills": a.skills.split(",")} if a.skills else {})}
+                "batch_size": a.batch_size, "test_size": a.test_size, "accelerator": a.accelerator,
+                "num_workers": a.workers, **({"skills": a.skills.split(",")} if a.skills else {})}
+    if a.val_every:
+        settings.update(val_every=a.val_every, callbacks=[CurveLog(a.tag, a.curve)])
     if a.max_objects:  # skill objects with the cap (test splits too: the phase is judged on its own scenes)
         settings["skills"] = [capped(name, a.max_objects) for name in settings["skills"]]
     start = time.time()
-    out = pretrain(src, root / f"base-{a.tag}", preset="tiny", **settings)
+    if a.align_epochs:
+        settings["align"] = {"epochs": a.align_epochs, "lr": a.align_lr or a.lr}
+    out = build_base(src, root / f"base-{a.tag}", preset="tiny", **settings)
     seconds = time.time() - start
     result = json.loads((out / "base_eval.json").read_text())
     scores = {k: v for k, v in result["heldout_test"].items() if k != "heldout_mean"}
@@ -74,6 +88,37 @@ def main() -> None:
     with open(a.log, "a") as f:
         f.write(json.dumps(row) + "\n")
     print(json.dumps(row))
+
+
+class CurveLog:
+    """A Lightning callback appending each validation's scores (step, seconds, per skill, mean) to a JSON-lines file."""
+
+    def __new__(cls, tag: str, path: str):
+        from lightning.pytorch.callbacks import Callback
+
+        class _CurveLog(Callback):
+            def __init__(self):
+                self.start, self.steps_before = time.time(), 0  # steps of earlier phases (one curve over all)
+
+            def on_train_end(self, trainer, module):
+                self.steps_before += trainer.global_step
+
+            def on_validation_end(self, trainer, module):
+                scores = {k: round(v, 1) for k, v in module.last_scores.items() if not k.endswith("_mean")}
+                chance = {s.name: s.chance for s in module.benchmarks}
+                from lmmcl.train.recipes import freeze_recipe
+
+                row = {"tag": tag, "phase": freeze_recipe(trainer).recipe.name, "epoch": trainer.current_epoch + 1,
+                       "step": self.steps_before + trainer.global_step,
+                       "seconds": round(time.time() - self.start), "scores": scores,
+                       "mean": round(sum(scores.values()) / len(scores), 1),
+                       "min_margin": round(min(scores[k] - chance[k] for k in scores), 1)}
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                with open(path, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(json.dumps(row), flush=True)
+
+        return _CurveLog()
 
 
 def capped(name: str, max_objects: int):

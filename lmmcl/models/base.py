@@ -19,8 +19,14 @@ from typing import Any
 
 def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str], train_size: int,
              test_size: int = 64, epochs: int = 1, batch_size: int = 32, lr: float = 3e-3,
-             warmup_ratio: float = 0.05, gradient_clip_val: float | None = 1.0, seed: int = 0) -> Path:
-    """Train the model in ``src`` on ``skills`` (all parameters) and save it to ``out`` atomically."""
+             warmup_ratio: float = 0.05, gradient_clip_val: float | None = 1.0, seed: int = 0,
+             accelerator: str = "cpu", val_every: int | None = None, num_workers: int = 0,
+             callbacks: list[Any] = (), recipe: str = "full") -> Path:
+    """Train the model in ``src`` on ``skills`` (the ``recipe``'s parameters) and save it to ``out`` atomically.
+
+    ``val_every`` (epochs; default: only after the last) and ``callbacks`` serve learning-curve measurements
+    (benchmarks/base_levers.py); ``accelerator`` lets such a measurement run on a GPU.
+    """
     import lightning as L
     from lightning.pytorch.utilities.seed import isolate_rng
 
@@ -32,13 +38,15 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
     with isolate_rng():  # building the base must not shift the caller's random state
         L.seed_everything(seed, verbose=False)
         module = LMMModule(preset, model_path=str(src), lr=lr, warmup_ratio=warmup_ratio)
-        data = SkillMixture(skills, train_size=train_size, test_size=test_size, batch_size=batch_size, seed=seed)
-        trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=epochs, logger=False,
-                            enable_checkpointing=False, num_sanity_val_steps=0, check_val_every_n_epoch=epochs,
-                            enable_model_summary=False, callbacks=[FreezeRecipe("full")], deterministic=True,
+        data = SkillMixture(skills, train_size=train_size, test_size=test_size, batch_size=batch_size, seed=seed,
+                            num_workers=num_workers)
+        trainer = L.Trainer(accelerator=accelerator, devices=1, max_epochs=epochs, logger=False,
+                            enable_checkpointing=False, num_sanity_val_steps=0,
+                            check_val_every_n_epoch=val_every or epochs, enable_model_summary=False,
+                            callbacks=[FreezeRecipe(recipe), *callbacks], deterministic=accelerator == "cpu",
                             gradient_clip_val=gradient_clip_val)
-        print(f"[lmmcl] building the base model of {preset!r}: {epochs} epoch(s) over {len(skills)} general skills "
-              f"x {train_size} samples (once; cached in {out})")
+        print(f"[lmmcl] building the base model of {preset!r} ({recipe}): {epochs} epoch(s) over {len(skills)} "
+              f"general skills x {train_size} samples (once; cached in {out})")
         trainer.fit(module, data)
     scores = {k: round(v, 2) for k, v in module.last_scores.items()}
     chance = {s.name: s.chance for s in data.benchmarks}
@@ -57,13 +65,34 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
     return out
 
 
+def build_base(src: str | Path, out: str | Path, *, preset: str, align: dict[str, Any] | None = None,
+               **settings: Any) -> Path:
+    """:func:`pretrain` in two phases when ``align`` is given: first the vision tower and projector alone
+    (recipe ``align``, ``align`` overriding ``settings`` such as ``epochs`` and ``lr``), then every parameter
+    on fresh data (seed + 1).
+
+    Why: trained from random weights all at once, the language model settles on each question's answer prior
+    within a few hundred steps and the picture's shape never reaches it (one-object shape stays at chance);
+    with the language model frozen first, the same model reads shapes (docs/miniature_measurements.md).
+    """
+    if not align:
+        return pretrain(src, out, preset=preset, **settings)
+    out = Path(out)
+    aligned = pretrain(src, out.with_name(out.name + "-align"), preset=preset, recipe="align",
+                       **{**settings, **align})
+    try:
+        return pretrain(aligned, out, preset=preset, **{**settings, "seed": settings.get("seed", 0) + 1})
+    finally:
+        shutil.rmtree(aligned, ignore_errors=True)
+
+
 def ensure_base(preset: Any) -> Path:
-    """``preset``'s pre-trained base, built (random-weight build, then :func:`pretrain`) if it is not cached."""
+    """``preset``'s pre-trained base, built (random-weight build, then :func:`build_base`) if it is not cached."""
     from lmmcl.models.presets import built_checkpoint
 
     base = preset.base_path()
     if not (base / "config.json").exists():
-        pretrain(built_checkpoint(preset), base, preset=preset.name, **preset.pretrain)
+        build_base(built_checkpoint(preset), base, preset=preset.name, **preset.pretrain)
     return base
 
 
