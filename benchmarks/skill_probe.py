@@ -1,0 +1,144 @@
+"""One skill, raw PyTorch loop: can the model learn it, and where does the learning stop?
+
+Trains a model directory (default: a fresh random-weight tiny build) on one synthetic skill and prints the
+test accuracy of greedy answers every ``--every`` steps, with the first answers (a constant answer for every
+picture = the model answers the question's prior). Modes:
+
+- ``lmm``: the whole model (``--freeze-lm-steps N``: the language model frozen for the first N steps;
+  ``--lm-lr``: the language model's own LR);
+- ``vision-head``: the vision tower plus a linear classifier on its pooled tokens, no language model
+  (closed-set skills only): can the picture's property be read at all?
+
+    python -m benchmarks.skill_probe --skill shape --max-objects 1 --mode vision-head --steps 1000
+    python -m benchmarks.skill_probe --skill shape --max-objects 1 --steps 600
+    python -m benchmarks.skill_probe --skill shape --freeze-lm-steps 300 --steps 900
+    python -m benchmarks.skill_probe --skill clock --model $LMMCL_CACHE/models/llava-base-<hash> --clip 1
+
+docs/miniature_measurements.md holds what these showed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+
+def main() -> None:
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from lmmcl.data.skill import get_skill
+    from lmmcl.models.presets import built_checkpoint, get_preset
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--skill", required=True)
+    p.add_argument("--max-objects", type=int, default=0, help="cap the objects per scene (0: the skill as it is)")
+    p.add_argument("--model", default="", help="a model directory (default: the tiny preset's random-weight build)")
+    p.add_argument("--mode", choices=("lmm", "vision-head"), default="lmm")
+    p.add_argument("--pool", choices=("mean", "max"), default="mean", help="vision-head: how tokens are pooled")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lm-lr", type=float, default=0.0, help="the language model's LR (default: --lr)")
+    p.add_argument("--freeze-lm-steps", type=int, default=0)
+    p.add_argument("--clip", type=float, default=0.0, help="gradient-norm clipping (0: none)")
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--every", type=int, default=150)
+    p.add_argument("--train-size", type=int, default=6000)
+    p.add_argument("--test-size", type=int, default=128)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    torch.manual_seed(0)
+    torch.set_num_threads(a.threads)
+    path = a.model or built_checkpoint(get_preset("tiny"))
+    processor = AutoProcessor.from_pretrained(path)
+    model = AutoModelForImageTextToText.from_pretrained(path)
+    model.train()
+    skill = get_skill(a.skill)
+    if a.max_objects:
+        skill.params["max_objects"] = a.max_objects
+    train = [s for s in (skill.dataset("train", a.train_size, seed=0)[i] for i in range(a.train_size))]
+    test = [s for s in (skill.dataset("test", a.test_size, seed=0)[i] for i in range(a.test_size))]
+    probe = (VisionHead if a.mode == "vision-head" else WholeModel)(model, processor, train, test, a)
+    start, draw = time.time(), torch.Generator().manual_seed(0)
+    for step in range(1, a.steps + 1):
+        probe.step([train[i] for i in torch.randint(0, len(train), (32,), generator=draw).tolist()], step)
+        if step % a.every == 0:
+            accuracy, answers = probe.evaluate()
+            print(f"step {step}: loss {probe.loss:.3f}, test accuracy {accuracy:.1f}, first answers {answers[:6]}, "
+                  f"{time.time() - start:.0f} s", flush=True)
+
+
+class WholeModel:
+    """The LMM trained on its answers (labels = the answer tokens), scored on greedy answers."""
+
+    def __init__(self, model, processor, train, test, a):
+        from lmmcl.data.collate import Collator
+
+        self.model, self.processor, self.a = model, processor, a
+        self.train_collate, self.test_batch = Collator(processor, train=True), Collator(processor, train=False)(test)
+        lm = [p for n, p in model.named_parameters() if n.startswith(("language_model", "model.language_model", "lm_head"))]
+        rest = [p for p in model.parameters() if all(p is not q for q in lm)]
+        self.lm = lm
+        self.optimizer = torch.optim.AdamW([{"params": rest, "lr": a.lr}, {"params": lm, "lr": a.lm_lr or a.lr}])
+        self.loss = float("nan")
+
+    def step(self, samples, step: int) -> None:
+        frozen = step <= self.a.freeze_lm_steps
+        for p in self.lm:
+            p.requires_grad_(not frozen)
+        batch = self.train_collate(samples)
+        loss = self.model(**inputs(batch)).loss
+        self.optimizer.zero_grad()
+        loss.backward()
+        if self.a.clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.a.clip)
+        self.optimizer.step()
+        self.loss = loss.item()
+
+    @torch.no_grad()
+    def evaluate(self):
+        self.model.eval()
+        batch, tokenizer = self.test_batch, self.processor.tokenizer
+        out = self.model.generate(**inputs(batch), max_new_tokens=8, do_sample=False,
+                                  pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+        answers = [t.strip() for t in tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
+        self.model.train()
+        return 100 * sum(p in refs for p, refs in zip(answers, batch["refs"])) / len(answers), answers
+
+
+class VisionHead:
+    """The vision tower's pooled tokens into a linear classifier over the training answers: no language model."""
+
+    def __init__(self, model, processor, train, test, a):
+        self.tower, self.processor, self.a = model.model.vision_tower, processor, a
+        self.classes = sorted({s.answer for s in train})
+        self.head = torch.nn.Linear(model.config.vision_config.hidden_size, len(self.classes))
+        self.optimizer = torch.optim.AdamW([*self.tower.parameters(), *self.head.parameters()], lr=a.lr)
+        self.test = test
+        self.loss = float("nan")
+
+    def logits(self, samples):
+        pixels = self.processor.image_processor([s.image.convert("RGB") for s in samples], return_tensors="pt")
+        tokens = self.tower(pixel_values=pixels["pixel_values"]).last_hidden_state
+        return self.head(tokens.mean(1) if self.a.pool == "mean" else tokens.max(1).values)
+
+    def step(self, samples, step: int) -> None:
+        target = torch.tensor([self.classes.index(s.answer) for s in samples])
+        loss = torch.nn.functional.cross_entropy(self.logits(samples), target)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.loss = loss.item()
+
+    @torch.no_grad()
+    def evaluate(self):
+        answers = [self.classes[i] for i in self.logits(self.test).argmax(-1).tolist()]
+        return 100 * sum(p == s.answer for p, s in zip(answers, self.test)) / len(answers), answers
+
+
+def inputs(batch):
+    return {k: v for k, v in batch.items() if k not in ("refs", "questions", "bad_records")}
+
+
+if __name__ == "__main__":
+    main()
