@@ -13,13 +13,11 @@ from lmmcl.eval.samples import SampleLog
 from lmmcl.models.prepare import prepare_model
 from lmmcl.train.module import LMMModule
 from lmmcl.train.recipes import FreezeRecipe
-from lmmcl.registry import config_dir
 from lmmcl.train.rundir import run_dir
 from lmmcl.train.runs import RunRecord, place_run, run_identity, run_name
 from lmmcl.train.stages import SequentialStages, run_sequence
-from lmmcl.train.validate import validate_fit
+from lmmcl.train.validate import DEFAULT_CONFIG, validate_fit
 
-DEFAULT_CONFIG = config_dir("experiment") / "default.yaml"
 
 
 class LMMCLI(LightningCLI):

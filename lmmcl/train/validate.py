@@ -15,7 +15,7 @@ from lmmcl.errors import LmmclError
 from lmmcl.registry import config_dir
 from lmmcl.train.runs import option as value_at
 
-DEFAULT_CONFIG = config_dir("experiment") / "default.yaml"
+DEFAULT_CONFIG = config_dir("experiment") / "default.yaml"  # what `lmmcl fit` reads first (train/cli.py)
 # option -> (test, what a valid value is); None passes for the sizes (= every sample of a real dataset).
 POSITIVE_INT = (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
                 "a whole number >= 1")
