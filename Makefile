@@ -16,6 +16,9 @@ SMOKE_MODEL ?= tiny_scratch
 RECIPES ?=
 # SEEDS: make compare trains every recipe once per seed (e.g. SEEDS="0 1 2"): mean ± std and claims.md
 SEEDS   ?=
+# LRS: make compare first chooses the LR from this grid on selection seed 100, by the rule in lmmcl/tools/lr_select.py
+# (e.g. LRS="3e-4 1e-3 3e-3"), then trains the reported runs at it; lr_selection.md beside summary.md
+LRS     ?=
 
 # BASELINE: continual-learning baselines on top of RECIPE, joined by + (lwf, wise_ft, moe, lora: configs/baseline/);
 # appended to the config's callbacks; the run logs to logs/<MODEL>/<RECIPE>+<BASELINE>/. RECIPE=lora is LoRA alone.
@@ -50,7 +53,8 @@ base: $(STAMP)  ## (re)build the tiny model's base: pre-training on the general-
 	$(VENV)/bin/lmmcl base $(MODEL) --rebuild
 
 compare: $(STAMP)  ## train the paper's recipes and baselines (lmmcl compare --list) on one base; logs/compare/
-	$(VENV)/bin/lmmcl compare --train --model $(MODEL) $(if $(RECIPES),--recipes $(RECIPES)) $(if $(SEEDS),--seeds $(SEEDS)) -- $(ARGS)
+	$(VENV)/bin/lmmcl compare --train --model $(MODEL) $(if $(RECIPES),--recipes $(RECIPES)) $(if $(SEEDS),--seeds $(SEEDS)) \
+		$(if $(LRS),--select-lr $(LRS)) -- $(ARGS)
 
 recipes: $(STAMP)  ## trainable parameters and optimizer memory of every recipe on MODEL, offline
 	$(VENV)/bin/lmmcl recipes $(MODEL) $(if $(MODEL_PATH),--model-path $(MODEL_PATH))

@@ -5,6 +5,7 @@
     lmmcl compare --train --recipes mlp mlp+lwf mlp+wise_ft mlp+moe lora   # recipe+baseline entries
     lmmcl compare --list                                                    # recipes, baselines, defaults
     lmmcl compare --train --seeds 0 1 2                # every entry once per seed: mean ± std, claims.md
+    lmmcl compare --train --select-lr 3e-4 1e-3 3e-3 --seeds 0 1 2   # the LR chosen first, on seed 100 (below)
 
 An entry is a recipe (configs/recipe/) optionally followed by baselines (configs/baseline/) joined with
 ``+``; its run logs to logs/<model>/<entry>/. The default list is the paper's recipes and its baselines
@@ -185,6 +186,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", help="output directory (default: logs/compare/<model>)")
     parser.add_argument("--seeds", nargs="+", type=int,
                         help="with --train: train every entry once per seed; summary = mean ± std, plus claims.md")
+    from lmmcl.tools import lr_select
+
+    lr_select.add_arguments(parser)
     if "--" in argv:  # everything after "--" goes to `lmmcl fit` for every run
         cut = argv.index("--")
         argv, overrides = argv[:cut], argv[cut + 1:]
@@ -194,8 +198,14 @@ def main(argv: list[str]) -> int:
     if args.list:
         print(list_entries())
         return 0
-    runs = None
+    runs = selection = None
+    if args.select_lr and not args.train:
+        parser.error("--select-lr trains the selection runs: use it with --train")
     if args.train:
+        if args.select_lr:  # selection runs on their own seed first; the reported runs at the chosen LR
+            selection = lr_select.select(args, overrides, lambda recipes, extra, seeds:
+                                         train_recipes(args.model, recipes, extra, seeds))
+            overrides = [*overrides, *selection.overrides()]
         rows = train_recipes(args.model, args.recipes, overrides, args.seeds)
         if args.seeds:
             from lmmcl.tools.seeds import aggregate
@@ -207,6 +217,8 @@ def main(argv: list[str]) -> int:
         parser.error("give run directories, or --train to train the recipes first")
     model = rows[0]["model"] if rows else args.model
     path = write_summary(args.out or Path("logs") / "compare" / model, rows, runs)
+    if selection:
+        lr_select.note_in_summary(path, selection)
     print("\n" + (seeds_table(rows) if runs else render_table(rows)) + f"\n\n[lmmcl compare] summary: {path}")
     from lmmcl.eval import drift_correlation  # does the drift monitor predict the held-out drop?
 
