@@ -52,6 +52,7 @@ def main() -> None:
     p.add_argument("--align-epochs", type=int, default=0,
                    help="first train only the vision tower and projector for this many epochs (0: no such phase)")
     p.add_argument("--align-lr", type=float, default=0.0, help="the alignment phase's LR (default: --lr)")
+    p.add_argument("--lm-lr", type=float, default=0.0, help="the language model's own LR (default: --lr)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     preset = get_preset("tiny")
@@ -72,6 +73,8 @@ def main() -> None:
     if a.max_objects:  # skill objects with the cap (test splits too: the phase is judged on its own scenes)
         settings["skills"] = [capped(name, a.max_objects) for name in settings["skills"]]
     start = time.time()
+    if a.lm_lr:
+        settings["component_lr"] = {"language_model": a.lm_lr}
     if a.align_epochs:
         settings["align"] = {"epochs": a.align_epochs, "lr": a.align_lr or a.lr}
     out = build_base(src, root / f"base-{a.tag}", preset="tiny", **settings)

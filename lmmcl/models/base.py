@@ -21,9 +21,10 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
              test_size: int = 64, epochs: int = 1, batch_size: int = 32, lr: float = 3e-3,
              warmup_ratio: float = 0.05, gradient_clip_val: float | None = 1.0, seed: int = 0,
              accelerator: str = "cpu", val_every: int | None = None, num_workers: int = 0,
-             callbacks: list[Any] = (), recipe: str = "full") -> Path:
+             callbacks: list[Any] = (), recipe: str = "full", component_lr: dict[str, float] | None = None) -> Path:
     """Train the model in ``src`` on ``skills`` (the ``recipe``'s parameters) and save it to ``out`` atomically.
 
+    ``component_lr`` gives model components their own LR (e.g. ``{language_model: 1e-4}``).
     ``val_every`` (epochs; default: only after the last) and ``callbacks`` serve learning-curve measurements
     (benchmarks/base_levers.py); ``accelerator`` lets such a measurement run on a GPU.
     """
@@ -37,7 +38,7 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
     out = Path(out)
     with isolate_rng():  # building the base must not shift the caller's random state
         L.seed_everything(seed, verbose=False)
-        module = LMMModule(preset, model_path=str(src), lr=lr, warmup_ratio=warmup_ratio)
+        module = LMMModule(preset, model_path=str(src), lr=lr, warmup_ratio=warmup_ratio, component_lr=component_lr)
         data = SkillMixture(skills, train_size=train_size, test_size=test_size, batch_size=batch_size, seed=seed,
                             num_workers=num_workers)
         trainer = L.Trainer(accelerator=accelerator, devices=1, max_epochs=epochs, logger=False,
