@@ -10,6 +10,7 @@ picture itself, so train and test never share a picture while every answer of a 
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -240,9 +241,25 @@ def world_fingerprint(skills: list[str], per_split: int = 3) -> str:
     digest = hashlib.sha1()
     for name in skills:
         for split in ("train", "test"):
-            data = get_skill(name).dataset(split, per_split, seed=0)
-            for i in range(len(data)):
-                s = data[i]
-                digest.update(f"{name}|{split}|{s.question}|{s.answer}|{s.answers}".encode())
-                digest.update(s.image.convert("RGB").tobytes())
+            add_samples(digest, name, split, get_skill(name).dataset(split, per_split, seed=0))
     return digest.hexdigest()[:16]
+
+
+def add_samples(digest: Any, name: str, split: str, data: Dataset) -> None:
+    """Feed every sample of ``data`` (pixels, question, answers) into ``digest``."""
+    for i in range(len(data)):
+        s = data[i]
+        digest.update(f"{name}|{split}|{s.question}|{s.answer}|{s.answers}".encode())
+        digest.update(s.image.convert("RGB").tobytes())
+
+
+def skill_fingerprint(skill: Skill, seed: int, split: str = "test", n: int = 3) -> dict[str, Any] | None:
+    """What a synthetic skill's ``split`` at ``seed`` is a function of: its configuration, the world's version and
+    a hash of its first ``n`` samples (so a generator changed without a ``WORLD_VERSION`` bump changes it too).
+    None for a skill that is not synthetic (its data can change on disk without any of this changing)."""
+    if not isinstance(skill, SyntheticSkill):
+        return None
+    digest = hashlib.sha1()
+    add_samples(digest, skill.name, split, skill.dataset(split, n, seed))
+    config = json.loads(json.dumps(vars(skill), sort_keys=True, default=str))
+    return {"config": config, "world": WORLD_VERSION, "seed": seed, "split": split, "samples": digest.hexdigest()[:16]}

@@ -118,10 +118,25 @@ class CountingBiasProbe(Callback, StageLoopExtension):
     def collect(self, trainer: Trainer, pl_module: LightningModule, row: dict[str, Any], index: int) -> dict[str, Any]:
         """The entry of matrix row ``row`` (called by :class:`~lmmcl.train.stages.SequentialStages` after it adds it)."""
         entry = {"stage": row["name"], **self.measure(pl_module)}
+        self.replay(trainer, pl_module, entry, index)
+        return entry
+
+    def replay(self, trainer: Trainer, pl_module: LightningModule, entry: dict[str, Any], index: int) -> None:
+        """Log ``entry`` as ``probe/<group>/<stat>`` at step ``index`` (a measured one, or a reused base row's)."""
         if trainer.logger is not None:
             trainer.logger.log_metrics({f"probe/{group}/{key}": value for group in self.groups
                                         for key, value in entry[group].items() if key != "n"}, step=index)
-        return entry
+
+    def base_row_settings(self) -> dict[str, Any] | None:
+        """The probe's options and its prompt skills' fingerprints (None when one is not synthetic: not reused)."""
+        from lmmcl.data.skill import get_skill
+        from lmmcl.data.synthetic import skill_fingerprint
+
+        prompts = {name: skill_fingerprint(get_skill(name), self.seed) for names in self.groups.values() for name in names}
+        if any(p is None for p in prompts.values()):
+            return None
+        return {"n": self.n, "groups": self.groups, "max_new_tokens": self.max_new_tokens,
+                "batch_size": self.batch_size, "seed": self.seed, "prompts": prompts}
 
     # --- measurement -----------------------------------------------------------------------------
     def number_ids(self, tokenizer: Any) -> list[int]:
