@@ -12,7 +12,8 @@ An entry is a recipe (configs/recipe/) optionally followed by baselines (configs
 
 Writes summary.json, summary.md and learning_vs_forgetting.png (also into TensorBoard) in
 logs/compare/<model>/ (or --out). Every run trains on the same base model, sequence and seed; only the
-recipe differs.
+recipe differs, so the base model is evaluated once per seed: the first run stores its base row in
+<out>/base_rows/ and the others reuse it (lmmcl.train.base_row; --no-base-cache evaluates it in every run).
 """
 
 from __future__ import annotations
@@ -119,9 +120,10 @@ def write_summary(out_dir: str | Path, rows: list[dict[str, Any]], runs: list[di
     return out_dir / "summary.md"
 
 
-def train_recipes(model: str, recipes: list[str], overrides: list[str],
-                  seeds: list[int] | None = None) -> list[dict[str, Any]]:
-    """Train every entry (once, or once per seed: ``--seed_everything`` and ``--data.seed``); one row per run."""
+def train_recipes(model: str, recipes: list[str], overrides: list[str], seeds: list[int] | None = None,
+                  base_cache: Path | None = None) -> list[dict[str, Any]]:
+    """Train every entry (once, or once per seed: ``--seed_everything`` and ``--data.seed``); one row per run.
+    With ``base_cache``, every run shares that base-row cache (``--stages.base_cache``)."""
     from lmmcl.baselines import baseline_args, parse_entry
     from lmmcl.train.cli import run
     from lmmcl.train.recipes import get_recipe
@@ -129,6 +131,7 @@ def train_recipes(model: str, recipes: list[str], overrides: list[str],
     entries = [(entry, *parse_entry(entry)) for entry in recipes]  # unknown baselines fail before any training
     for _, recipe, _ in entries:
         get_recipe(recipe)  # and unknown recipes
+    caching = [] if base_cache is None else ["--stages.base_cache", str(base_cache)]
     rows = []
     for seed in seeds or [None]:
         seeding = [] if seed is None else ["--seed_everything", str(seed), "--data.seed", str(seed)]
@@ -136,7 +139,7 @@ def train_recipes(model: str, recipes: list[str], overrides: list[str],
             print(f"\n[lmmcl compare] === {model} / {entry}" + ("" if seed is None else f" / seed {seed}") + " ===")
             start = time.time()
             cli = run(["fit", "--model.preset", model, "--recipe.name", recipe, *baseline_args(baselines), *seeding,
-                       *overrides])
+                       *caching, *overrides])
             row = {**row_from_run(cli.trainer.log_dir, wall_time_s=time.time() - start), "recipe": entry}
             rows.append(row if seed is None else {**row, "seed": seed})
     return rows
@@ -185,6 +188,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", help="output directory (default: logs/compare/<model>)")
     parser.add_argument("--seeds", nargs="+", type=int,
                         help="with --train: train every entry once per seed; summary = mean ± std, plus claims.md")
+    parser.add_argument("--no-base-cache", action="store_true",
+                        help="with --train: evaluate the base model in every run instead of once per seed")
     if "--" in argv:  # everything after "--" goes to `lmmcl fit` for every run
         cut = argv.index("--")
         argv, overrides = argv[:cut], argv[cut + 1:]
@@ -196,7 +201,9 @@ def main(argv: list[str]) -> int:
         return 0
     runs = None
     if args.train:
-        rows = train_recipes(args.model, args.recipes, overrides, args.seeds)
+        work = Path(args.out) if args.out else Path("logs") / "compare" / args.model
+        rows = train_recipes(args.model, args.recipes, overrides, args.seeds,
+                             base_cache=None if args.no_base_cache else work / "base_rows")
         if args.seeds:
             from lmmcl.tools.seeds import aggregate
 
