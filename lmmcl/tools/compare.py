@@ -7,7 +7,8 @@
     lmmcl compare --train --seeds 0 1 2                # every entry once per seed: mean ± std, claims.md
 
 An entry is a recipe (configs/recipe/) optionally followed by baselines (configs/baseline/) joined with
-``+``; its run logs to logs/<model>/<entry>/. The default list is the paper's recipes and its baselines
+``+``; its run logs to logs/<model>/<entry>/. The options after ``--`` go to every run, before the run's own
+model, recipe, seed and baselines, which a ``--config`` among them therefore cannot replace. The default list is the paper's recipes and its baselines
 (LoRA; LwF, WiSE-FT and MoE on the MLP recipe, so each compares with the plain ``mlp`` row).
 
 Writes summary.json, summary.md and learning_vs_forgetting.png (also into TensorBoard) in
@@ -138,8 +139,10 @@ def train_recipes(model: str, recipes: list[str], overrides: list[str], seeds: l
         for entry, recipe, baselines in entries:
             print(f"\n[lmmcl compare] === {model} / {entry}" + ("" if seed is None else f" / seed {seed}") + " ===")
             start = time.time()
-            cli = run(["fit", "--model.preset", model, "--recipe.name", recipe, *baseline_args(baselines), *seeding,
-                       *caching, *overrides])
+            # the overrides first: a --config among them must not replace the entry's model, recipe, seed or
+            # baselines (the baselines' callbacks are appended to the list such a config sets)
+            cli = run(["fit", *overrides, "--model.preset", model, "--recipe.name", recipe, *seeding, *caching,
+                       *baseline_args(baselines)])
             row = {**row_from_run(cli.trainer.log_dir, wall_time_s=time.time() - start), "recipe": entry}
             rows.append(row if seed is None else {**row, "seed": seed})
     return rows

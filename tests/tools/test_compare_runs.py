@@ -1,4 +1,5 @@
-"""How lmmcl compare runs its entries: one base-row cache shared by every run."""
+"""How lmmcl compare runs its entries: one base-row cache shared by every run; the overrides never replace an
+entry's own recipe, model, seed or baselines."""
 
 import json
 
@@ -39,3 +40,17 @@ def test_every_run_of_a_compare_shares_one_base_row_cache_unless_told_not_to(tmp
     calls.clear()
     assert compare.main(["--train", "--recipes", "full", "--out", str(out), "--no-base-cache"]) == 0
     assert option(calls[0], "--stages.base_cache") is None
+
+
+def test_a_config_among_the_overrides_cannot_replace_an_entrys_recipe_or_drop_its_baselines(tmp_path, monkeypatch,
+                                                                                           cli_fit_args):
+    calls = fake_runs(tmp_path, monkeypatch)
+    # cli_fit_args holds --config default.yaml (recipe mlp_gate_up, preset tiny) and --trainer.callbacks []
+    assert compare.main(["--train", "--model", "tiny_scratch", "--recipes", "sa_proj+lwf", "--seeds", "3",
+                         "--out", str(tmp_path / "cmp"), "--", *cli_fit_args[1:]]) == 0
+    from lmmcl.train.cli import resolve
+
+    config = resolve(calls[0])
+    assert config["recipe"]["name"] == "sa_proj" and config["model"]["preset"] == "tiny_scratch"
+    assert config["seed_everything"] == 3 and config["data"]["seed"] == 3
+    assert [c["class_path"].rpartition(".")[2] for c in config["trainer"]["callbacks"]] == ["LwF"]
