@@ -16,6 +16,8 @@ SMOKE_MODEL ?= tiny_scratch
 RECIPES ?=
 # SEEDS: make compare trains every recipe once per seed (e.g. SEEDS="0 1 2"): mean ± std and claims.md
 SEEDS   ?=
+# JOBS: make compare runs this many entries at once, each a single-thread process (lmmcl compare --jobs)
+JOBS    ?=
 
 # BASELINE: continual-learning baselines on top of RECIPE, joined by + (lwf, wise_ft, moe, lora: configs/baseline/);
 # appended to the config's callbacks; the run logs to logs/<MODEL>/<RECIPE>+<BASELINE>/. RECIPE=lora is LoRA alone.
@@ -50,7 +52,8 @@ base: $(STAMP)  ## (re)build the tiny model's base: pre-training on the general-
 	$(VENV)/bin/lmmcl base $(MODEL) --rebuild
 
 compare: $(STAMP)  ## train the paper's recipes and baselines (lmmcl compare --list) on one base; logs/compare/
-	$(VENV)/bin/lmmcl compare --train --model $(MODEL) $(if $(RECIPES),--recipes $(RECIPES)) $(if $(SEEDS),--seeds $(SEEDS)) -- $(ARGS)
+	$(VENV)/bin/lmmcl compare --train --model $(MODEL) $(if $(RECIPES),--recipes $(RECIPES)) $(if $(SEEDS),--seeds $(SEEDS)) \
+		$(if $(JOBS),--jobs $(JOBS)) -- $(ARGS)
 
 recipes: $(STAMP)  ## trainable parameters and optimizer memory of every recipe on MODEL, offline
 	$(VENV)/bin/lmmcl recipes $(MODEL) $(if $(MODEL_PATH),--model-path $(MODEL_PATH))
