@@ -82,6 +82,7 @@ BENCH   := OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false $(PY) -m
 bench: $(STAMP)  ## speed and memory benchmarks (tiny_scratch, a few minutes); JSON in benchmarks/results/
 	$(BENCH) benchmarks.loop_overhead --repeats 5
 	$(BENCH) benchmarks.eval_batching
+	$(BENCH) benchmarks.eval_breakdown
 	$(BENCH) benchmarks.throughput
 	$(BENCH) benchmarks.data_wait
 	$(BENCH) benchmarks.memory

@@ -176,6 +176,29 @@ class SyntheticDataset(Dataset):
                       meta={"skill": self.skill.name, "index": index})
 
 
+class DrawnSplit(Dataset):
+    """A synthetic split with its samples drawn once, at construction, and kept: a split is a pure function of
+    (seed, skill, split, index), so every evaluation after the first reads the same samples without drawing them
+    again (a test sample costs ~5 draws: the split keeps only the pictures that hash into it). Each read returns
+    its own copy of the sample's lists, so a consumer cannot change what the next evaluation sees."""
+
+    def __init__(self, data: SyntheticDataset):
+        self.skill, self.split, self.size, self.seed = data.skill, data.split, data.size, data.seed
+        self.samples = [data[i] for i in range(len(data))]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> Sample:
+        s = self.samples[index]
+        return Sample(s.image, s.question, s.answer, list(s.answers), dict(s.meta))
+
+
+def drawn_once(data: Dataset) -> Dataset:
+    """``data`` as a :class:`DrawnSplit` when it is a synthetic split; any other dataset as it is."""
+    return DrawnSplit(data) if isinstance(data, SyntheticDataset) else data
+
+
 # Generators: name -> function(rng, skill) -> Drawn. Each is one small, readable picture-and-question rule.
 GENERATORS: dict[str, Callable[[random.Random, "SyntheticSkill"], Drawn]] = {}
 

@@ -150,6 +150,7 @@ class CountingBiasProbe(Callback, StageLoopExtension):
     def _prompts(self) -> dict[str, list[tuple[Any, Any]]]:
         """Per group: (skill, dataset) pairs holding ``n`` test samples in all."""
         from lmmcl.data.skill import get_skill
+        from lmmcl.data.synthetic import drawn_once
 
         if self._data is None:
             self._data = {}
@@ -158,7 +159,8 @@ class CountingBiasProbe(Callback, StageLoopExtension):
                 for skill in skills:
                     skill.check_available()
                 sizes = [self.n // len(skills) + (k < self.n % len(skills)) for k in range(len(skills))]
-                self._data[group] = [(s, s.dataset("test", size, self.seed)) for s, size in zip(skills, sizes) if size]
+                self._data[group] = [(s, drawn_once(s.dataset("test", size, self.seed)))  # drawn once per run
+                                     for s, size in zip(skills, sizes) if size]
         return self._data
 
     @torch.no_grad()
