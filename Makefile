@@ -19,6 +19,8 @@ SEEDS   ?=
 # LRS: make compare first chooses the LR from this grid on selection seed 100, by the rule in lmmcl/tools/lr_select.py
 # (e.g. LRS="3e-4 1e-3 3e-3"), then trains the reported runs at it; lr_selection.md beside summary.md
 LRS     ?=
+# JOBS: make compare runs this many entries at once, each a single-thread process (lmmcl compare --jobs)
+JOBS    ?=
 
 # BASELINE: continual-learning baselines on top of RECIPE, joined by + (lwf, wise_ft, moe, lora: configs/baseline/);
 # appended to the config's callbacks; the run logs to logs/<MODEL>/<RECIPE>+<BASELINE>/. RECIPE=lora is LoRA alone.
@@ -54,7 +56,7 @@ base: $(STAMP)  ## (re)build the tiny model's base: pre-training on the general-
 
 compare: $(STAMP)  ## train the paper's recipes and baselines (lmmcl compare --list) on one base; logs/compare/
 	$(VENV)/bin/lmmcl compare --train --model $(MODEL) $(if $(RECIPES),--recipes $(RECIPES)) $(if $(SEEDS),--seeds $(SEEDS)) \
-		$(if $(LRS),--select-lr $(LRS)) -- $(ARGS)
+		$(if $(LRS),--select-lr $(LRS)) $(if $(JOBS),--jobs $(JOBS)) -- $(ARGS)
 
 recipes: $(STAMP)  ## trainable parameters and optimizer memory of every recipe on MODEL, offline
 	$(VENV)/bin/lmmcl recipes $(MODEL) $(if $(MODEL_PATH),--model-path $(MODEL_PATH))
@@ -83,6 +85,7 @@ BENCH   := OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false $(PY) -m
 bench: $(STAMP)  ## speed and memory benchmarks (tiny_scratch, a few minutes); JSON in benchmarks/results/
 	$(BENCH) benchmarks.loop_overhead --repeats 5
 	$(BENCH) benchmarks.eval_batching
+	$(BENCH) benchmarks.eval_breakdown
 	$(BENCH) benchmarks.throughput
 	$(BENCH) benchmarks.data_wait
 	$(BENCH) benchmarks.memory

@@ -3,7 +3,8 @@
 - :class:`StageData`: what a datamodule the stage loop and :class:`~lmmcl.train.module.LMMModule` read exposes
   (``SkillSequence``, ``SkillMixture``).
 - :class:`StageLoopExtension`: a callback that adds one entry to its own report section after every
-  accuracy-matrix row (the counting-bias probe); :class:`~lmmcl.train.stages.SequentialStages` calls it.
+  accuracy-matrix row (the counting-bias probe); :class:`~lmmcl.train.stages.SequentialStages` calls it. Its
+  base-row entry is reused from the base-row cache only when it says what that entry depends on.
 - :class:`ReportSection`: how a report section is rendered (Markdown lines, an optional figure) and rebuilt
   from TensorBoard scalars; listed once in :mod:`lmmcl.report_sections`, never in the report's core.
 - :class:`ModelAdapter`: a baseline that rewrites the model after the recipe chose what trains (LoRA, MoE).
@@ -42,6 +43,15 @@ class StageLoopExtension(ABC):
     @abstractmethod
     def collect(self, trainer: Trainer, pl_module: LightningModule, row: dict[str, Any], index: int) -> Any:
         """This extension's entry for matrix row ``row`` (``{"name", "scores"}``) at ``index`` (0 = base)."""
+
+    def base_row_settings(self) -> dict[str, Any] | None:
+        """What this extension's base-row entry depends on besides the model, the benchmarks and the evaluation
+        settings (its options, its prompts), for the base-row cache (:mod:`lmmcl.train.base_row`); None (the
+        default): its entry is never reused, and a run with this extension evaluates its base row."""
+        return None
+
+    def replay(self, trainer: Trainer, pl_module: LightningModule, entry: Any, index: int) -> None:
+        """Log a reused base-row ``entry`` as :meth:`collect` logs a measured one (TensorBoard), measuring nothing."""
 
 
 class ReportSection(ABC):

@@ -39,6 +39,8 @@ class LoRA(Callback, ModelAdapter):
             and re-initialise them for the next stage; ``False`` keeps one unmerged adapter for the sequence.
     """
 
+    idle_in_base_evaluation = True  # merges only in the evaluation that ends a stage (lmmcl.train.base_row)
+
     def __init__(self, r: int = 256, alpha: float = 32, dropout: float = 0.05, merge: bool = True):
         if r < 1:
             raise LmmclError(f"LoRA rank must be >= 1, got r={r}.")

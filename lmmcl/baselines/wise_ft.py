@@ -31,6 +31,8 @@ class WiSEFT(Callback):
         alpha: weight ``a`` of the previous (stage-start) parameters, in [0, 1].
     """
 
+    idle_in_base_evaluation = True  # merges only in the evaluation that ends a stage (lmmcl.train.base_row)
+
     def __init__(self, alpha: float = 0.5):
         if not 0.0 <= alpha <= 1.0:
             raise LmmclError(f"WiSE-FT alpha must be in [0, 1], got {alpha}.")

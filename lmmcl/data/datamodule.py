@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import torch
 
 from lightning.pytorch import LightningDataModule
-from torch.utils.data import ConcatDataset, DataLoader, Sampler
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from lmmcl.data.collate import Collator
 from lmmcl.data.order import apply_order
@@ -57,6 +57,22 @@ class SkillDataModule(LightningDataModule):
         self.processor: Any = None
         self.asked: int | None = test_size  # set from the test split when it is loaded
         self.load_bad: dict[str, int] = {}
+        self._test: Dataset | None = None  # the test split, read by every evaluation of the run
+
+    def split_data(self, split: str) -> Dataset:
+        """The ``split``'s dataset. A synthetic test split is drawn once (:func:`lmmcl.data.synthetic.drawn_once`)
+        and kept: evaluated after every stage, it is never drawn again. Anything else is built for each loader."""
+        if split != "test":
+            return self.skill.dataset(split, self.train_size, self.seed)
+        if self._test is None:
+            from lmmcl.data.synthetic import drawn_once
+
+            data = self.skill.dataset("test", self.test_size, self.seed)
+            drawn = drawn_once(data)
+            if drawn is data:  # not synthetic: as before
+                return data
+            self._test = drawn
+        return self._test
 
     @property
     def name(self) -> str:
@@ -67,7 +83,7 @@ class SkillDataModule(LightningDataModule):
         if self.processor is None:
             raise RuntimeError(f"SkillDataModule({self.name!r}) needs a processor: set .processor first.")
         size = self.train_size if split == "train" else self.test_size
-        data = self.skill.dataset(split, size, self.seed)
+        data = self.split_data(split)
         if not train:  # what the report's sample counts start from (lmmcl.eval.sample_counts)
             self.load_bad = dict(getattr(data, "load_bad_records", {}))
             self.asked = size if size is not None else len(data) + sum(self.load_bad.values())

@@ -10,6 +10,7 @@ picture itself, so train and test never share a picture while every answer of a 
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -175,6 +176,29 @@ class SyntheticDataset(Dataset):
                       meta={"skill": self.skill.name, "index": index})
 
 
+class DrawnSplit(Dataset):
+    """A synthetic split with its samples drawn once, at construction, and kept: a split is a pure function of
+    (seed, skill, split, index), so every evaluation after the first reads the same samples without drawing them
+    again (a test sample costs ~5 draws: the split keeps only the pictures that hash into it). Each read returns
+    its own copy of the sample's lists, so a consumer cannot change what the next evaluation sees."""
+
+    def __init__(self, data: SyntheticDataset):
+        self.skill, self.split, self.size, self.seed = data.skill, data.split, data.size, data.seed
+        self.samples = [data[i] for i in range(len(data))]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> Sample:
+        s = self.samples[index]
+        return Sample(s.image, s.question, s.answer, list(s.answers), dict(s.meta))
+
+
+def drawn_once(data: Dataset) -> Dataset:
+    """``data`` as a :class:`DrawnSplit` when it is a synthetic split; any other dataset as it is."""
+    return DrawnSplit(data) if isinstance(data, SyntheticDataset) else data
+
+
 # Generators: name -> function(rng, skill) -> Drawn. Each is one small, readable picture-and-question rule.
 GENERATORS: dict[str, Callable[[random.Random, "SyntheticSkill"], Drawn]] = {}
 
@@ -240,9 +264,25 @@ def world_fingerprint(skills: list[str], per_split: int = 3) -> str:
     digest = hashlib.sha1()
     for name in skills:
         for split in ("train", "test"):
-            data = get_skill(name).dataset(split, per_split, seed=0)
-            for i in range(len(data)):
-                s = data[i]
-                digest.update(f"{name}|{split}|{s.question}|{s.answer}|{s.answers}".encode())
-                digest.update(s.image.convert("RGB").tobytes())
+            add_samples(digest, name, split, get_skill(name).dataset(split, per_split, seed=0))
     return digest.hexdigest()[:16]
+
+
+def add_samples(digest: Any, name: str, split: str, data: Dataset) -> None:
+    """Feed every sample of ``data`` (pixels, question, answers) into ``digest``."""
+    for i in range(len(data)):
+        s = data[i]
+        digest.update(f"{name}|{split}|{s.question}|{s.answer}|{s.answers}".encode())
+        digest.update(s.image.convert("RGB").tobytes())
+
+
+def skill_fingerprint(skill: Skill, seed: int, split: str = "test", n: int = 3) -> dict[str, Any] | None:
+    """What a synthetic skill's ``split`` at ``seed`` is a function of: its configuration, the world's version and
+    a hash of its first ``n`` samples (so a generator changed without a ``WORLD_VERSION`` bump changes it too).
+    None for a skill that is not synthetic (its data can change on disk without any of this changing)."""
+    if not isinstance(skill, SyntheticSkill):
+        return None
+    digest = hashlib.sha1()
+    add_samples(digest, skill.name, split, skill.dataset(split, n, seed))
+    config = json.loads(json.dumps(vars(skill), sort_keys=True, default=str))
+    return {"config": config, "world": WORLD_VERSION, "seed": seed, "split": split, "samples": digest.hexdigest()[:16]}

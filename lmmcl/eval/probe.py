@@ -118,10 +118,25 @@ class CountingBiasProbe(Callback, StageLoopExtension):
     def collect(self, trainer: Trainer, pl_module: LightningModule, row: dict[str, Any], index: int) -> dict[str, Any]:
         """The entry of matrix row ``row`` (called by :class:`~lmmcl.train.stages.SequentialStages` after it adds it)."""
         entry = {"stage": row["name"], **self.measure(pl_module)}
+        self.replay(trainer, pl_module, entry, index)
+        return entry
+
+    def replay(self, trainer: Trainer, pl_module: LightningModule, entry: dict[str, Any], index: int) -> None:
+        """Log ``entry`` as ``probe/<group>/<stat>`` at step ``index`` (a measured one, or a reused base row's)."""
         if trainer.logger is not None:
             trainer.logger.log_metrics({f"probe/{group}/{key}": value for group in self.groups
                                         for key, value in entry[group].items() if key != "n"}, step=index)
-        return entry
+
+    def base_row_settings(self) -> dict[str, Any] | None:
+        """The probe's options and its prompt skills' fingerprints (None when one is not synthetic: not reused)."""
+        from lmmcl.data.skill import get_skill
+        from lmmcl.data.synthetic import skill_fingerprint
+
+        prompts = {name: skill_fingerprint(get_skill(name), self.seed) for names in self.groups.values() for name in names}
+        if any(p is None for p in prompts.values()):
+            return None
+        return {"n": self.n, "groups": self.groups, "max_new_tokens": self.max_new_tokens,
+                "batch_size": self.batch_size, "seed": self.seed, "prompts": prompts}
 
     # --- measurement -----------------------------------------------------------------------------
     def number_ids(self, tokenizer: Any) -> list[int]:
@@ -135,6 +150,7 @@ class CountingBiasProbe(Callback, StageLoopExtension):
     def _prompts(self) -> dict[str, list[tuple[Any, Any]]]:
         """Per group: (skill, dataset) pairs holding ``n`` test samples in all."""
         from lmmcl.data.skill import get_skill
+        from lmmcl.data.synthetic import drawn_once
 
         if self._data is None:
             self._data = {}
@@ -143,7 +159,8 @@ class CountingBiasProbe(Callback, StageLoopExtension):
                 for skill in skills:
                     skill.check_available()
                 sizes = [self.n // len(skills) + (k < self.n % len(skills)) for k in range(len(skills))]
-                self._data[group] = [(s, s.dataset("test", size, self.seed)) for s, size in zip(skills, sizes) if size]
+                self._data[group] = [(s, drawn_once(s.dataset("test", size, self.seed)))  # drawn once per run
+                                     for s, size in zip(skills, sizes) if size]
         return self._data
 
     @torch.no_grad()

@@ -40,6 +40,8 @@ class SampleLog(Callback):
         tensorboard_n: samples per benchmark shown as text in TensorBoard (0: none).
     """
 
+    idle_in_base_evaluation = True  # a reused base row's samples are written by lmmcl.train.base_row.replay
+
     def __init__(self, enabled: bool = True, tensorboard_n: int = 4):
         self.enabled, self.tensorboard_n = enabled, tensorboard_n
         self._records: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -73,16 +75,25 @@ class SampleLog(Callback):
         name = stages.stage_name(trainer)
         if name == "base" and stages.rows:
             return  # not a row of the matrix (SequentialStages skips it too)
-        row = len(stages.rows)  # the row SequentialStages is about to add
+        self.write_row(trainer, run, name, len(stages.rows), self._records)  # the row SequentialStages is about to add
+
+    @property
+    def records(self) -> dict[str, list[dict[str, Any]]]:
+        """Per benchmark, the records of the last evaluation (question, references, prediction, score)."""
+        return dict(self._records)
+
+    def write_row(self, trainer: Trainer, run: Path, name: str, row: int, records: dict[str, list[dict[str, Any]]]) -> None:
+        """``samples/<row>/<benchmark>.jsonl`` and the TensorBoard text of one evaluation's ``records`` (also a
+        reused base row's: :mod:`lmmcl.train.base_row`)."""
         folder = run / SAMPLES_DIR / str(row)
         suffix = f".rank{trainer.global_rank}" if trainer.world_size > 1 else ""
-        for benchmark, records in self._records.items():
+        for benchmark, rows in records.items():
             atomic_write(folder / f"{benchmark}{suffix}.jsonl",
-                         "".join(json.dumps({"stage": name, **r}) + "\n" for r in records))
+                         "".join(json.dumps({"stage": name, **r}) + "\n" for r in rows))
         writer = getattr(trainer.logger, "experiment", None)
         if self.tensorboard_n and trainer.is_global_zero and hasattr(writer, "add_text"):
-            for benchmark, records in self._records.items():
-                writer.add_text(f"samples/{benchmark}", samples_markdown(records[:self.tensorboard_n]), global_step=row)
+            for benchmark, rows in records.items():
+                writer.add_text(f"samples/{benchmark}", samples_markdown(rows[:self.tensorboard_n]), global_step=row)
 
 
 def samples_markdown(records: list[dict[str, Any]]) -> str:

@@ -6,14 +6,17 @@
     lmmcl compare --list                                                    # recipes, baselines, defaults
     lmmcl compare --train --seeds 0 1 2                # every entry once per seed: mean ± std, claims.md
     lmmcl compare --train --select-lr 3e-4 1e-3 3e-3 --seeds 0 1 2   # the LR chosen first, on seed 100 (below)
+    lmmcl compare --train --seeds 0 1 2 --jobs 2       # two runs at a time, one thread each (lmmcl.tools.jobs)
 
 An entry is a recipe (configs/recipe/) optionally followed by baselines (configs/baseline/) joined with
-``+``; its run logs to logs/<model>/<entry>/. The default list is the paper's recipes and its baselines
+``+``; its run logs to logs/<model>/<entry>/. The options after ``--`` go to every run, before the run's own
+model, recipe, seed and baselines, which a ``--config`` among them therefore cannot replace. The default list is the paper's recipes and its baselines
 (LoRA; LwF, WiSE-FT and MoE on the MLP recipe, so each compares with the plain ``mlp`` row).
 
 Writes summary.json, summary.md and learning_vs_forgetting.png (also into TensorBoard) in
 logs/compare/<model>/ (or --out). Every run trains on the same base model, sequence and seed; only the
-recipe differs.
+recipe differs, so the base model is evaluated once per seed: the first run stores its base row in
+<out>/base_rows/ and the others reuse it (lmmcl.train.base_row; --no-base-cache evaluates it in every run).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lmmcl.errors import LmmclError
 from lmmcl.report import atomic_write
 from lmmcl.tables import markdown_table
 
@@ -120,27 +124,73 @@ def write_summary(out_dir: str | Path, rows: list[dict[str, Any]], runs: list[di
     return out_dir / "summary.md"
 
 
-def train_recipes(model: str, recipes: list[str], overrides: list[str],
-                  seeds: list[int] | None = None) -> list[dict[str, Any]]:
-    """Train every entry (once, or once per seed: ``--seed_everything`` and ``--data.seed``); one row per run."""
+def compare_tasks(model: str, recipes: list[str], overrides: list[str], seeds: list[int] | None = None,
+                  base_cache: Path | None = None) -> list[Any]:
+    """One :class:`lmmcl.tools.jobs.Task` per run, in the serial order (every entry of a seed, seed after seed)."""
     from lmmcl.baselines import baseline_args, parse_entry
-    from lmmcl.train.cli import run
+    from lmmcl.tools.jobs import Task
     from lmmcl.train.recipes import get_recipe
 
     entries = [(entry, *parse_entry(entry)) for entry in recipes]  # unknown baselines fail before any training
     for _, recipe, _ in entries:
         get_recipe(recipe)  # and unknown recipes
-    rows = []
+    caching = [] if base_cache is None else ["--stages.base_cache", str(base_cache)]
+    tasks = []
     for seed in seeds or [None]:
         seeding = [] if seed is None else ["--seed_everything", str(seed), "--data.seed", str(seed)]
         for entry, recipe, baselines in entries:
-            print(f"\n[lmmcl compare] === {model} / {entry}" + ("" if seed is None else f" / seed {seed}") + " ===")
-            start = time.time()
-            cli = run(["fit", "--model.preset", model, "--recipe.name", recipe, *baseline_args(baselines), *seeding,
-                       *overrides])
-            row = {**row_from_run(cli.trainer.log_dir, wall_time_s=time.time() - start), "recipe": entry}
-            rows.append(row if seed is None else {**row, "seed": seed})
-    return rows
+            # the overrides first: a --config among them must not replace the entry's model, recipe, seed or
+            # baselines (the baselines' callbacks are appended to the list such a config sets)
+            tasks.append(Task(entry + ("" if seed is None else f" / seed {seed}"),
+                              ["fit", *overrides, "--model.preset", model, "--recipe.name", recipe, *seeding, *caching,
+                               *baseline_args(baselines)], folder=entry,
+                              extra={"entry": entry, "seed": seed}))
+    return tasks
+
+
+def task_row(task: Any) -> dict[str, Any]:
+    row = {**task.row, "recipe": task.extra["entry"]}
+    return row if task.extra["seed"] is None else {**row, "seed": task.extra["seed"]}
+
+
+def train_recipes(model: str, recipes: list[str], overrides: list[str], seeds: list[int] | None = None,
+                  base_cache: Path | None = None, jobs: int = 1,
+                  work_dir: Path | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Train every entry (once, or once per seed: ``--seed_everything`` and ``--data.seed``): one row per run, in
+    the serial order, and the runs that failed (``jobs`` > 1 only: a serial run's failure raises). With
+    ``base_cache``, every run shares that base-row cache (``--stages.base_cache``); with ``jobs`` > 1 the runs
+    are single-thread processes, ``jobs`` at a time (:mod:`lmmcl.tools.jobs`), their logs in ``work_dir``."""
+    from lmmcl.train.cli import run
+
+    tasks = compare_tasks(model, recipes, overrides, seeds, base_cache)
+    if jobs > 1:
+        from lmmcl.tools.jobs import run_parallel
+
+        if not prepare(tasks[0].args):  # the runs' logger names their folder itself: never two at once
+            for task in tasks:
+                task.folder = "*"
+        run_parallel(tasks, jobs, work_dir or Path("logs") / "compare" / model / "jobs")
+        return [task_row(t) for t in tasks if t.row is not None], [t for t in tasks if t.row is None]
+    for task in tasks:
+        print(f"\n[lmmcl compare] === {model} / {task.label} ===")
+        start = time.time()
+        cli = run(task.args)
+        task.row = row_from_run(cli.trainer.log_dir, wall_time_s=time.time() - start)
+    return [task_row(t) for t in tasks], []
+
+
+def prepare(args: list[str]) -> bool:
+    """Before parallel runs of ``lmmcl fit args``: build the tiny base they load if it is not cached (once here, not
+    by two runs at once). Returns whether each entry logs to its own folder (``<model>/<entry>``, the logger's
+    name left to lmmcl)."""
+    from lmmcl.models.prepare import prepare_model
+    from lmmcl.train.cli import resolve
+
+    config = resolve(args)
+    prepare_model(config["model"]["preset"], config["model"].get("model_path"))
+    logger = (config.get("trainer") or {}).get("logger")
+    init = logger.get("init_args") if isinstance(logger, dict) else None
+    return isinstance(init, dict) and init.get("name") in (None, "auto") and init.get("version") is None
 
 
 def seeds_table(rows: list[dict[str, Any]]) -> str:
@@ -186,6 +236,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", help="output directory (default: logs/compare/<model>)")
     parser.add_argument("--seeds", nargs="+", type=int,
                         help="with --train: train every entry once per seed; summary = mean ± std, plus claims.md")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="with --train: run this many entries at once, each a single-thread process "
+                             "(default 1: one after another in this process, with every torch thread)")
+    parser.add_argument("--no-base-cache", action="store_true",
+                        help="with --train: evaluate the base model in every run instead of once per seed")
     from lmmcl.tools import lr_select
 
     lr_select.add_arguments(parser)
@@ -198,15 +253,28 @@ def main(argv: list[str]) -> int:
     if args.list:
         print(list_entries())
         return 0
-    runs = selection = None
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     if args.select_lr and not args.train:
         parser.error("--select-lr trains the selection runs: use it with --train")
+    runs = selection = None
+    failed: list[Any] = []
     if args.train:
+        work = Path(args.out) if args.out else Path("logs") / "compare" / args.model
+        base_cache = None if args.no_base_cache else work / "base_rows"
+
+        def train(recipes: list[str], extra: list[str], seeds: list[int] | None) -> list[dict[str, Any]]:
+            done, failures = train_recipes(args.model, recipes, extra, seeds, base_cache=base_cache, jobs=args.jobs,
+                                           work_dir=work / "jobs")
+            failed.extend(failures)
+            return done
+
         if args.select_lr:  # selection runs on their own seed first; the reported runs at the chosen LR
-            selection = lr_select.select(args, overrides, lambda recipes, extra, seeds:
-                                         train_recipes(args.model, recipes, extra, seeds))
+            selection = lr_select.select(args, overrides, train)
             overrides = [*overrides, *selection.overrides()]
-        rows = train_recipes(args.model, args.recipes, overrides, args.seeds)
+        rows = train(args.recipes, overrides, args.seeds)
+        if not rows:
+            raise LmmclError(f"every run of the compare failed ({len(failed)}): see the logs named above")
         if args.seeds:
             from lmmcl.tools.seeds import aggregate
 
@@ -225,4 +293,11 @@ def main(argv: list[str]) -> int:
     correlation = drift_correlation.from_runs(runs or rows)  # one point per run and stage, every seed's runs
     atomic_write(path.parent / "drift_correlation.json", json.dumps(correlation, indent=2) + "\n")
     print(drift_correlation.render(correlation))
+    if failed:
+        from lmmcl.tools.jobs import failure_report
+
+        print("\n".join(failure_report(t) for t in failed))
+        print(f"[lmmcl compare] {len(failed)} of {len(failed) + len(runs or rows)} runs failed: "
+              f"{', '.join(t.label for t in failed)}; the summary holds the others")
+        return 1
     return 0

@@ -171,10 +171,11 @@ class Selection:
 
 
 def resolved(model: str, overrides: list[str], seeding: list[str]) -> dict[str, Any]:
-    """The config a compare run gets (``lmmcl fit --model.preset MODEL SEEDING OVERRIDES``), resolved, not run."""
+    """The config a compare run gets (``lmmcl fit OVERRIDES --model.preset MODEL SEEDING``: the run's own settings
+    last, as :func:`lmmcl.tools.compare.train_recipes` passes them), resolved, not run."""
     from lmmcl.train.cli import resolve
 
-    return resolve(["fit", "--model.preset", model, *seeding, *overrides])
+    return resolve(["fit", *overrides, "--model.preset", model, *seeding])
 
 
 def check_seeds(args: argparse.Namespace, overrides: list[str]) -> tuple[list[int], dict[str, float]]:
@@ -188,11 +189,6 @@ def check_seeds(args: argparse.Namespace, overrides: list[str]) -> tuple[list[in
         raise LmmclError(f"--select-lr sets {', '.join(dict.fromkeys(named))} of every run itself; remove it from the "
                          "arguments after --.")
     probe = resolved(args.model, overrides, ["--seed_everything", str(seed), "--data.seed", str(seed)])
-    if (probe["seed_everything"], probe["data"]["seed"]) != (seed, seed):
-        raise LmmclError(f"the arguments after -- reset the seed that compare sets (seed_everything "
-                         f"{probe['seed_everything']}, data.seed {probe['data']['seed']} instead of {seed}): a --config "
-                         "that sets seed_everything or data.seed, e.g. configs/experiment/default.yaml (already the "
-                         "default); drop it, or move those keys out of it.")
     if args.seeds:
         reported = list(args.seeds)
     else:  # the reported run uses the config's seeds

@@ -172,6 +172,11 @@ class FreezeRecipe(Callback):
             out.mkdir(parents=True, exist_ok=True)
             (out / "trainable_params.txt").write_text("\n".join(self.trainable_names) + "\n")
 
+    @property
+    def idle_in_base_evaluation(self) -> bool:
+        """Whether its evaluation hook does nothing in a base evaluation (lmmcl.train.base_row): its adapter's does not."""
+        return self.adapter is None or bool(getattr(self.adapter, "idle_in_base_evaluation", False))
+
     def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.adapter is not None:
             self.adapter.on_validation_start(trainer, pl_module)  # e.g. LoRA merges at a stage's end

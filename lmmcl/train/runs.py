@@ -25,7 +25,7 @@ IDENTITY = ("preset", "recipe", "baselines", "skills", "heldout", "config_hash")
 FRESH = "To start a fresh run instead, drop --ckpt_path (it gets a new version directory)."
 # Where a run logs and which checkpoint it resumes from do not change what the run is.
 NOT_HASHED = ("ckpt_path", "config", "trainer.logger.init_args.save_dir", "trainer.logger.init_args.name",
-              "trainer.logger.init_args.version")
+              "trainer.logger.init_args.version", "stages.base_cache")  # nor where its base row may come from
 
 
 def option(cfg: Any, dotted: str, default: Any = None) -> Any:

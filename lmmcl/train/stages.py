@@ -9,7 +9,9 @@
   the stage where it stopped, with that stage's own step counter and schedule;
 - report.json / report.md (and figures) are rewritten after every row, so a partial run still has a report;
   a :class:`~lmmcl.contracts.StageLoopExtension` callback adds one entry to its report section after each row
-  and before the report is written (the counting-bias probe).
+  and before the report is written (the counting-bias probe);
+- with ``base_cache``, the base row is evaluated once per base model, benchmarks, seed and evaluation settings
+  and replayed by later runs (:mod:`lmmcl.train.base_row`; ``lmmcl compare --train`` sets it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.contracts import StageData, StageLoopExtension
 from lmmcl.faults import kill_point
+from lmmcl.train import base_row
 from lmmcl.report import build_report, write_report
 from lmmcl.train.rundir import run_dir
 from lmmcl.errors import LmmclError
@@ -41,13 +44,20 @@ class SequentialStages(Callback):
 
     Args:
         save_checkpoints: write ``checkpoints/stage<k>-<skill>.ckpt`` and ``last.ckpt`` after every stage.
+        base_cache: a directory of base rows (:mod:`lmmcl.train.base_row`): the base row is evaluated once per base
+            model, benchmarks, seed and evaluation settings, and a later run with the same replays it instead of
+            evaluating (same report, samples and TensorBoard values). Default: none, every run evaluates it.
+            ``lmmcl compare --train`` sets ``<out>/base_rows``.
     """
 
-    def __init__(self, save_checkpoints: bool = True):
-        self.save_checkpoints = save_checkpoints
+    idle_in_base_evaluation = True  # what it does in an evaluation, base_row.replay does for a reused base row
+
+    def __init__(self, save_checkpoints: bool = True, base_cache: str | None = None):
+        self.save_checkpoints, self.base_cache = save_checkpoints, base_cache
         self.rows: list[dict[str, Any]] = []
         self.extras: dict[str, Any] = {}  # other callbacks' report sections (e.g. counting_bias)
         self.stage_start_step = 0
+        self.reused_base: dict[str, Any] | None = None  # a base-row cache entry, replayed at fit start
 
     # --- the loop --------------------------------------------------------------------------------
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -60,6 +70,9 @@ class SequentialStages(Callback):
             raise LmmclError("SequentialStages needs trainer.reload_dataloaders_every_n_epochs=1, or every stage "
                              "would silently train on the first skill.")
         trainer.fit_loop.max_epochs = n_stages
+        if self.reused_base is not None:  # the base row from the cache instead of an evaluation (run_sequence)
+            entry, self.reused_base = self.reused_base, None
+            base_row.replay(trainer, pl_module, self, entry)
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         trainer.strategy.setup_optimizers(trainer)  # fresh optimizer state and schedule (LMMModule.stage_steps)
@@ -97,13 +110,24 @@ class SequentialStages(Callback):
             return  # a standalone validate after the sequence started is not a row of the matrix
         dm: LightningDataModule = trainer.datamodule
         scores = {k: pl_module.last_scores[k] for k in dm.skill_names + dm.heldout_names}
-        self.rows.append({"name": name, "scores": scores})
-        self.extras["samples"] = pl_module.last_samples  # asked / scored / skipped per benchmark
+        self.add_row(trainer, pl_module, {"name": name, "scores": scores}, pl_module.last_samples)
+
+    def add_row(self, trainer: Trainer, pl_module: LightningModule, row: dict[str, Any], samples: dict[str, Any],
+                sections: dict[str, Any] | None = None) -> None:
+        """Append ``row`` with its sample counts (asked / scored / skipped per benchmark), log it, add every
+        extension's entry (measured; or, for a reused base row, ``sections``' entries), write the report."""
+        self.rows.append(row)
+        self.extras["samples"] = samples
+        index = len(self.rows) - 1
         if trainer.logger is not None:
-            trainer.logger.log_metrics({f"stage/{k}": v for k, v in scores.items()}, step=len(self.rows) - 1)
+            trainer.logger.log_metrics({f"stage/{k}": v for k, v in row["scores"].items()}, step=index)
         for callback in trainer.callbacks:  # e.g. CountingBiasProbe: one entry of its report section per row
             if isinstance(callback, StageLoopExtension):
-                entry = callback.collect(trainer, pl_module, self.rows[-1], len(self.rows) - 1)
+                if sections is None:
+                    entry = callback.collect(trainer, pl_module, row, index)
+                else:
+                    entry = sections[callback.section]
+                    callback.replay(trainer, pl_module, entry, index)
                 self.extras.setdefault(callback.section, []).append(entry)
         self.write_report(trainer, pl_module)
 
@@ -158,7 +182,17 @@ class SequentialStages(Callback):
 
 def run_sequence(trainer: Trainer, model: LightningModule, datamodule: LightningDataModule,
                  ckpt_path: str | None = None) -> None:
-    """Evaluate the base model (unless resuming), then train the stages."""
+    """Evaluate the base model (unless resuming, or reusing it from the base-row cache), then train the stages."""
     if ckpt_path is None:
-        trainer.validate(model, datamodule=datamodule)
+        stages = next((cb for cb in trainer.callbacks if isinstance(cb, SequentialStages)), None)
+        cache = None
+        if stages is not None and stages.base_cache:  # the model as loaded: before the recipe touches it
+            cache = base_row.BaseRowCache.open(stages.base_cache, trainer, model, datamodule)
+        entry = cache.load() if cache is not None else None
+        if entry is not None:
+            stages.reused_base = entry  # replayed by SequentialStages.on_fit_start
+        else:
+            trainer.validate(model, datamodule=datamodule)
+            if cache is not None:
+                cache.store(trainer, model, stages)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)

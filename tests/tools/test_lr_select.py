@@ -66,12 +66,16 @@ def test_the_selection_seed_is_refused_when_it_is_also_a_reported_seed(monkeypat
         compare.main([*base, "--seeds", "0", "100"])
     with pytest.raises(LmmclError, match="--selection-seed 0 is the config's seed"):  # no --seeds: the config's 0
         compare.main([*base, "--selection-seed", "0"])
-    with pytest.raises(LmmclError, match="reset the seed"):  # default.yaml after -- sets seed_everything back to 0
-        compare.main([*base, "--seeds", "0", "--", "--config", str(EXPERIMENTS / "default.yaml")])
     with pytest.raises(LmmclError, match="sets --model.lr"):
         compare.main([*base, "--seeds", "0", "--", "--model.lr", "1e-3"])
     with pytest.raises(SystemExit):
         compare.main(["--select-lr", "3e-4", "1e-3", "3e-3"])  # without --train
+
+
+def test_a_config_after_the_double_dash_cannot_reset_the_seed_compare_sets():
+    config = lr_select.resolved("tiny_scratch", ["--config", str(EXPERIMENTS / "default.yaml")],
+                                ["--seed_everything", "100", "--data.seed", "100"])
+    assert (config["seed_everything"], config["data"]["seed"], config["model"]["preset"]) == (100, 100, "tiny_scratch")
 
 
 def seed_and_lr(args):

@@ -1,0 +1,114 @@
+"""How lmmcl compare runs its entries: one base-row cache shared by every run; the overrides never replace an
+entry's own recipe, model, seed or baselines; --jobs N (parallel single-thread runs) gives the serial compare's
+results, with a failing entry reported and the others kept."""
+
+import json
+from pathlib import Path
+
+from lmmcl.tools import compare
+from lmmcl.tools.jobs import Task, run_parallel
+from lmmcl.train import cli as train_cli
+
+
+def fake_runs(tmp_path, monkeypatch):
+    """Replace lmmcl fit by a fake that writes a report and records its arguments."""
+    from lmmcl.report import build_report
+
+    calls = []
+
+    def fake_run(args):
+        calls.append(args)
+        run = tmp_path / f"run{len(list(tmp_path.glob('run*')))}"
+        run.mkdir()
+        stages = [{"name": "base", "scores": {"count": 20.0, "color": 80.0}},
+                  {"name": "count", "scores": {"count": 40.0, "color": 70.0}}]
+        recipe = args[args.index("--recipe.name") + 1]
+        (run / "report.json").write_text(json.dumps(build_report("tiny", recipe, ["count"], ["color"], stages, 1, 2)))
+        return type("CLI", (), {"trainer": type("T", (), {"log_dir": str(run)})})()
+
+    monkeypatch.setattr(train_cli, "run", fake_run)
+    return calls
+
+
+def option(args, name):
+    return args[args.index(name) + 1] if name in args else None
+
+
+def test_every_run_of_a_compare_shares_one_base_row_cache_unless_told_not_to(tmp_path, monkeypatch):
+    calls = fake_runs(tmp_path, monkeypatch)
+    out = tmp_path / "cmp"
+    assert compare.main(["--train", "--recipes", "full", "mlp+lwf", "--seeds", "0", "1", "--out", str(out),
+                         "--", "--data.train_size", "8"]) == 0
+    assert {option(c, "--stages.base_cache") for c in calls} == {str(out / "base_rows")}
+    calls.clear()
+    assert compare.main(["--train", "--recipes", "full", "--out", str(out), "--no-base-cache"]) == 0
+    assert option(calls[0], "--stages.base_cache") is None
+
+
+def test_a_config_among_the_overrides_cannot_replace_an_entrys_recipe_or_drop_its_baselines(tmp_path, monkeypatch,
+                                                                                           cli_fit_args):
+    calls = fake_runs(tmp_path, monkeypatch)
+    # cli_fit_args holds --config default.yaml (recipe mlp_gate_up, preset tiny) and --trainer.callbacks []
+    assert compare.main(["--train", "--model", "tiny_scratch", "--recipes", "sa_proj+lwf", "--seeds", "3",
+                         "--out", str(tmp_path / "cmp"), "--", *cli_fit_args[1:]]) == 0
+    from lmmcl.train.cli import resolve
+
+    config = resolve(calls[0])
+    assert config["recipe"]["name"] == "sa_proj" and config["model"]["preset"] == "tiny_scratch"
+    assert config["seed_everything"] == 3 and config["data"]["seed"] == 3
+    assert [c["class_path"].rpartition(".")[2] for c in config["trainer"]["callbacks"]] == ["LwF"]
+
+
+def test_parallel_runs_never_share_a_log_folder_and_keep_the_serial_order(tmp_path, monkeypatch):
+    import subprocess
+
+    started, running = [], set()
+
+    class FakeProcess:  # a run that ends at its second poll, writing its row
+        def __init__(self, command, **kwargs):
+            self.result, self.label, self.polls, self.returncode = Path(command[3]), command[-1], 0, None
+            started.append((self.label, set(running)))
+            running.add(self.label)
+
+        def poll(self):
+            self.polls += 1
+            if self.polls < 2:
+                return None
+            running.discard(self.label)
+            self.result.write_text(json.dumps({"label": self.label}))
+            self.returncode = 0
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", FakeProcess)
+    tasks = [Task(f"{e} / seed {s}", ["fit", f"{e}-{s}"], folder=e) for s in (0, 1) for e in ("a", "b", "c")]
+    tasks.insert(1, Task("a / seed 9", ["fit", "a-9"], folder="a"))  # the first one's folder: must wait for it
+    run_parallel(tasks, jobs=3, work_dir=tmp_path, poll_s=0)
+    assert [t.row["label"] for t in tasks] == [t.args[-1] for t in tasks]  # every row, in the given order
+    for label, others in started:
+        assert label[0] not in {o[0] for o in others}  # never two runs of one folder at once
+    assert max(len(others) for _, others in started) == 2  # otherwise three at once
+    assert [label for label, _ in started if label[0] == "a"] == ["a-0", "a-9", "a-1"]  # one folder: in order
+
+
+def test_jobs_give_the_serial_results_and_report_a_failing_entry(tmp_path, cli_fit_args, capsys):
+    overrides = [*cli_fit_args[1:], "--data.heldout", "[color, caption]"]
+
+    def compare_run(name, *options):
+        out = tmp_path / name
+        code = compare.main(["--train", "--model", "tiny_scratch", *options, "--out", str(out / "cmp"), "--",
+                             *overrides, "--trainer.logger.init_args.save_dir", str(out / "logs")])
+        rows = json.loads((out / "cmp" / "summary.json").read_text())["rows"]
+        return code, {r["recipe"]: json.loads((Path(r["run_dir"]) / "report.json").read_text()) for r in rows}
+
+    serial_code, serial = compare_run("serial", "--recipes", "mlp_gate_up", "sa_proj")
+    # sa_proj+moe fails at start-up: MoE needs a recipe that trains language-model MLPs
+    jobs_code, jobs = compare_run("jobs", "--recipes", "mlp_gate_up", "sa_proj+moe", "sa_proj", "--jobs", "2")
+    assert serial_code == 0 and jobs_code == 1
+    assert jobs == serial  # same runs, same reports (base row, learning, forgetting, probe, drift)
+    out = capsys.readouterr().out
+    assert "FAILED: sa_proj+moe: exit code 2" in out and "MoE turns language-model MLPs into experts" in out
+    assert str(tmp_path / "jobs" / "cmp" / "jobs" / "sa_proj+moe.log") in out
+    assert "1 of 3 runs failed: sa_proj+moe" in out
+    logs = tmp_path / "jobs" / "logs" / "tiny_scratch"
+    for entry in ("mlp_gate_up", "sa_proj"):  # each run in the version the serial compare gave it
+        assert [p.name for p in (logs / entry).iterdir()] == ["version_0"]
