@@ -258,7 +258,7 @@ def render(selection: Selection) -> str:
         lines += ["Their own LR (model.recipe_lr; not selected, not trained on the selection seed): " +
                   ", ".join(f"{e} {fmt_lr(lr)}" for e, lr in selection.own_lr.items()) + ".", ""]
     lines += [f"**Chosen: {fmt_lr(chosen)}**" + (
-        f" (the grid's edge: refused, extend the grid)" if selection.at_edge else
+        " (the grid's edge: refused, extend the grid)" if selection.at_edge else
         f"; sensitivity below at its neighbours {fmt_lr(lower)} and {fmt_lr(upper)}, on the selection seed."), "",
         "## Rule score per LR", "",
         *markdown_table(["LR", "mean learning (rule)", ""],
