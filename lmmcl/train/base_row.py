@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -157,6 +158,24 @@ class BaseRowCache:
         rank_zero_info(f"[lmmcl] base row: reused {self.path} (evaluated by {entry.get('evaluated_by')}): the same base "
                        f"model, benchmarks, seed and evaluation settings")
         return entry
+
+    @contextmanager
+    def evaluating(self) -> Iterator[None]:
+        """Held while this run evaluates and stores the base row: another run with the same key (``lmmcl compare
+        --jobs``) waits here, then reuses the stored row instead of evaluating it too. An exclusive ``flock`` on
+        ``<entry>.lock``, released when the block ends or the process dies; without ``fcntl`` (Windows), no wait."""
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def store(self, trainer: Trainer, module: LightningModule, stages: Any) -> None:
         """Store the base row the run just evaluated (``stages.rows[0]`` and what came with it), atomically."""

@@ -188,11 +188,13 @@ def run_sequence(trainer: Trainer, model: LightningModule, datamodule: Lightning
         cache = None
         if stages is not None and stages.base_cache:  # the model as loaded: before the recipe touches it
             cache = base_row.BaseRowCache.open(stages.base_cache, trainer, model, datamodule)
-        entry = cache.load() if cache is not None else None
-        if entry is not None:
-            stages.reused_base = entry  # replayed by SequentialStages.on_fit_start
-        else:
+        if cache is None:
             trainer.validate(model, datamodule=datamodule)
-            if cache is not None:
-                cache.store(trainer, model, stages)
+        else:
+            with cache.evaluating():  # a parallel run with the same key waits, then reuses what this one stores
+                entry = cache.load()
+                if entry is None:
+                    trainer.validate(model, datamodule=datamodule)
+                    cache.store(trainer, model, stages)
+            stages.reused_base = entry  # replayed by SequentialStages.on_fit_start (None: evaluated above)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)

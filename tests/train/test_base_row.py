@@ -153,3 +153,25 @@ def test_a_run_whose_callbacks_act_in_evaluations_evaluates_its_base_row(make_tr
     assert any("MoE" in r for r in reasons(MoE()))                         # logs its router load at every evaluation
     assert any("Peeker" in r for r in reasons(Peeker()))                   # an unknown callback: not replayed
     assert any("SilentProbe" in r for r in reasons(SilentProbe()))         # an extension that names no settings
+
+
+def test_a_run_waits_for_another_evaluating_the_same_base_row_then_reuses_it(tmp_path):
+    import threading
+    import time
+
+    key = {"format": base_row.FORMAT, "part": 1}
+    first, second = BaseRowCache(tmp_path, key, False), BaseRowCache(tmp_path, key, False)
+    events = []
+
+    def other_run():
+        with second.evaluating():
+            events.append(("second finds", second.load() is not None))
+
+    with first.evaluating():
+        thread = threading.Thread(target=other_run)
+        thread.start()
+        time.sleep(0.3)  # the other run is blocked meanwhile
+        events.append(("first stores", True))
+        first.path.write_text(json.dumps({"format": base_row.FORMAT, "key": key, "records": None}))
+    thread.join(10)
+    assert events == [("first stores", True), ("second finds", True)]
