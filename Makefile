@@ -90,6 +90,7 @@ bench: $(STAMP)  ## speed and memory benchmarks (tiny_scratch, a few minutes); J
 	$(BENCH) benchmarks.data_wait
 	$(BENCH) benchmarks.memory
 	$(BENCH) benchmarks.drift_overhead
+	$(BENCH) benchmarks.compare_parallel
 	$(BENCH) benchmarks.real_scale --preset tiny_scratch --steps 2 --out benchmarks/results/real_scale_tiny_cpu.json
 
 tensorboard: $(STAMP)  ## serve logs/ on localhost:$(PORT)
