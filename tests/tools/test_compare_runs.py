@@ -11,22 +11,16 @@ from lmmcl.train import cli as train_cli
 
 
 def fake_runs(tmp_path, monkeypatch):
-    """Replace lmmcl fit by a fake that writes a report and records its arguments."""
-    from lmmcl.report import build_report
+    """Replace lmmcl fit, the row read from its report and the summary by fakes; the runs' arguments are recorded."""
+    from types import SimpleNamespace
 
     calls = []
-
-    def fake_run(args):
-        calls.append(args)
-        run = tmp_path / f"run{len(list(tmp_path.glob('run*')))}"
-        run.mkdir()
-        stages = [{"name": "base", "scores": {"count": 20.0, "color": 80.0}},
-                  {"name": "count", "scores": {"count": 40.0, "color": 70.0}}]
-        recipe = args[args.index("--recipe.name") + 1]
-        (run / "report.json").write_text(json.dumps(build_report("tiny", recipe, ["count"], ["color"], stages, 1, 2)))
-        return type("CLI", (), {"trainer": type("T", (), {"log_dir": str(run)})})()
-
-    monkeypatch.setattr(train_cli, "run", fake_run)
+    monkeypatch.setattr(train_cli, "run", lambda args: calls.append(args) or SimpleNamespace(
+        trainer=SimpleNamespace(log_dir=str(tmp_path / f"run{len(calls)}"))))
+    monkeypatch.setattr(compare, "row_from_run", lambda run_dir, wall_time_s=None: {
+        "model": "tiny", "learning": 1.0, "heldout_final": -1.0, "heldout_mean": -1.0, "trainable_params": 1,
+        "total_params": 2, "wall_time_s": wall_time_s, "run_dir": run_dir})
+    monkeypatch.setattr(compare, "write_summary", lambda out_dir, rows, runs=None: Path(out_dir) / "summary.md")
     return calls
 
 
