@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import torch
+from lightning.pytorch.callbacks import Callback
 
 
 def main() -> None:
@@ -93,35 +94,29 @@ def main() -> None:
     print(json.dumps(row))
 
 
-class CurveLog:
-    """A Lightning callback appending each validation's scores (step, seconds, per skill, mean) to a JSON-lines file."""
+class CurveLog(Callback):
+    """Appends each validation's scores (phase, step, seconds, per skill, mean) to a JSON-lines file."""
 
-    def __new__(cls, tag: str, path: str):
-        from lightning.pytorch.callbacks import Callback
+    def __init__(self, tag: str, path: str):
+        self.tag, self.path = tag, path
+        self.start, self.steps_before = time.time(), 0  # steps of earlier phases (one curve over all)
 
-        class _CurveLog(Callback):
-            def __init__(self):
-                self.start, self.steps_before = time.time(), 0  # steps of earlier phases (one curve over all)
+    def on_train_end(self, trainer, module):
+        self.steps_before += trainer.global_step
 
-            def on_train_end(self, trainer, module):
-                self.steps_before += trainer.global_step
+    def on_validation_end(self, trainer, module):
+        from lmmcl.train.recipes import freeze_recipe
 
-            def on_validation_end(self, trainer, module):
-                scores = {k: round(v, 1) for k, v in module.last_scores.items() if not k.endswith("_mean")}
-                chance = {s.name: s.chance for s in module.benchmarks}
-                from lmmcl.train.recipes import freeze_recipe
-
-                row = {"tag": tag, "phase": freeze_recipe(trainer).recipe.name, "epoch": trainer.current_epoch + 1,
-                       "step": self.steps_before + trainer.global_step,
-                       "seconds": round(time.time() - self.start), "scores": scores,
-                       "mean": round(sum(scores.values()) / len(scores), 1),
-                       "min_margin": round(min(scores[k] - chance[k] for k in scores), 1)}
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-                with open(path, "a") as f:
-                    f.write(json.dumps(row) + "\n")
-                print(json.dumps(row), flush=True)
-
-        return _CurveLog()
+        scores = {k: round(v, 1) for k, v in module.last_scores.items() if not k.endswith("_mean")}
+        chance = {s.name: s.chance for s in module.benchmarks}
+        row = {"tag": self.tag, "phase": freeze_recipe(trainer).recipe.name, "epoch": trainer.current_epoch + 1,
+               "step": self.steps_before + trainer.global_step, "seconds": round(time.time() - self.start),
+               "scores": scores, "mean": round(sum(scores.values()) / len(scores), 1),
+               "min_margin": round(min(scores[k] - chance[k] for k in scores), 1)}
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
 
 
 def capped(name: str, max_objects: int):
