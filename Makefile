@@ -21,6 +21,8 @@ SEEDS   ?=
 LRS     ?=
 # JOBS: make compare runs this many entries at once, each a single-thread process (lmmcl compare --jobs)
 JOBS    ?=
+# NO_LAYERS: make compare NO_LAYERS=1 skips each run's layer contribution (layers.json; claims.md's finding (d))
+NO_LAYERS ?=
 
 # BASELINE: continual-learning baselines on top of RECIPE, joined by + (lwf, wise_ft, moe, lora: configs/baseline/);
 # appended to the config's callbacks; the run logs to logs/<MODEL>/<RECIPE>+<BASELINE>/. RECIPE=lora is LoRA alone.
@@ -56,7 +58,7 @@ base: $(STAMP)  ## (re)build the tiny model's base: pre-training on the general-
 
 compare: $(STAMP)  ## train the paper's recipes and baselines (lmmcl compare --list) on one base; logs/compare/
 	$(VENV)/bin/lmmcl compare --train --model $(MODEL) $(if $(RECIPES),--recipes $(RECIPES)) $(if $(SEEDS),--seeds $(SEEDS)) \
-		$(if $(LRS),--select-lr $(LRS)) $(if $(JOBS),--jobs $(JOBS)) -- $(ARGS)
+		$(if $(LRS),--select-lr $(LRS)) $(if $(JOBS),--jobs $(JOBS)) $(if $(NO_LAYERS),--no-layers) -- $(ARGS)
 
 recipes: $(STAMP)  ## trainable parameters and optimizer memory of every recipe on MODEL, offline
 	$(VENV)/bin/lmmcl recipes $(MODEL) $(if $(MODEL_PATH),--model-path $(MODEL_PATH))

@@ -79,6 +79,11 @@ def live_steps(new_tokens: torch.Tensor, eos_ids: Sequence[int]) -> torch.Tensor
     return (torch.cumsum(is_eos.long(), dim=1) - is_eos.long()) == 0
 
 
+def shares(n: int, parts: int) -> list[int]:
+    """``n`` split into ``parts`` near-equal counts, the larger first: ``shares(5, 2) == [3, 2]``."""
+    return [n // parts + (k < n % parts) for k in range(parts)]
+
+
 def summarize_samples(per_sample: dict[str, list[float]]) -> dict[str, float]:
     """``<stat>_mean``/``<stat>_std`` over samples of each per-sample value (population std), and ``n``."""
     out: dict[str, float] = {}
@@ -158,9 +163,8 @@ class CountingBiasProbe(Callback, StageLoopExtension):
                 skills = [get_skill(name) for name in names]
                 for skill in skills:
                     skill.check_available()
-                sizes = [self.n // len(skills) + (k < self.n % len(skills)) for k in range(len(skills))]
                 self._data[group] = [(s, drawn_once(s.dataset("test", size, self.seed)))  # drawn once per run
-                                     for s, size in zip(skills, sizes) if size]
+                                     for s, size in zip(skills, shares(self.n, len(skills))) if size]
         return self._data
 
     @torch.no_grad()

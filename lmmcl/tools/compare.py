@@ -7,6 +7,7 @@
     lmmcl compare --train --seeds 0 1 2                # every entry once per seed: mean ± std, claims.md
     lmmcl compare --train --select-lr 3e-4 1e-3 3e-3 --seeds 0 1 2   # the LR chosen first, on seed 100 (below)
     lmmcl compare --train --seeds 0 1 2 --jobs 2       # two runs at a time, one thread each (lmmcl.tools.jobs)
+    lmmcl compare --train --seeds 0 1 2 --no-layers    # without each run's layer contribution (layers.json)
 
 An entry is a recipe (configs/recipe/) optionally followed by baselines (configs/baseline/) joined with
 ``+``; its run logs to logs/<model>/<entry>/. The options after ``--`` go to every run, before the run's own
@@ -17,6 +18,9 @@ Writes summary.json, summary.md and learning_vs_forgetting.png (also into Tensor
 logs/compare/<model>/ (or --out). Every run trains on the same base model, sequence and seed; only the
 recipe differs, so the base model is evaluated once per seed: the first run stores its base row in
 <out>/base_rows/ and the others reuse it (lmmcl.train.base_row; --no-base-cache evaluates it in every run).
+After every trained run, in the process that ran it, its layer contribution (lmmcl.eval.layers.measure_run: which
+language-model blocks' outputs moved, base model against final weights, on the counting probe's prompts) is written
+to layers.json and layers.png in its run directory, where claims.md reads it for finding (d); --no-layers skips it.
 """
 
 from __future__ import annotations
@@ -51,6 +55,43 @@ def row_from_run(run_dir: str | Path, wall_time_s: float | None = None) -> dict[
     return {"recipe": label, "model": report["model"], **report["summary"],
             "trainable_params": report["trainable_params"], "total_params": report["total_params"],
             "wall_time_s": wall_time_s, "run_dir": str(run_dir)}
+
+
+def measure_layers(cli: Any) -> Path | None:
+    """layers.json/png of the run ``cli`` has just trained, in its run directory (:func:`lmmcl.eval.layers.measure_run`).
+
+    Every run is measured, whatever its recipe: the measurement is of each block's output, not of its weights, and a
+    recipe that leaves a block's weights frozen still moves its output through its inputs (claims.md says which
+    blocks each recipe trained); it costs two forward passes over the probe's prompts. Runs on several processes are
+    not measured (a sharded model is not whole on one process: ``lmmcl layers`` on their checkpoint). A failure is
+    printed, not raised (raised under ``LMMCL_DEBUG=1``): the run itself succeeded and its row counts; claim (d)
+    then lacks that run.
+    """
+    from lmmcl.eval.layers import measure_run
+    from lmmcl.failures import debug, paragraph
+
+    trainer = cli.trainer
+    if trainer.world_size > 1:
+        print(f"[lmmcl compare] layer contribution not measured for {trainer.log_dir}: it ran on {trainer.world_size} "
+              f"processes (measure it with lmmcl layers on its checkpoint)")
+        return None
+    try:
+        path = measure_run(cli.model, trainer.callbacks, trainer.log_dir, trainer.strategy.root_device)
+    except Exception as err:  # noqa: BLE001 - reported; the run's row must not be lost to it
+        if debug():
+            raise
+        print(f"[lmmcl compare] layer contribution not measured for {trainer.log_dir}: {paragraph(err, 'lmmcl compare')}")
+        return None
+    print(f"[lmmcl compare] layer contribution: {path}")
+    return path
+
+
+def finish_run(cli: Any, wall_time_s: float, layers: bool) -> dict[str, Any]:
+    """The summary row of the run ``cli`` has just trained (its wall time: the training alone), after measuring its
+    layer contribution (``layers``). Called where the run ran: in this process, or in a ``--jobs`` worker."""
+    if layers:
+        measure_layers(cli)
+    return row_from_run(cli.trainer.log_dir, wall_time_s=wall_time_s)
 
 
 def run_label(run_dir: Path, recipe: str) -> str:
@@ -125,8 +166,9 @@ def write_summary(out_dir: str | Path, rows: list[dict[str, Any]], runs: list[di
 
 
 def compare_tasks(model: str, recipes: list[str], overrides: list[str], seeds: list[int] | None = None,
-                  base_cache: Path | None = None) -> list[Any]:
-    """One :class:`lmmcl.tools.jobs.Task` per run, in the serial order (every entry of a seed, seed after seed)."""
+                  base_cache: Path | None = None, layers: bool = False) -> list[Any]:
+    """One :class:`lmmcl.tools.jobs.Task` per run, in the serial order (every entry of a seed, seed after seed);
+    ``layers``: each run's layer contribution is measured once it has trained (:func:`finish_run`)."""
     from lmmcl.baselines import baseline_args, parse_entry
     from lmmcl.tools.jobs import Task
     from lmmcl.train.recipes import get_recipe
@@ -143,7 +185,7 @@ def compare_tasks(model: str, recipes: list[str], overrides: list[str], seeds: l
             # baselines (the baselines' callbacks are appended to the list such a config sets)
             tasks.append(Task(entry + ("" if seed is None else f" / seed {seed}"),
                               ["fit", *overrides, "--model.preset", model, "--recipe.name", recipe, *seeding, *caching,
-                               *baseline_args(baselines)], folder=entry,
+                               *baseline_args(baselines)], folder=entry, layers=layers,
                               extra={"entry": entry, "seed": seed}))
     return tasks
 
@@ -154,15 +196,16 @@ def task_row(task: Any) -> dict[str, Any]:
 
 
 def train_recipes(model: str, recipes: list[str], overrides: list[str], seeds: list[int] | None = None,
-                  base_cache: Path | None = None, jobs: int = 1,
-                  work_dir: Path | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
+                  base_cache: Path | None = None, jobs: int = 1, work_dir: Path | None = None,
+                  layers: bool = False) -> tuple[list[dict[str, Any]], list[Any]]:
     """Train every entry (once, or once per seed: ``--seed_everything`` and ``--data.seed``): one row per run, in
     the serial order, and the runs that failed (``jobs`` > 1 only: a serial run's failure raises). With
     ``base_cache``, every run shares that base-row cache (``--stages.base_cache``); with ``jobs`` > 1 the runs
-    are single-thread processes, ``jobs`` at a time (:mod:`lmmcl.tools.jobs`), their logs in ``work_dir``."""
+    are single-thread processes, ``jobs`` at a time (:mod:`lmmcl.tools.jobs`), their logs in ``work_dir``. With
+    ``layers``, every run's layer contribution goes into its run directory (:func:`finish_run`)."""
     from lmmcl.train.cli import run
 
-    tasks = compare_tasks(model, recipes, overrides, seeds, base_cache)
+    tasks = compare_tasks(model, recipes, overrides, seeds, base_cache, layers)
     if jobs > 1:
         from lmmcl.tools.jobs import run_parallel
 
@@ -175,7 +218,7 @@ def train_recipes(model: str, recipes: list[str], overrides: list[str], seeds: l
         print(f"\n[lmmcl compare] === {model} / {task.label} ===")
         start = time.time()
         cli = run(task.args)
-        task.row = row_from_run(cli.trainer.log_dir, wall_time_s=time.time() - start)
+        task.row = finish_run(cli, time.time() - start, task.layers)
     return [task_row(t) for t in tasks], []
 
 
@@ -241,6 +284,9 @@ def main(argv: list[str]) -> int:
                              "(default 1: one after another in this process, with every torch thread)")
     parser.add_argument("--no-base-cache", action="store_true",
                         help="with --train: evaluate the base model in every run instead of once per seed")
+    parser.add_argument("--no-layers", action="store_true",
+                        help="with --train: do not measure each run's layer contribution (layers.json in its run "
+                             "directory, read by claims.md for finding (d))")
     from lmmcl.tools import lr_select
 
     lr_select.add_arguments(parser)
@@ -263,16 +309,17 @@ def main(argv: list[str]) -> int:
         work = Path(args.out) if args.out else Path("logs") / "compare" / args.model
         base_cache = None if args.no_base_cache else work / "base_rows"
 
-        def train(recipes: list[str], extra: list[str], seeds: list[int] | None) -> list[dict[str, Any]]:
+        def train(recipes: list[str], extra: list[str], seeds: list[int] | None,
+                  layers: bool = False) -> list[dict[str, Any]]:
             done, failures = train_recipes(args.model, recipes, extra, seeds, base_cache=base_cache, jobs=args.jobs,
-                                           work_dir=work / "jobs")
+                                           work_dir=work / "jobs", layers=layers)
             failed.extend(failures)
             return done
 
         if args.select_lr:  # selection runs on their own seed first; the reported runs at the chosen LR
             selection = lr_select.select(args, overrides, train)
             overrides = [*overrides, *selection.overrides()]
-        rows = train(args.recipes, overrides, args.seeds)
+        rows = train(args.recipes, overrides, args.seeds, layers=not args.no_layers)  # not the selection runs
         if not rows:
             raise LmmclError(f"every run of the compare failed ({len(failed)}): see the logs named above")
         if args.seeds:

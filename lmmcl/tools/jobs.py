@@ -1,10 +1,11 @@
 """``lmmcl compare --jobs N``: the compare's runs as N parallel single-thread processes instead of one after another.
 
-Each run is ``lmmcl fit`` in its own process (``python -m lmmcl.tools.jobs RESULT.json fit ...``) with one torch
-/ OpenMP thread, its output in ``<out>/jobs/<entry>[-seed<k>].log``; it writes its summary row to ``RESULT.json``
-(the row ``lmmcl compare`` reads from a run's report.json). Runs start in the serial order, at most N at a time,
-and two runs that log to the same folder (``logs/<model>/<entry>``) never run at once, so every run gets the
-``version_<n>`` the serial compare would give it. The rows come back in the serial order. A run that fails does not
+Each run is ``lmmcl fit`` in its own process (``python -m lmmcl.tools.jobs RESULT.json [--layers] fit ...``) with one
+torch / OpenMP thread, its output in ``<out>/jobs/<entry>[-seed<k>].log``; it writes its summary row to ``RESULT.json``
+(the row ``lmmcl compare`` reads from a run's report.json), after measuring the run's layer contribution with
+``--layers`` (:func:`lmmcl.tools.compare.finish_run`, as a serial compare does). Runs start in the serial order, at
+most N at a time, and two runs that log to the same folder (``logs/<model>/<entry>``) never run at once, so every run
+gets the ``version_<n>`` the serial compare would give it. The rows come back in the serial order. A run that fails does not
 stop the others; it is reported with its exit code, its log and the log's last lines.
 """
 
@@ -26,12 +27,13 @@ TAIL_LINES = 15
 @dataclass
 class Task:
     """One run of a compare: its label (``<entry>`` or ``<entry> / seed <k>``), ``lmmcl fit`` arguments, the log
-    folder it shares with other runs (never two at once), the caller's ``extra`` data, and what it returned: its
-    summary row, or its exit code and log."""
+    folder it shares with other runs (never two at once), whether its layer contribution is measured after it, the
+    caller's ``extra`` data, and what it returned: its summary row, or its exit code and log."""
 
     label: str
     args: list[str]
     folder: str
+    layers: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     row: dict[str, Any] | None = None
     returncode: int | None = None
@@ -71,7 +73,8 @@ def run_parallel(tasks: list[Task], jobs: int, work_dir: Path, poll_s: float = 0
                 task.result.unlink(missing_ok=True)
                 task.started = time.time()
                 with task.log.open("w") as out:
-                    proc = subprocess.Popen([sys.executable, "-m", "lmmcl.tools.jobs", str(task.result), *task.args],
+                    proc = subprocess.Popen([sys.executable, "-m", "lmmcl.tools.jobs", str(task.result),
+                                             *(["--layers"] if task.layers else []), *task.args],
                                             stdout=out, stderr=subprocess.STDOUT, env=env)
                 running[proc] = task
                 print(f"[lmmcl compare] started {task.label} ({len(tasks) - len(pending)}/{len(tasks)}, "
@@ -95,23 +98,27 @@ def run_parallel(tasks: list[Task], jobs: int, work_dir: Path, poll_s: float = 0
 
 
 def worker(argv: list[str]) -> int:
-    """``python -m lmmcl.tools.jobs RESULT.json fit ...``: one run with one thread; its summary row into RESULT.json."""
+    """``python -m lmmcl.tools.jobs RESULT.json [--layers] fit ...``: one run with one thread (then, with
+    ``--layers``, its layer contribution); its summary row into RESULT.json."""
     import torch
 
     from lmmcl.atomic import atomic_write
     from lmmcl.failures import guarded
-    from lmmcl.tools.compare import row_from_run
+    from lmmcl.tools.compare import finish_run
     from lmmcl.train.cli import run
     from lmmcl.yamlfile import check_config_files
 
     torch.set_num_threads(1)
     result, args = Path(argv[0]), argv[1:]
+    layers = args[:1] == ["--layers"]
+    if layers:
+        args = args[1:]
 
     def fit() -> int:
         check_config_files(args)
         start = time.time()
         cli = run(args)
-        atomic_write(result, json.dumps(row_from_run(cli.trainer.log_dir, wall_time_s=time.time() - start)) + "\n")
+        atomic_write(result, json.dumps(finish_run(cli, time.time() - start, layers)) + "\n")
         return 0
 
     return guarded("lmmcl fit", fit)

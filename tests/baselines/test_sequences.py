@@ -88,7 +88,8 @@ def test_compare_lists_the_baselines_and_trains_entries(capsys, monkeypatch, tmp
         return type("CLI", (), {"trainer": type("T", (), {"log_dir": str(run)})})()
 
     monkeypatch.setattr(train_cli, "run", fake_run)
-    assert compare.main(["--train", "--model", "tiny", "--recipes", "sa_proj", "mlp_gate_up+lwf", "--out", str(tmp_path / "cmp")]) == 0
+    assert compare.main(["--train", "--model", "tiny", "--recipes", "sa_proj", "mlp_gate_up+lwf", "--out", str(tmp_path / "cmp"),
+                         "--no-layers"]) == 0  # these fake runs have no model to measure
     assert calls[0][calls[0].index("--recipe.name") + 1] == "sa_proj" and not any("callbacks" in a for a in calls[0])
     assert calls[1][calls[1].index("--recipe.name") + 1] == "mlp_gate_up"
     assert any(a.startswith("--trainer.callbacks+=") and a.endswith("lwf.yaml") for a in calls[1])

@@ -1,4 +1,5 @@
-"""Layer contribution: the answer-token mask is shifted, and a one-layer change shows where it is."""
+"""Layer contribution: the answer-token mask is shifted, a one-layer change shows where it is, and a finished run's
+model is measured against its base on the counting-bias probe's prompts."""
 
 import copy
 import json
@@ -13,13 +14,18 @@ from lmmcl.models import load_model
 PERTURBED = 1  # of the tiny model's 4 language-model layers: some before it, some after
 
 
+def perturb_mlp(model, projection="down_proj"):
+    """Layer PERTURBED's MLP ``projection`` weight moved by seeded noise: a tune of that one block."""
+    weight = getattr(model.get_decoder().layers[PERTURBED].mlp, projection).weight
+    with torch.no_grad():
+        weight.add_(0.1 * torch.randn(weight.shape, generator=torch.Generator().manual_seed(0)))
+
+
 @pytest.fixture(scope="module")
 def base_and_tuned():
     base, processor, _ = load_model("tiny_scratch")
     tuned = copy.deepcopy(base)
-    down = tuned.get_decoder().layers[PERTURBED].mlp.down_proj.weight
-    with torch.no_grad():
-        down.add_(0.1 * torch.randn(down.shape, generator=torch.Generator().manual_seed(0)))
+    perturb_mlp(tuned)
     return base, tuned, processor
 
 
@@ -68,3 +74,24 @@ def test_cli_reads_a_run_checkpoint_and_a_pretrained_dir(base_and_tuned, tmp_pat
     check_one_layer_change(result["layers"])
     assert (out / "layers.png").stat().st_size > 0
     assert any(p.name.startswith("events.out.tfevents") for p in out.iterdir())
+
+
+def test_a_finished_run_is_measured_against_its_base_on_the_probes_counting_prompts(tmp_path):
+    from lmmcl.eval.layers import measure_run
+    from lmmcl.eval.probe import CountingBiasProbe
+    from lmmcl.train.module import LMMModule
+    from lmmcl.train.recipes import apply_recipe, get_recipe
+
+    module = LMMModule("tiny_scratch")  # what a run holds once it has trained: its recipe applied, weights moved
+    apply_recipe(module.model, get_recipe("mlp_gate_up"), module.preset.components)
+    perturb_mlp(module.model, "gate_proj")
+    probe = CountingBiasProbe(n=4, counting=["count"], batch_size=2, seed=3)
+    path = measure_run(module, [object(), probe], tmp_path)  # the base: loaded again from the module's preset
+    assert path == tmp_path / "layers.json" and (tmp_path / "layers.png").stat().st_size > 0
+    result = json.loads(path.read_text())
+    assert (result["skills"], result["n"], result["seed"]) == (["count"], 4, 3)  # the probe's, not defaults
+    assert result["trained"] == {"self_attn": [], "mlp": [0, 1, 2, 3]}  # what mlp_gate_up trains, per layer
+    check_one_layer_change(result["layers"])
+    base, _, _ = load_model("tiny_scratch")  # the same numbers as layer_contributions on the probe's samples
+    assert result["layers"] == layer_contributions(base, module.model,
+                                                   answer_batches(module.processor, "count", 4, 2, seed=3))["layers"]

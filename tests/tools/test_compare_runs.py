@@ -1,6 +1,7 @@
-"""How lmmcl compare runs its entries: one base-row cache shared by every run; the overrides never replace an
-entry's own recipe, model, seed or baselines; --jobs N (parallel single-thread runs) gives the serial compare's
-results, with a failing entry reported and the others kept."""
+"""How lmmcl compare runs its entries: one base-row cache shared by every run; each run's layer contribution measured
+once it has trained (not with --no-layers); the overrides never replace an entry's own recipe, model, seed or
+baselines; --jobs N (parallel single-thread runs) gives the serial compare's results and layer contributions, with a
+failing entry reported and the others kept."""
 
 import json
 from pathlib import Path
@@ -10,13 +11,16 @@ from lmmcl.tools.jobs import Task, run_parallel
 from lmmcl.train import cli as train_cli
 
 
-def fake_runs(tmp_path, monkeypatch):
-    """Replace lmmcl fit, the row read from its report and the summary by fakes; the runs' arguments are recorded."""
+def fake_runs(tmp_path, monkeypatch, measured=None):
+    """Replace lmmcl fit, the row read from its report, the layer measurement (the run directories it was called
+    for go into ``measured``) and the summary by fakes; the runs' arguments are recorded."""
     from types import SimpleNamespace
 
     calls = []
     monkeypatch.setattr(train_cli, "run", lambda args: calls.append(args) or SimpleNamespace(
         trainer=SimpleNamespace(log_dir=str(tmp_path / f"run{len(calls)}"))))
+    monkeypatch.setattr(compare, "measure_layers", lambda cli: (measured if measured is not None else []).append(
+        cli.trainer.log_dir))
     monkeypatch.setattr(compare, "row_from_run", lambda run_dir, wall_time_s=None: {
         "model": "tiny", "learning": 1.0, "heldout_final": -1.0, "heldout_mean": -1.0, "trainable_params": 1,
         "total_params": 2, "wall_time_s": wall_time_s, "run_dir": run_dir})
@@ -37,6 +41,19 @@ def test_every_run_of_a_compare_shares_one_base_row_cache_unless_told_not_to(tmp
     calls.clear()
     assert compare.main(["--train", "--recipes", "full", "--out", str(out), "--no-base-cache"]) == 0
     assert option(calls[0], "--stages.base_cache") is None
+
+
+def test_every_run_is_measured_for_layer_contribution_unless_told_not_to(tmp_path, monkeypatch):
+    measured = []
+    calls = fake_runs(tmp_path, monkeypatch, measured)
+    out = tmp_path / "cmp"
+    assert compare.main(["--train", "--recipes", "full", "sa_proj", "--seeds", "0", "1", "--out", str(out)]) == 0
+    assert measured == [str(tmp_path / f"run{k}") for k in range(1, 5)]  # each run once it has trained
+    measured.clear()
+    assert compare.main(["--train", "--recipes", "full", "--out", str(out), "--no-layers"]) == 0
+    assert len(calls) == 5 and measured == []
+    tasks = compare.compare_tasks("tiny", ["full"], [], [0], layers=True)  # a --jobs worker is told to measure
+    assert tasks[0].layers and tasks[0].args[0] == "fit"
 
 
 def test_a_config_among_the_overrides_cannot_replace_an_entrys_recipe_or_drop_its_baselines(tmp_path, monkeypatch,
@@ -92,13 +109,17 @@ def test_jobs_give_the_serial_results_and_report_a_failing_entry(tmp_path, cli_f
         code = compare.main(["--train", "--model", "tiny_scratch", *options, "--out", str(out / "cmp"), "--",
                              *overrides, "--trainer.logger.init_args.save_dir", str(out / "logs")])
         rows = json.loads((out / "cmp" / "summary.json").read_text())["rows"]
-        return code, {r["recipe"]: json.loads((Path(r["run_dir"]) / "report.json").read_text()) for r in rows}
+        return code, {r["recipe"]: {name: {k: v for k, v in json.loads((Path(r["run_dir"]) / name).read_text()).items()
+                                           if k not in ("tuned", "seconds")}  # layers.json: the run's path, its time
+                                    for name in ("report.json", "layers.json")} for r in rows}
 
     serial_code, serial = compare_run("serial", "--recipes", "mlp_gate_up", "sa_proj")
     # sa_proj+moe fails at start-up: MoE needs a recipe that trains language-model MLPs
     jobs_code, jobs = compare_run("jobs", "--recipes", "mlp_gate_up", "sa_proj+moe", "sa_proj", "--jobs", "2")
     assert serial_code == 0 and jobs_code == 1
-    assert jobs == serial  # same runs, same reports (base row, learning, forgetting, probe, drift)
+    # same runs, same reports (base row, learning, forgetting, probe, drift), the same layer contribution measured
+    # by the worker that ran each one
+    assert jobs == serial and serial["sa_proj"]["layers.json"]["trained"]["self_attn"] == [0, 1, 2, 3]
     out = capsys.readouterr().out
     assert "FAILED: sa_proj+moe: exit code 2" in out and "MoE turns language-model MLPs into experts" in out
     assert str(tmp_path / "jobs" / "cmp" / "jobs" / "sa_proj+moe.log") in out

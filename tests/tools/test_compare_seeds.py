@@ -21,7 +21,8 @@ def test_compare_with_seeds_trains_each_recipe_per_seed_and_writes_means_and_cla
 
     monkeypatch.setattr(train_cli, "run", fake_run)
     out = tmp_path / "cmp"
-    assert compare.main(["--train", "--recipes", "full", "sa_proj", "--seeds", "0", "2", "--out", str(out)]) == 0
+    assert compare.main(["--train", "--recipes", "full", "sa_proj", "--seeds", "0", "2", "--out", str(out),
+                         "--no-layers"]) == 0  # these fake runs have no model to measure
     assert [(c[c.index("--recipe.name") + 1], c[c.index("--seed_everything") + 1]) for c in calls] == [
         ("full", "0"), ("sa_proj", "0"), ("full", "2"), ("sa_proj", "2")]
     summary = json.loads((out / "summary.json").read_text())

@@ -100,6 +100,7 @@ def fake_runs(monkeypatch, tmp_path):
         return type("CLI", (), {"trainer": type("T", (), {"log_dir": str(run)})})()
 
     monkeypatch.setattr(train_cli, "run", fake_run)
+    monkeypatch.setattr(compare, "measure_layers", lambda cli: None)  # these fake runs have no model to measure
     return calls, learning_at
 
 
