@@ -149,16 +149,24 @@ def scatter(rows: list[dict[str, Any]], path: Path):
 
 def write_summary(out_dir: str | Path, rows: list[dict[str, Any]], runs: list[dict[str, Any]] | None = None) -> Path:
     """summary.json/md and the scatter; with ``runs`` (per-seed rows), ``rows`` are their per-recipe means
-    (:func:`lmmcl.tools.seeds.aggregate`) and claims.md judges the paper's findings on them."""
+    (:func:`lmmcl.tools.seeds.aggregate`) and claims.md judges the paper's findings on them (summary.json's rows
+    then also hold each recipe's layer contribution by depth: finding (d)'s numbers)."""
     from torch.utils.tensorboard import SummaryWriter
 
     out_dir = Path(out_dir)
+    claims = None
+    if runs:
+        from lmmcl.tools.claims import judge
+
+        claims = judge(rows)
+        late = claims["d_late_mlp_drives_output_shift"]["per_recipe"]
+        rows = [{**r, "layer_contribution": late.get(r["recipe"])} for r in rows]
     atomic_write(out_dir / "summary.json", json.dumps({"rows": rows, **({"runs": runs} if runs else {})}, indent=2) + "\n")
     fig = scatter(rows, out_dir / "learning_vs_forgetting.png")
     atomic_write(out_dir / "summary.md", "# lmmcl compare\n\n" + (seeds_table(rows) if runs else render_table(rows)) +
                  "\n\n![learning vs forgetting](learning_vs_forgetting.png)\n")
-    if runs:
-        write_claims(out_dir, rows)
+    if claims:
+        write_claims(out_dir, rows, claims)
     with SummaryWriter(str(out_dir)) as writer:
         writer.add_figure("compare/learning_vs_forgetting", fig)
         writer.add_text("compare/summary", render_table(rows))
@@ -249,10 +257,10 @@ def seeds_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(markdown_table(head, body))
 
 
-def write_claims(out_dir: Path, rows: list[dict[str, Any]]) -> Path:
-    from lmmcl.tools.claims import judge, render_claims
+def write_claims(out_dir: Path, rows: list[dict[str, Any]], claims: dict[str, Any]) -> Path:
+    """claims.json and claims.md: the paper's findings as :func:`lmmcl.tools.claims.judge` judged them on ``rows``."""
+    from lmmcl.tools.claims import render_claims
 
-    claims = judge(rows)
     atomic_write(out_dir / "claims.json", json.dumps(claims, indent=2, default=str) + "\n")
     atomic_write(out_dir / "claims.md", render_claims(claims, rows[0]["seeds"] if rows else []))
     return out_dir / "claims.md"

@@ -127,3 +127,28 @@ def test_jobs_give_the_serial_results_and_report_a_failing_entry(tmp_path, cli_f
     logs = tmp_path / "jobs" / "logs" / "tiny_scratch"
     for entry in ("mlp_gate_up", "sa_proj"):  # each run in the version the serial compare gave it
         assert [p.name for p in (logs / entry).iterdir()] == ["version_0"]
+
+
+def test_a_seeded_compare_on_the_smoke_config_judges_claim_d_from_the_layers_it_measured(tmp_path, cli_fit_args):
+    def compare_run(name, *options):
+        out = tmp_path / name
+        assert compare.main(["--train", "--model", "tiny_scratch", "--seeds", "0", *options, "--out", str(out / "cmp"),
+                             "--", *cli_fit_args[1:], "--trainer.logger.init_args.save_dir", str(out / "logs")]) == 0
+        summary = json.loads((out / "cmp" / "summary.json").read_text())
+        claims = json.loads((out / "cmp" / "claims.json").read_text())["d_late_mlp_drives_output_shift"]
+        return summary, claims, (out / "cmp" / "claims.md").read_text()
+
+    summary, claims, md = compare_run("layers", "--recipes", "mlp_gate_up", "sa_proj")
+    for run in summary["runs"]:  # every run measured, into its own directory
+        result = json.loads((Path(run["run_dir"]) / "layers.json").read_text())
+        assert result["skills"] == ["count"] and len(result["layers"]) == 4  # no probe here: the probe's default
+        assert (Path(run["run_dir"]) / "layers.png").exists()
+    assert claims["verdict"] in ("reproduced", "not reproduced")  # judged on mlp_gate_up; sa_proj shown, not counted
+    assert "## (d) Late MLP blocks drive the output shift" in md and "| sa_proj | no (frozen) | 1 of 1 |" in md
+    rows = {r["recipe"]: r for r in summary["rows"]}
+    assert rows["mlp_gate_up"]["layer_contribution"]["n"] == 1  # the numbers in summary.json too
+    assert rows["mlp_gate_up"]["layer_contribution"]["mlp_share_late"] == claims["per_recipe"]["mlp_gate_up"]["mlp_share_late"]
+
+    summary, claims, md = compare_run("no_layers", "--recipes", "mlp_gate_up", "--no-layers")
+    assert not (Path(summary["runs"][0]["run_dir"]) / "layers.json").exists()
+    assert claims["verdict"] == "not measured" and "## (d)" not in md
