@@ -177,10 +177,13 @@ def measure_run(module: Any, callbacks: list[Any], out_dir: str | Path, device: 
     batches = [batch for skill, n in zip(skills, shares(probe.n, len(skills))) if n
                for batch in answer_batches(module.processor, skill, n, probe.batch_size, probe.seed)]
     tuned = module.model
-    device = device or next(tuned.parameters()).device
+    was, training = next(tuned.parameters()).device, tuned.training
     hparams = module.hparams
     base, _, _ = load_model(hparams.preset, hparams.get("model_path"), hparams.get("dtype"))
-    result = layer_contributions(base.to(device), tuned.to(device), batches)
+    try:
+        result = layer_contributions(base.to(device or was), tuned.to(device or was), batches)
+    finally:  # where it was: a serial compare keeps the last run's module alive while the next one trains
+        tuned.to(was).train(training)
     del base
     result = {"base": f"preset {hparams.preset}" + (f", {hparams.model_path}" if hparams.get("model_path") else ""),
               "tuned": f"{out_dir} (final weights, = checkpoints/last.ckpt)", "skill": ", ".join(skills),

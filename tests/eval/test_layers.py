@@ -88,6 +88,7 @@ def test_a_finished_run_is_measured_against_its_base_on_the_probes_counting_prom
     probe = CountingBiasProbe(n=4, counting=["count"], batch_size=2, seed=3)
     path = measure_run(module, [object(), probe], tmp_path)  # the base: loaded again from the module's preset
     assert path == tmp_path / "layers.json" and (tmp_path / "layers.png").stat().st_size > 0
+    assert module.model.training  # left as it was found
     result = json.loads(path.read_text())
     assert (result["skills"], result["n"], result["seed"]) == (["count"], 4, 3)  # the probe's, not defaults
     assert result["trained"] == {"self_attn": [], "mlp": [0, 1, 2, 3]}  # what mlp_gate_up trains, per layer
