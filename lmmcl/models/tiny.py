@@ -7,14 +7,14 @@ trained locally with ``tokenizers`` on the synthetic world's text, and a Llava p
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+from lmmcl.atomic import atomic_dir
 
 # A minimal chat template in the HF message format: "USER: <image>\n{text}\nASSISTANT:" then the answer.
 CHAT_TEMPLATE = (
@@ -67,30 +67,33 @@ def train_tokenizer(texts: list[str], vocab_size: int, *, pad: str = "<pad>", eo
 
 def save_checkpoint(out_dir: str | Path, model: Any, processor: Any) -> Path:
     """``save_pretrained`` model and processor into ``out_dir`` atomically (a temp dir renamed at the end)."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         processor.save_pretrained(tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
+    return Path(out_dir)
+
+
+def copy_checkpoint(src: str | Path, out_dir: str | Path) -> Path:
+    """Copy the checkpoint directory ``src`` to ``out_dir`` atomically."""
+    with atomic_dir(out_dir) as tmp:
+        shutil.copytree(src, tmp, dirs_exist_ok=True)
+    return Path(out_dir)
 
 
 def build_tiny(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patch_size: int = 8,
                vision: dict[str, int], text: dict[str, int], vocab_size: int = 512,
-               corpus_skills: list[str], corpus_per_skill: int = 200) -> Path:
-    """Build the tiny model and processor into ``out_dir`` (atomically: a temp dir renamed at the end)."""
+               corpus_skills: list[str], corpus_per_skill: int = 200, image_mean: float = 0.5,
+               image_std: float = 0.5) -> Path:
+    """Build the tiny model and processor into ``out_dir`` (atomically: a temp dir renamed at the end).
+
+    ``image_mean``/``image_std``: the processor's pixel normalisation (per channel alike, pixels in 0..1).
+    """
     from transformers import (LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor, Qwen2Config,
                               SiglipImageProcessor, SiglipVisionConfig)
 
     tokenizer = train_tokenizer(corpus(corpus_skills, corpus_per_skill), vocab_size)
     image_processor = SiglipImageProcessor(size={"height": image_size, "width": image_size}, do_resize=True,
-                                           image_mean=[0.5] * 3, image_std=[0.5] * 3)
+                                           image_mean=[image_mean] * 3, image_std=[image_std] * 3)
     processor = LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=patch_size,
                                vision_feature_select_strategy="full", chat_template=CHAT_TEMPLATE,
                                num_additional_image_tokens=0)
