@@ -33,6 +33,11 @@ def main() -> None:
     p.add_argument("--vision-heads", type=int, default=3)
     p.add_argument("--text-width", type=int, default=128)
     p.add_argument("--text-layers", type=int, default=4)
+    p.add_argument("--image-norm", type=float, nargs=2, default=None, metavar=("MEAN", "STD"),
+                   help="the processor's pixel normalisation (default: the preset's)")
+    p.add_argument("--vision-pretrain", type=int, default=0,
+                   help="first train the vision tower this many steps to name every cell's object")
+    p.add_argument("--vision-lr", type=float, default=0.0, help="the vision phase's LR (default: --lr)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--train-size", type=int, default=1000)
     p.add_argument("--lr", type=float, default=2e-3)
@@ -61,7 +66,8 @@ def main() -> None:
              "vision": {"hidden_size": a.vision_width, "intermediate_size": 2 * a.vision_width,
                         "num_hidden_layers": a.vision_layers, "num_attention_heads": a.vision_heads},
              "text": {**preset.build["text"], "hidden_size": a.text_width, "intermediate_size": 2 * a.text_width,
-                      "num_hidden_layers": a.text_layers}}
+                      "num_hidden_layers": a.text_layers},
+             **({"image_mean": a.image_norm[0], "image_std": a.image_norm[1]} if a.image_norm else {})}
     root = cache_dir() / "levers"
     src = Path(a.src) if a.src else root / f"built-{config_hash(build)}"
     if not (src / "config.json").exists():
@@ -76,6 +82,8 @@ def main() -> None:
     start = time.time()
     if a.lm_lr:
         settings["component_lr"] = {"language_model": a.lm_lr}
+    if a.vision_pretrain:
+        settings.update(vision_steps=a.vision_pretrain, vision_lr=a.vision_lr or a.lr)
     if a.align_epochs:
         settings["align"] = {"epochs": a.align_epochs, "lr": a.align_lr or a.lr}
     out = build_base(src, root / f"base-{a.tag}", preset="tiny", **settings)

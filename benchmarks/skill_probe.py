@@ -46,6 +46,9 @@ def main() -> None:
     p.add_argument("--train-size", type=int, default=6000)
     p.add_argument("--test-size", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--vision-pretrain", type=int, default=0,
+                   help="first train the vision tower this many steps to name each cell's object "
+                        "(lmmcl.models.vision_pretrain)")
     a = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
@@ -58,6 +61,10 @@ def main() -> None:
         skill.params["max_objects"] = a.max_objects
     train = [s for s in (skill.dataset("train", a.train_size, seed=0)[i] for i in range(a.train_size))]
     test = [s for s in (skill.dataset("test", a.test_size, seed=0)[i] for i in range(a.test_size))]
+    if a.vision_pretrain:
+        from lmmcl.models.vision_pretrain import pretrain_vision
+
+        pretrain_vision(model, processor, steps=a.vision_pretrain, lr=a.lr)
     probe = (VisionHead if a.mode == "vision-head" else WholeModel)(model, processor, train, test, a)
     start, draw = time.time(), torch.Generator().manual_seed(0)
     for step in range(1, a.steps + 1):
