@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from lmmcl.atomic import atomic_dir
 
 
 def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str], train_size: int,
@@ -51,68 +51,127 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
         trainer.fit(module, data)
     scores = {k: round(v, 2) for k, v in module.last_scores.items()}
     chance = {s.name: s.chance for s in data.benchmarks}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         module.model.save_pretrained(tmp)
         module.processor.save_pretrained(tmp)
         (tmp / "base_eval.json").write_text(json.dumps({"heldout_test": scores, "chance": chance}, indent=2))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     print(f"[lmmcl] base model held-out test scores: {scores}")
     return out
 
 
 def build_base(src: str | Path, out: str | Path, *, preset: str, align: dict[str, Any] | None = None,
-               **settings: Any) -> Path:
-    """:func:`pretrain` in two phases when ``align`` is given: first the vision tower and projector alone
-    (recipe ``align``, ``align`` overriding ``settings`` such as ``epochs`` and ``lr``), then every parameter
-    on fresh data (seed + 1).
+               vision_steps: int = 0, vision_lr: float = 1e-3, **settings: Any) -> Path:
+    """:func:`pretrain` after up to two earlier phases:
+
+    - ``vision_steps``: the vision tower alone learns to name every cell's colour and shape
+      (:mod:`lmmcl.models.vision_pretrain`, the miniature's SigLIP pre-training);
+    - ``align``: the vision tower and projector alone train on the skills (recipe ``align``, ``align``
+      overriding ``settings`` such as ``epochs`` and ``lr``), then every parameter on fresh data (seed + 1).
 
     Why: trained from random weights all at once, the language model settles on each question's answer prior
-    within a few hundred steps and the picture's shape never reaches it (one-object shape stays at chance);
-    with the language model frozen first, the same model reads shapes (docs/miniature_measurements.md).
+    within a few hundred steps and the picture never reaches it; a tower that already tells objects apart, or a
+    language model frozen while the vision side aligns, lets the picture through (docs/miniature_measurements.md).
     """
-    if not align:
-        return pretrain(src, out, preset=preset, **settings)
     out = Path(out)
-    aligned = pretrain(src, out.with_name(out.name + "-align"), preset=preset, recipe="align",
-                       **{**settings, **align})
+    if vision_steps:
+        src = vision_pretrained(src, out.with_name(out.name + "-vision"), steps=vision_steps, lr=vision_lr,
+                                seed=settings.get("seed", 0))
     try:
-        return pretrain(aligned, out, preset=preset, **{**settings, "seed": settings.get("seed", 0) + 1})
+        if not align:
+            return pretrain(src, out, preset=preset, **settings)
+        aligned = pretrain(src, out.with_name(out.name + "-align"), preset=preset, recipe="align",
+                           **{**settings, **align})
+        try:
+            return pretrain(aligned, out, preset=preset, **{**settings, "seed": settings.get("seed", 0) + 1})
+        finally:
+            shutil.rmtree(aligned, ignore_errors=True)
     finally:
-        shutil.rmtree(aligned, ignore_errors=True)
+        if vision_steps:
+            shutil.rmtree(src, ignore_errors=True)
+
+
+def vision_pretrained(src: str | Path, out: Path, *, steps: int, lr: float, seed: int) -> Path:
+    """``src`` with its vision tower pre-trained (:func:`~lmmcl.models.vision_pretrain.pretrain_vision`), saved to ``out``."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from lmmcl.models.tiny import save_checkpoint
+    from lmmcl.models.vision_pretrain import pretrain_vision
+
+    processor, model = AutoProcessor.from_pretrained(src), AutoModelForImageTextToText.from_pretrained(src)
+    print(f"[lmmcl] vision pre-training: {steps} steps naming every cell's object (once; then the base)")
+    pretrain_vision(model, processor, steps=steps, lr=lr, seed=seed)
+    return save_checkpoint(out, model, processor)
+
+
+# Bases too slow to build inside `make train` ship with the package, made by `make base` (lmmcl base --ship).
+SHIPPED = Path(__file__).parent / "shipped"
+
+
+def shipped_path(preset: Any) -> Path:
+    """Where ``preset``'s shipped base would be: named like its cache entry, so a config change misses it."""
+    return SHIPPED / preset.base_path().name
 
 
 def ensure_base(preset: Any) -> Path:
-    """``preset``'s pre-trained base, built (random-weight build, then :func:`build_base`) if it is not cached."""
+    """``preset``'s pre-trained base: the cached one, else a copy of the shipped one (same config hash), else
+    built (random-weight build, then :func:`build_base`)."""
     from lmmcl.models.presets import built_checkpoint
+    from lmmcl.models.tiny import copy_checkpoint
 
     base = preset.base_path()
-    if not (base / "config.json").exists():
-        build_base(built_checkpoint(preset), base, preset=preset.name, **preset.pretrain)
+    if (base / "config.json").exists():
+        return base
+    shipped = shipped_path(preset)
+    if (shipped / "config.json").exists():
+        print(f"[lmmcl] using the shipped base of {preset.name!r} ({shipped.name}, made by `make base`)")
+        return copy_checkpoint(shipped, base)
+    build_base(built_checkpoint(preset), base, preset=preset.name, **preset.pretrain)
     return base
 
 
+def ship(preset: Any) -> Path:
+    """Copy ``preset``'s built base into the package (:data:`SHIPPED`), with ``made_by.json`` (preset, config
+    hash, build and pre-training configs, held-out scores); older shipped bases of the preset are removed."""
+    from lmmcl.data.synthetic import WORLD_VERSION
+    from lmmcl.models.tiny import copy_checkpoint
+
+    base, out = preset.base_path(), shipped_path(preset)
+    for old in SHIPPED.glob("*/made_by.json"):
+        if json.loads(old.read_text()).get("preset") == preset.name and old.parent != out:
+            shutil.rmtree(old.parent)
+    copy_checkpoint(base, out)
+    scores = json.loads((base / "base_eval.json").read_text())["heldout_test"]
+    made_by = {"preset": preset.name, "config_hash": base.name.rsplit("-", 1)[-1], "command": "make base",
+               "world": WORLD_VERSION, "build": preset.build, "pretrain": preset.pretrain, "heldout_test": scores}
+    (out / "made_by.json").write_text(json.dumps(made_by, indent=2) + "\n")
+    return out
+
+
 def main(argv: list[str]) -> int:
-    """``lmmcl base [MODEL] [--rebuild]``: build (or rebuild) a preset's base model and print its scores."""
+    """``lmmcl base [MODEL] [--rebuild] [--ship]``: build (or rebuild) a preset's base model and print its scores."""
     from lmmcl.models.presets import get_preset
 
     parser = argparse.ArgumentParser(prog="lmmcl base", description=main.__doc__)
     parser.add_argument("model", nargs="?", default="tiny", help="a preset with a `pretrain` section (default: tiny)")
-    parser.add_argument("--rebuild", action="store_true", help="delete the cached base model first")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="delete the cached base model first and build it from scratch (not from the shipped copy)")
+    parser.add_argument("--ship", action="store_true",
+                        help=f"copy the base into the package ({SHIPPED}), where a fresh clone's `make train` finds it")
     args = parser.parse_args(argv)
     preset = get_preset(args.model)
     if not preset.pretrain:
         parser.error(f"model {args.model!r} has no `pretrain` section: nothing to build.")
-    if args.rebuild and preset.base_path().exists():
-        shutil.rmtree(preset.base_path())
+    if args.rebuild:
+        from lmmcl.models.presets import built_checkpoint
+
+        if preset.base_path().exists():
+            shutil.rmtree(preset.base_path())
+        build_base(built_checkpoint(preset), preset.base_path(), preset=preset.name, **preset.pretrain)
     path = ensure_base(preset)
     print(f"[lmmcl] base model: {path}")
     print((Path(path) / "base_eval.json").read_text())
+    if args.ship:
+        print(f"[lmmcl] shipped: {ship(preset)}")
     return 0
 
 

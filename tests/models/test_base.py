@@ -40,3 +40,61 @@ def test_build_base_without_align_is_one_full_phase(tmp_path, monkeypatch):
     monkeypatch.setattr(base, "pretrain", lambda src, out, **kw: calls.append(kw) or out)
     base.build_base("SRC", tmp_path / "base", preset="tiny", skills=["color"], train_size=8)
     assert len(calls) == 1 and "recipe" not in calls[0]
+
+
+def test_build_base_pretrains_the_vision_tower_first_and_drops_that_intermediate(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_vision(src, out, **kwargs):
+        calls.append(("vision", str(src), kwargs))
+        out.mkdir(parents=True)
+        return out
+
+    def fake_pretrain(src, out, **kwargs):
+        calls.append(("pretrain", str(src), kwargs))
+        return out
+
+    monkeypatch.setattr(base, "vision_pretrained", fake_vision)
+    monkeypatch.setattr(base, "pretrain", fake_pretrain)
+    base.build_base("SRC", tmp_path / "base", preset="tiny", vision_steps=7, vision_lr=3e-3, skills=["color"], seed=2)
+    (kind1, src1, first), (kind2, src2, second) = calls
+    assert (kind1, src1, first) == ("vision", "SRC", {"steps": 7, "lr": 3e-3, "seed": 2})
+    assert (kind2, src2) == ("pretrain", str(tmp_path / "base-vision")) and "vision_steps" not in second
+    assert not (tmp_path / "base-vision").exists()
+
+
+def fake_base(path, scores):
+    import json
+
+    path.mkdir(parents=True)
+    (path / "config.json").write_text("{}")
+    (path / "base_eval.json").write_text(json.dumps({"heldout_test": scores, "chance": {}}))
+    return path
+
+
+def test_a_fresh_cache_takes_the_shipped_base_of_the_same_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMMCL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(base, "SHIPPED", tmp_path / "shipped")
+    monkeypatch.setattr(base, "build_base", lambda *a, **k: (_ for _ in ()).throw(AssertionError("built")))
+    preset = get_preset("tiny")
+    fake_base(base.shipped_path(preset), {"color": 90.0})
+    assert base.ensure_base(preset) == preset.base_path()
+    assert (preset.base_path() / "base_eval.json").read_text() == (base.shipped_path(preset) / "base_eval.json").read_text()
+
+
+def test_ship_copies_the_base_with_what_made_it_and_drops_the_preset_s_older_copy(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("LMMCL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(base, "SHIPPED", tmp_path / "shipped")
+    preset = get_preset("tiny")
+    old = fake_base(tmp_path / "shipped" / "llava-base-0ld", {})
+    (old / "made_by.json").write_text(json.dumps({"preset": "tiny"}))
+    other = fake_base(tmp_path / "shipped" / "other-base-1", {})
+    (other / "made_by.json").write_text(json.dumps({"preset": "tiny_next"}))
+    fake_base(preset.base_path(), {"color": 90.0})
+    out = base.ship(preset)
+    made_by = json.loads((out / "made_by.json").read_text())
+    assert made_by["preset"] == "tiny" and preset.base_path().name.endswith(made_by["config_hash"])
+    assert made_by["heldout_test"] == {"color": 90.0} and made_by["pretrain"] == preset.pretrain
+    assert not old.exists() and other.exists()
