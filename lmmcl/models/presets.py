@@ -82,7 +82,8 @@ def get_preset(name: str) -> ModelPreset:
 
 def resolve_checkpoint(preset: ModelPreset, model_path: str | None = None) -> Path | str:
     """The directory (or hub id found in the local cache) to load ``preset`` from. Loading never trains: a tiny
-    preset's random-weight build is made here (seconds), its pre-trained base only by ``lmmcl base``."""
+    preset's random-weight build is made here (seconds), its pre-trained base only by ``lmmcl base`` (or copied
+    from the shipped one by fit's :func:`~lmmcl.models.base.ensure_base`)."""
     if model_path:
         path = Path(model_path).expanduser()
         if not (path / "config.json").exists():
@@ -90,9 +91,8 @@ def resolve_checkpoint(preset: ModelPreset, model_path: str | None = None) -> Pa
                                     f"written by save_pretrained (for {preset.name!r}: {preset.hub_id or 'a built tiny model'}).")
         return path
     if preset.builder:
-        path = built_checkpoint(preset)
         if not preset.pretrain:
-            return path
+            return built_checkpoint(preset)
         base = preset.base_path()
         if not (base / "config.json").exists():
             raise MissingResourceError(f"Model {preset.name!r} has no pre-trained base in {base}: run `lmmcl base "

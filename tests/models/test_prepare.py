@@ -12,7 +12,9 @@ from lmmcl.models.presets import get_preset, resolve_checkpoint
 
 @pytest.fixture
 def empty_cache(tmp_path, monkeypatch):
+    """An empty model cache and no shipped base (the package's would be copied instead of built)."""
     monkeypatch.setenv("LMMCL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(base, "SHIPPED", tmp_path / "nothing-shipped")
     return tmp_path / "cache"
 
 
@@ -22,12 +24,13 @@ def pretrain_calls(monkeypatch):
     calls = []
 
     def fake(src, out, **kwargs):
-        calls.append((str(src), str(out), kwargs["preset"]))
+        calls.append((str(src), str(out), kwargs.get("preset", "vision phase")))
         out.mkdir(parents=True)
         (out / "config.json").write_text(json.dumps({"built_from": str(src)}))
         return out
 
     monkeypatch.setattr(base, "pretrain", fake)
+    monkeypatch.setattr(base, "vision_pretrained", fake)
     return calls
 
 
@@ -36,7 +39,7 @@ def test_loading_a_missing_base_fails_with_the_command_that_builds_it(empty_cach
     with pytest.raises(MissingResourceError, match=r"run `lmmcl base tiny`"):
         resolve_checkpoint(preset)
     assert not pretrain_calls and not preset.base_path().exists()
-    assert (preset.local_path() / "config.json").exists()  # the random-weight build: construction, not training
+    assert not (preset.local_path() / "config.json").exists()  # a preset with a base loads no random-weight build
 
 
 def test_the_first_process_builds_the_base_once_and_loading_finds_it(empty_cache, pretrain_calls, monkeypatch):
@@ -44,7 +47,8 @@ def test_the_first_process_builds_the_base_once_and_loading_finds_it(empty_cache
     prepare.prepare_model("tiny")
     prepare.prepare_model("tiny")  # cached now: not built again
     preset = get_preset("tiny")
-    assert pretrain_calls == [(str(preset.local_path()), str(preset.base_path()), "tiny")]
+    vision = str(preset.base_path()) + "-vision"
+    assert pretrain_calls == [(str(preset.local_path()), vision, "vision phase"), (vision, str(preset.base_path()), "tiny")]
     assert resolve_checkpoint(preset) == preset.base_path()
 
 
