@@ -59,8 +59,25 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
     return out
 
 
-def build_base(src: str | Path, out: str | Path, *, preset: str, align: dict[str, Any] | None = None,
-               vision_steps: int = 0, vision_lr: float = 1e-3, **settings: Any) -> Path:
+def build_base(src: str | Path, out: str | Path, *, preset: str, threads: int | None = None, **settings: Any) -> Path:
+    """:func:`build_phases` with ``threads`` torch threads (restored afterwards; None: as they are).
+
+    Why: the base's weights, and its scores by several points, depend on the thread count (the same config built
+    with 1 and 2 threads: held-out mean 73.3 and 69.0), so a preset pins it to make a rebuild reproduce its base.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return build_phases(src, out, preset=preset, **settings)
+    finally:
+        torch.set_num_threads(before)
+
+
+def build_phases(src: str | Path, out: str | Path, *, preset: str, align: dict[str, Any] | None = None,
+                 vision_steps: int = 0, vision_lr: float = 1e-3, **settings: Any) -> Path:
     """:func:`pretrain` after up to two earlier phases:
 
     - ``vision_steps``: the vision tower alone learns to name every cell's colour and shape
@@ -132,6 +149,8 @@ def ensure_base(preset: Any) -> Path:
 def ship(preset: Any) -> Path:
     """Copy ``preset``'s built base into the package (:data:`SHIPPED`), with ``made_by.json`` (preset, config
     hash, build and pre-training configs, held-out scores); older shipped bases of the preset are removed."""
+    import torch
+
     from lmmcl.data.synthetic import WORLD_VERSION
     from lmmcl.models.tiny import copy_checkpoint
 
@@ -142,6 +161,7 @@ def ship(preset: Any) -> Path:
     copy_checkpoint(base, out)
     scores = json.loads((base / "base_eval.json").read_text())["heldout_test"]
     made_by = {"preset": preset.name, "config_hash": base.name.rsplit("-", 1)[-1], "command": "make base",
+               "torch": torch.__version__,
                "world": WORLD_VERSION, "build": preset.build, "pretrain": preset.pretrain, "heldout_test": scores}
     (out / "made_by.json").write_text(json.dumps(made_by, indent=2) + "\n")
     return out

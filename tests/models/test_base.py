@@ -98,3 +98,11 @@ def test_ship_copies_the_base_with_what_made_it_and_drops_the_preset_s_older_cop
     assert made_by["preset"] == "tiny" and preset.base_path().name.endswith(made_by["config_hash"])
     assert made_by["heldout_test"] == {"color": 90.0} and made_by["pretrain"] == preset.pretrain
     assert not old.exists() and other.exists()
+
+
+def test_build_base_builds_with_the_preset_s_thread_count_and_restores_the_caller_s(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(base, "pretrain", lambda src, out, **kw: seen.append(torch.get_num_threads()) or out)
+    before = torch.get_num_threads()
+    base.build_base("SRC", tmp_path / "base", preset="tiny", threads=before + 1, skills=["color"])
+    assert seen == [before + 1] and torch.get_num_threads() == before
