@@ -59,8 +59,8 @@ def main() -> None:
     skill = get_skill(a.skill)
     if a.max_objects:
         skill.params["max_objects"] = a.max_objects
-    train = [s for s in (skill.dataset("train", a.train_size, seed=0)[i] for i in range(a.train_size))]
-    test = [s for s in (skill.dataset("test", a.test_size, seed=0)[i] for i in range(a.test_size))]
+    train_split, test_split = skill.dataset("train", a.train_size, seed=0), skill.dataset("test", a.test_size, seed=0)
+    train, test = [train_split[i] for i in range(a.train_size)], [test_split[i] for i in range(a.test_size)]
     if a.vision_pretrain:
         from lmmcl.models.vision_pretrain import pretrain_vision
 

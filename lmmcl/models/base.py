@@ -129,41 +129,41 @@ def shipped_path(preset: Any) -> Path:
     return SHIPPED / preset.base_path().name
 
 
-def ensure_base(preset: Any) -> Path:
-    """``preset``'s pre-trained base: the cached one, else a copy of the shipped one (same config hash), else
-    built (random-weight build, then :func:`build_base`)."""
+def ensure_base(preset: Any, shipped: bool = True) -> Path:
+    """``preset``'s pre-trained base: the cached one, else a copy of the shipped one (same config hash; only with
+    ``shipped``), else built (random-weight build, then :func:`build_base`)."""
     from lmmcl.models.presets import built_checkpoint
     from lmmcl.models.tiny import copy_checkpoint
 
     base = preset.base_path()
     if (base / "config.json").exists():
         return base
-    shipped = shipped_path(preset)
-    if (shipped / "config.json").exists():
-        print(f"[lmmcl] using the shipped base of {preset.name!r} ({shipped.name}, made by `make base`)")
-        return copy_checkpoint(shipped, base)
+    copy = shipped_path(preset)
+    if shipped and (copy / "config.json").exists():
+        print(f"[lmmcl] using the shipped base of {preset.name!r} ({copy.name}, made by `make base`)")
+        return copy_checkpoint(copy, base)
     build_base(built_checkpoint(preset), base, preset=preset.name, **preset.pretrain)
     return base
 
 
 def ship(preset: Any) -> Path:
     """Copy ``preset``'s built base into the package (:data:`SHIPPED`), with ``made_by.json`` (preset, config
-    hash, build and pre-training configs, held-out scores); older shipped bases of the preset are removed."""
+    hash, build and pre-training configs, held-out scores), atomically; older shipped bases of the preset are removed."""
     import torch
 
     from lmmcl.data.synthetic import WORLD_VERSION
-    from lmmcl.models.tiny import copy_checkpoint
 
     base, out = preset.base_path(), shipped_path(preset)
     for old in SHIPPED.glob("*/made_by.json"):
         if json.loads(old.read_text()).get("preset") == preset.name and old.parent != out:
             shutil.rmtree(old.parent)
-    copy_checkpoint(base, out)
     scores = json.loads((base / "base_eval.json").read_text())["heldout_test"]
     made_by = {"preset": preset.name, "config_hash": base.name.rsplit("-", 1)[-1], "command": "make base",
-               "torch": torch.__version__,
-               "world": WORLD_VERSION, "build": preset.build, "pretrain": preset.pretrain, "heldout_test": scores}
-    (out / "made_by.json").write_text(json.dumps(made_by, indent=2) + "\n")
+               "torch": torch.__version__, "world": WORLD_VERSION, "build": preset.build, "pretrain": preset.pretrain,
+               "heldout_test": scores}
+    with atomic_dir(out) as tmp:  # a shipped base is never without its made_by.json
+        shutil.copytree(base, tmp, dirs_exist_ok=True)
+        (tmp / "made_by.json").write_text(json.dumps(made_by, indent=2) + "\n")
     return out
 
 
@@ -181,13 +181,9 @@ def main(argv: list[str]) -> int:
     preset = get_preset(args.model)
     if not preset.pretrain:
         parser.error(f"model {args.model!r} has no `pretrain` section: nothing to build.")
-    if args.rebuild:
-        from lmmcl.models.presets import built_checkpoint
-
-        if preset.base_path().exists():
-            shutil.rmtree(preset.base_path())
-        build_base(built_checkpoint(preset), preset.base_path(), preset=preset.name, **preset.pretrain)
-    path = ensure_base(preset)
+    if args.rebuild and preset.base_path().exists():
+        shutil.rmtree(preset.base_path())
+    path = ensure_base(preset, shipped=not args.rebuild)
     print(f"[lmmcl] base model: {path}")
     print((Path(path) / "base_eval.json").read_text())
     if args.ship:

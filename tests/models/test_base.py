@@ -106,3 +106,15 @@ def test_build_base_builds_with_the_preset_s_thread_count_and_restores_the_calle
     before = torch.get_num_threads()
     base.build_base("SRC", tmp_path / "base", preset="tiny", threads=before + 1, skills=["color"])
     assert seen == [before + 1] and torch.get_num_threads() == before
+
+
+def test_lmmcl_base_rebuild_builds_from_scratch_even_with_a_shipped_copy(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LMMCL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(base, "SHIPPED", tmp_path / "shipped")
+    preset = get_preset("tiny")
+    fake_base(base.shipped_path(preset), {"color": 1.0})
+    fake_base(preset.base_path(), {"color": 2.0})  # a stale cached base: --rebuild deletes it
+    monkeypatch.setattr("lmmcl.models.presets.built_checkpoint", lambda p: "RANDOM")
+    monkeypatch.setattr(base, "build_base", lambda src, out, **kw: fake_base(out, {"color": 3.0}))
+    assert base.main(["tiny", "--rebuild"]) == 0
+    assert '"color": 3.0' in capsys.readouterr().out
