@@ -4,8 +4,8 @@ Trains a model directory (default: a fresh random-weight tiny build) on one synt
 test accuracy of greedy answers every ``--every`` steps, with the first answers (a constant answer for every
 picture = the model answers the question's prior). Modes:
 
-- ``lmm``: the whole model (``--freeze-lm-steps N``: the language model frozen for the first N steps;
-  ``--lm-lr``: the language model's own LR);
+- ``lmm``: the whole model, or what ``--recipe`` selects (``--freeze-lm-steps N``: the language model frozen
+  for the first N steps; ``--lm-lr``: the language model's own LR);
 - ``vision-head``: the vision tower plus a linear classifier on its pooled tokens, no language model
   (closed-set skills only): can the picture's property be read at all?
 
@@ -13,6 +13,10 @@ picture = the model answers the question's prior). Modes:
     python -m benchmarks.skill_probe --skill shape --max-objects 1 --steps 600
     python -m benchmarks.skill_probe --skill shape --freeze-lm-steps 300 --steps 900
     python -m benchmarks.skill_probe --skill clock --model $LMMCL_CACHE/models/llava-base-<hash> --clip 1
+    python -m benchmarks.skill_probe --skill text --model lmmcl/models/shipped/llava-base-<hash> \
+        --recipe mlp_gate_up --clip 1 --log curves.jsonl --tag mgu_text    # one stage's learning curve
+
+benchmarks/stage_curves_gpu.sh runs many of these at once on a lent GPU machine.
 
 docs/miniature_measurements.md holds what these showed.
 """
@@ -20,6 +24,7 @@ docs/miniature_measurements.md holds what these showed.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import torch
@@ -46,6 +51,10 @@ def main() -> None:
     p.add_argument("--train-size", type=int, default=6000)
     p.add_argument("--test-size", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu, or cuda on a lent GPU machine")
+    p.add_argument("--recipe", default="", help="lmm mode: train only what this recipe selects (default: everything)")
+    p.add_argument("--log", default="", help="append one JSON line per evaluation to this file")
+    p.add_argument("--tag", default="", help="a name for this run in --log")
     p.add_argument("--vision-pretrain", type=int, default=0,
                    help="first train the vision tower this many steps to name each cell's object "
                         "(lmmcl.models.vision_pretrain)")
@@ -54,8 +63,12 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     path = a.model or built_checkpoint(get_preset("tiny"))
     processor = AutoProcessor.from_pretrained(path)
-    model = AutoModelForImageTextToText.from_pretrained(path)
+    model = AutoModelForImageTextToText.from_pretrained(path).to(a.device)
     model.train()
+    if a.recipe:
+        from lmmcl.train.recipes import apply_recipe, get_recipe
+
+        apply_recipe(model, get_recipe(a.recipe), get_preset("tiny").components)
     skill = get_skill(a.skill)
     if a.max_objects:
         skill.params["max_objects"] = a.max_objects
@@ -73,6 +86,11 @@ def main() -> None:
             accuracy, answers = probe.evaluate()
             print(f"step {step}: loss {probe.loss:.3f}, test accuracy {accuracy:.1f}, first answers {answers[:6]}, "
                   f"{time.time() - start:.0f} s", flush=True)
+            if a.log:
+                with open(a.log, "a") as f:
+                    f.write(json.dumps({"tag": a.tag, "skill": a.skill, "recipe": a.recipe or "everything", "lr": a.lr,
+                                        "step": step, "loss": probe.loss, "accuracy": accuracy,
+                                        "distinct_answers": len(set(answers)), "answers": answers[:8]}) + "\n")
 
 
 class WholeModel:
@@ -83,18 +101,20 @@ class WholeModel:
 
         self.model, self.processor, self.a = model, processor, a
         self.train_collate, self.test_batch = Collator(processor, train=True), Collator(processor, train=False)(test)
-        lm = [p for n, p in model.named_parameters() if n.startswith(("language_model", "model.language_model", "lm_head"))]
-        rest = [p for p in model.parameters() if all(p is not q for q in lm)]
+        lm = [p for n, p in model.named_parameters()
+              if p.requires_grad and n.startswith(("language_model", "model.language_model", "lm_head"))]
+        rest = [p for p in model.parameters() if p.requires_grad and all(p is not q for q in lm)]
         self.lm = lm
         self.optimizer = torch.optim.AdamW([{"params": rest, "lr": a.lr}, {"params": lm, "lr": a.lm_lr or a.lr}])
         self.loss = float("nan")
 
     def step(self, samples, step: int) -> None:
         frozen = step <= self.a.freeze_lm_steps
-        for p in self.lm:
-            p.requires_grad_(not frozen)
+        if self.a.freeze_lm_steps:
+            for p in self.lm:
+                p.requires_grad_(not frozen)
         batch = self.train_collate(samples)
-        loss = self.model(**inputs(batch)).loss
+        loss = self.model(**inputs(batch, self.a.device)).loss
         self.optimizer.zero_grad()
         loss.backward()
         if self.a.clip:
@@ -106,7 +126,7 @@ class WholeModel:
     def evaluate(self):
         self.model.eval()
         batch, tokenizer = self.test_batch, self.processor.tokenizer
-        out = self.model.generate(**inputs(batch), max_new_tokens=8, do_sample=False,
+        out = self.model.generate(**inputs(batch, self.a.device), max_new_tokens=8, do_sample=False,
                                   pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
         answers = [t.strip() for t in tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
         self.model.train()
@@ -143,8 +163,8 @@ class VisionHead:
         return 100 * sum(p == s.answer for p, s in zip(answers, self.test)) / len(answers), answers
 
 
-def inputs(batch):
-    return {k: v for k, v in batch.items() if k not in ("refs", "questions", "bad_records")}
+def inputs(batch, device="cpu"):
+    return {k: v.to(device) for k, v in batch.items() if k not in ("refs", "questions", "bad_records")}
 
 
 if __name__ == "__main__":
