@@ -12,7 +12,7 @@ import argparse
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from lmmcl.atomic import atomic_dir
 
@@ -77,11 +77,13 @@ def build_base(src: str | Path, out: str | Path, *, preset: str, threads: int | 
 
 
 def build_phases(src: str | Path, out: str | Path, *, preset: str, align: dict[str, Any] | None = None,
-                 vision_steps: int = 0, vision_lr: float = 1e-3, **settings: Any) -> Path:
+                 vision_steps: int = 0, vision_lr: float = 1e-3, vision_tasks: Sequence[str] = (),
+                 **settings: Any) -> Path:
     """:func:`pretrain` after up to two earlier phases:
 
-    - ``vision_steps``: the vision tower alone learns to name every cell's colour and shape
-      (:mod:`lmmcl.models.vision_pretrain`, the miniature's SigLIP pre-training);
+    - ``vision_steps``: the vision tower alone learns to name every cell's colour and shape, and with
+      ``vision_tasks`` the character or stroke in it (:mod:`lmmcl.models.vision_pretrain`, the miniature's SigLIP
+      pre-training);
     - ``align``: the vision tower and projector alone train on the skills (recipe ``align``, ``align``
       overriding ``settings`` such as ``epochs`` and ``lr``), then every parameter on fresh data (seed + 1).
 
@@ -92,7 +94,7 @@ def build_phases(src: str | Path, out: str | Path, *, preset: str, align: dict[s
     out = Path(out)
     if vision_steps:
         src = vision_pretrained(src, out.with_name(out.name + "-vision"), steps=vision_steps, lr=vision_lr,
-                                seed=settings.get("seed", 0))
+                                seed=settings.get("seed", 0), tasks=vision_tasks)
     try:
         if not align:
             return pretrain(src, out, preset=preset, **settings)
@@ -107,7 +109,8 @@ def build_phases(src: str | Path, out: str | Path, *, preset: str, align: dict[s
             shutil.rmtree(src, ignore_errors=True)
 
 
-def vision_pretrained(src: str | Path, out: Path, *, steps: int, lr: float, seed: int) -> Path:
+def vision_pretrained(src: str | Path, out: Path, *, steps: int, lr: float, seed: int,
+                      tasks: Sequence[str] = ()) -> Path:
     """``src`` with its vision tower pre-trained (:func:`~lmmcl.models.vision_pretrain.pretrain_vision`), saved to ``out``."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -116,7 +119,7 @@ def vision_pretrained(src: str | Path, out: Path, *, steps: int, lr: float, seed
 
     processor, model = AutoProcessor.from_pretrained(src), AutoModelForImageTextToText.from_pretrained(src)
     print(f"[lmmcl] vision pre-training: {steps} steps naming every cell's object (once; then the base)")
-    pretrain_vision(model, processor, steps=steps, lr=lr, seed=seed)
+    pretrain_vision(model, processor, steps=steps, lr=lr, seed=seed, tasks=tasks)
     return save_checkpoint(out, model, processor)
 
 

@@ -56,10 +56,12 @@ def test_build_base_pretrains_the_vision_tower_first_and_drops_that_intermediate
 
     monkeypatch.setattr(base, "vision_pretrained", fake_vision)
     monkeypatch.setattr(base, "pretrain", fake_pretrain)
-    base.build_base("SRC", tmp_path / "base", preset="tiny", vision_steps=7, vision_lr=3e-3, skills=["color"], seed=2)
+    base.build_base("SRC", tmp_path / "base", preset="tiny", vision_steps=7, vision_lr=3e-3, vision_tasks=["glyph"],
+                    skills=["color"], seed=2)
     (kind1, src1, first), (kind2, src2, second) = calls
-    assert (kind1, src1, first) == ("vision", "SRC", {"steps": 7, "lr": 3e-3, "seed": 2})
-    assert (kind2, src2) == ("pretrain", str(tmp_path / "base-vision")) and "vision_steps" not in second
+    assert (kind1, src1, first) == ("vision", "SRC", {"steps": 7, "lr": 3e-3, "seed": 2, "tasks": ["glyph"]})
+    assert (kind2, src2) == ("pretrain", str(tmp_path / "base-vision"))
+    assert not {"vision_steps", "vision_tasks"} & set(second)
     assert not (tmp_path / "base-vision").exists()
 
 

@@ -44,3 +44,41 @@ def test_a_grid_that_is_not_one_patch_per_cell_is_refused_with_the_fix(monkeypat
     monkeypatch.setattr(skills, "get_skill", lambda name: fine)
     with pytest.raises(LmmclError, match="one patch per cell.*vision_steps"):
         pretrain_vision(model, processor, steps=1, log_every=0)
+
+
+def test_glyph_labels_sit_where_the_characters_are_drawn():
+    import random
+
+    from lmmcl.data.skill import get_skill
+    from lmmcl.models.vision_pretrain import CHARS, glyph_batch
+
+    skill = get_skill("shape")
+    images, labels = glyph_batch(random.Random(1), skill, 24)
+    assert labels.shape == (24, 16) and (labels > 0).sum(1).min() >= 1 and labels.max() <= len(CHARS)
+    cell = skill.cell_px
+    for image, label in zip(images, labels.tolist()):
+        pixels = image.load()
+        for c in (c for c, x in enumerate(label) if x):
+            row, col = divmod(c, skill.grid)
+            colours = {pixels[col * cell + i, row * cell + j] for i in range(cell) for j in range(cell)}
+            assert len(colours) >= 2  # ink on paper inside the labelled cell
+
+
+def test_stroke_labels_name_a_direction_for_each_stroke_start():
+    import random
+
+    from lmmcl.data.skill import get_skill
+    from lmmcl.models.vision_pretrain import DIRECTIONS, stroke_batch
+
+    images, labels = stroke_batch(random.Random(2), get_skill("shape"), 16)
+    assert labels.shape == (16, 16)
+    assert ((labels > 0).sum(1) >= 1).all() and labels.max() <= DIRECTIONS
+    assert len(set(labels[labels > 0].tolist())) > 4  # the directions vary
+
+
+def test_extra_tasks_train_their_own_heads_and_an_unknown_task_is_refused():
+    model, processor = load()
+    accuracy = pretrain_vision(model, processor, steps=2, lr=3e-3, batch_size=8, log_every=0, tasks=["glyph", "stroke"])
+    assert set(accuracy) == {"colour", "shape", "glyph", "stroke"}
+    with pytest.raises(LmmclError, match="Unknown vision pre-training task.*glyph, stroke"):
+        pretrain_vision(model, processor, steps=1, log_every=0, tasks=["ocr"])
