@@ -176,7 +176,8 @@ def pretrain_vision(model: Any, processor: Any, *, steps: int, lr: float = 1e-3,
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        scored = [target[..., 0] != IGNORE, target[..., 1] != IGNORE] + [target[..., 2 + i] > 0 for i in range(len(tasks))]
+        scored = [target[..., 0] != IGNORE, target[..., 1] != IGNORE]
+        scored += [target[..., 2 + i] > 0 for i in range(len(tasks))]
         accuracy = {name: 100 * (x.argmax(-1) == target[..., i])[scored[i]].float().mean().item()
                     for i, (name, x) in enumerate(zip(("colour", "shape", *tasks), logits))}
         if log_every and (step % log_every == 0 or step == steps):

@@ -1,0 +1,40 @@
+"""The one-skill and tower probes run end to end on the random-weight tiny build and print what they measure."""
+
+import json
+import sys
+
+from lmmcl.models.presets import built_checkpoint, get_preset
+
+
+def run(module, argv, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["probe", *argv])
+    module.main()
+    return capsys.readouterr().out
+
+
+def test_skill_probe_trains_only_the_recipe_and_logs_its_curve(tmp_path, monkeypatch, capsys):
+    from benchmarks import skill_probe
+
+    log = tmp_path / "curve.jsonl"
+    out = run(skill_probe, ["--skill", "count", "--model", str(built_checkpoint(get_preset("tiny_scratch"))),
+                            "--recipe", "sa_proj", "--steps", "2", "--every", "1", "--train-size", "8",
+                            "--test-size", "4", "--threads", "1", "--log", str(log), "--tag", "t"], monkeypatch, capsys)
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert "step 2:" in out and [r["step"] for r in rows] == [1, 2]
+    assert rows[0]["recipe"] == "sa_proj" and 0 <= rows[0]["accuracy"] <= 100
+
+
+def test_tower_probe_reports_accuracy_beside_the_majority_class(monkeypatch, capsys):
+    from benchmarks import tower_probe
+
+    out = run(tower_probe, [str(built_checkpoint(get_preset("tiny_scratch"))), "--task", "stroke", "--steps", "2"],
+              monkeypatch, capsys)
+    assert "stroke named in" in out and "majority class" in out
+
+
+def test_answer_token_loss_prints_each_answer_piece_with_its_loss(monkeypatch, capsys):
+    from benchmarks import answer_token_loss
+
+    out = run(answer_token_loss, [str(built_checkpoint(get_preset("tiny_scratch"))), "--skill", "pathology",
+                                  "--steps", "1", "--show", "2"], monkeypatch, capsys)
+    assert "mlp_gate_up on pathology, 1 steps" in out and out.count("reference") == 2 and "<eos>:" in out
