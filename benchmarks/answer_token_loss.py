@@ -18,7 +18,8 @@ import torch
 def main() -> None:
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from lmmcl.data.collate import Collator
+    from benchmarks.skill_probe import WholeModel, inputs
+    from lmmcl.data.collate import IGNORE_INDEX
     from lmmcl.data.skill import get_skill
     from lmmcl.models.presets import get_preset
     from lmmcl.train.recipes import apply_recipe, get_recipe
@@ -30,6 +31,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=150)
     p.add_argument("--show", type=int, default=4)
     p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(lr=1e-3, lm_lr=0.0, clip=1.0, freeze_lm_steps=0, device="cpu")  # skill_probe's WholeModel
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -37,36 +39,23 @@ def main() -> None:
     apply_recipe(model, get_recipe(a.recipe), get_preset("tiny").components)
     split = get_skill(a.skill).dataset("train", 4000, seed=0)
     data = [split[i] for i in range(len(split))]
-    train, test = Collator(processor, train=True), Collator(processor, train=False)
-    optimizer = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=1e-3)
-    draw = torch.Generator().manual_seed(0)
+    probe, draw = WholeModel(model, processor, data, data[:a.show], a), torch.Generator().manual_seed(0)
     model.train()
-    for _ in range(a.steps):
-        loss = model(**inputs(train([data[i] for i in torch.randint(0, len(data), (32,), generator=draw).tolist()]))).loss
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+    for step in range(1, a.steps + 1):
+        probe.step([data[i] for i in torch.randint(0, len(data), (32,), generator=draw).tolist()], step)
+    _, answers = probe.evaluate()
     model.eval()
-    batch, tokenizer = train(data[:a.show]), processor.tokenizer
+    batch, tokenizer = probe.train_collate(data[:a.show]), processor.tokenizer
     with torch.no_grad():
         out = model(**inputs(batch))
-        prompts = test(data[:a.show])
-        generated = model.generate(**inputs(prompts), max_new_tokens=8, do_sample=False,
-                                   pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
     target = batch["labels"][:, 1:]
     losses = torch.nn.functional.cross_entropy(out.logits[:, :-1].transpose(1, 2), target, reduction="none")
-    answers = tokenizer.batch_decode(generated[:, prompts["input_ids"].shape[1]:], skip_special_tokens=True)
     print(f"{a.recipe} on {a.skill}, {a.steps} steps: batch loss {out.loss.item():.3f}")
     for row, answer in enumerate(answers):
-        keep = target[row] != -100
+        keep = target[row] != IGNORE_INDEX
         pieces = tokenizer.convert_ids_to_tokens(target[row][keep].tolist())
-        print(f"  reference {data[row].answer!r}, greedy {answer.strip()!r}: "
+        print(f"  reference {data[row].answer!r}, greedy {answer!r}: "
               + " ".join(f"{piece}:{x:.2f}" for piece, x in zip(pieces, losses[row][keep].tolist())))
-
-
-def inputs(batch):
-    return {k: v for k, v in batch.items() if k not in ("refs", "questions", "bad_records")}
 
 
 if __name__ == "__main__":

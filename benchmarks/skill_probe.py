@@ -164,7 +164,10 @@ class VisionHead:
 
 
 def inputs(batch, device="cpu"):
-    return {k: v.to(device) for k, v in batch.items() if k not in ("refs", "questions", "bad_records")}
+    """The model's tensors of a collated batch (not its metadata: :data:`lmmcl.train.module.BATCH_META`)."""
+    from lmmcl.train.module import BATCH_META
+
+    return {k: v.to(device) for k, v in batch.items() if k not in BATCH_META}
 
 
 if __name__ == "__main__":

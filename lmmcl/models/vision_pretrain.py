@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 import torch
 
+from lmmcl.data.collate import IGNORE_INDEX
 from lmmcl.errors import LmmclError
 
 
@@ -43,7 +44,6 @@ def scene_batch(rng: random.Random, skill: Any, size: int) -> tuple[list[Any], t
 
 
 CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
-IGNORE = -100  # a label no head is scored on
 
 
 def glyph_batch(rng: random.Random, skill: Any, size: int) -> tuple[list[Any], torch.Tensor]:
@@ -99,12 +99,11 @@ def stroke_batch(rng: random.Random, skill: Any, size: int) -> tuple[list[Any], 
 
     from lmmcl.data.synthetic import COLORS, jitter, shade
 
-    grid, cell = skill.grid, skill.cell_px
+    grid, cell, side = skill.grid, skill.cell_px, skill.image_size
     images, labels = [], []
     for _ in range(size):
         canvas, label = skill.canvas(rng), [0] * grid ** 2
         if rng.random() < 0.5:  # a light face, as behind clock hands
-            side = skill.image_size
             canvas.draw.rectangle((0, 0, side - 1, side - 1), fill=jitter(rng, (235, 235, 225), 15))
         for c in rng.sample(range(grid ** 2), rng.randint(1, 3)):
             point = rng.randrange(DIRECTIONS)
@@ -157,10 +156,10 @@ def pretrain_vision(model: Any, processor: Any, *, steps: int, lr: float = 1e-3,
     tower.train()
     for step in range(1, steps + 1):
         images, target = scene_batch(rng, skill, batch_size)
-        target = torch.cat([target, torch.full((*target.shape[:2], len(tasks)), IGNORE)], -1)
+        target = torch.cat([target, torch.full((*target.shape[:2], len(tasks)), IGNORE_INDEX)], -1)
         for i, task in enumerate(tasks):
             more, labels = TASKS[task][0](rng, skill, batch_size // 2)
-            rows = torch.full((*labels.shape, target.shape[-1]), IGNORE)
+            rows = torch.full((*labels.shape, target.shape[-1]), IGNORE_INDEX)
             rows[..., 2 + i] = labels
             images, target = images + more, torch.cat([target, rows])
         pixels = processor.image_processor(images, return_tensors="pt")["pixel_values"].to(tower.device)
@@ -171,12 +170,12 @@ def pretrain_vision(model: Any, processor: Any, *, steps: int, lr: float = 1e-3,
                              f"so that image_size / patch_size = {skill.grid}, or leave pretrain.vision_steps at 0.")
         target = target.to(tokens.device)
         logits = [head(tokens) for head in heads]
-        loss = sum(torch.nn.functional.cross_entropy(x.flatten(0, 1), target[..., i].flatten(), ignore_index=IGNORE)
-                   for i, x in enumerate(logits))
+        loss = sum(torch.nn.functional.cross_entropy(x.flatten(0, 1), target[..., i].flatten(),
+                                                     ignore_index=IGNORE_INDEX) for i, x in enumerate(logits))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        scored = [target[..., 0] != IGNORE, target[..., 1] != IGNORE]
+        scored = [target[..., 0] != IGNORE_INDEX, target[..., 1] != IGNORE_INDEX]
         scored += [target[..., 2 + i] > 0 for i in range(len(tasks))]
         accuracy = {name: 100 * (x.argmax(-1) == target[..., i])[scored[i]].float().mean().item()
                     for i, (name, x) in enumerate(zip(("colour", "shape", *tasks), logits))}
