@@ -55,6 +55,9 @@ def main() -> None:
     p.add_argument("--recipe", default="", help="lmm mode: train only what this recipe selects (default: everything)")
     p.add_argument("--log", default="", help="append one JSON line per evaluation to this file")
     p.add_argument("--tag", default="", help="a name for this run in --log")
+    p.add_argument("--heldout", nargs="*", default=[], metavar="SKILL",
+                   help="lmm mode: also score these skills' test splits (their own metrics, 64 each) at every "
+                        "evaluation: what the stage forgets while it learns")
     p.add_argument("--vision-pretrain", type=int, default=0,
                    help="first train the vision tower this many steps to name each cell's object "
                         "(lmmcl.models.vision_pretrain)")
@@ -79,18 +82,24 @@ def main() -> None:
 
         pretrain_vision(model, processor, steps=a.vision_pretrain, lr=a.lr)
     probe = (VisionHead if a.mode == "vision-head" else WholeModel)(model, processor, train, test, a)
+    heldout = [(h, [h.dataset("test", 64, seed=0)[i] for i in range(64)]) for h in map(get_skill, a.heldout)]
+    if heldout:
+        print("before training: held-out", {h.name: probe.score(h, tests) for h, tests in heldout}, flush=True)
     start, draw = time.time(), torch.Generator().manual_seed(0)
     for step in range(1, a.steps + 1):
         probe.step([train[i] for i in torch.randint(0, len(train), (32,), generator=draw).tolist()], step)
         if step % a.every == 0:
             accuracy, answers = probe.evaluate()
-            print(f"step {step}: loss {probe.loss:.3f}, test accuracy {accuracy:.1f}, first answers {answers[:6]}, "
-                  f"{time.time() - start:.0f} s", flush=True)
+            kept = {h.name: probe.score(h, tests) for h, tests in heldout}
+            kept_text = f", held-out mean {sum(kept.values()) / len(kept):.1f} {kept}" if kept else ""
+            print(f"step {step}: loss {probe.loss:.3f}, test accuracy {accuracy:.1f}, first answers {answers[:6]}"
+                  f"{kept_text}, {time.time() - start:.0f} s", flush=True)
             if a.log:
                 with open(a.log, "a") as f:
                     f.write(json.dumps({"tag": a.tag, "skill": a.skill, "recipe": a.recipe or "everything", "lr": a.lr,
                                         "step": step, "loss": probe.loss, "accuracy": accuracy,
-                                        "distinct_answers": len(set(answers)), "answers": answers[:8]}) + "\n")
+                                        "distinct_answers": len(set(answers)), "answers": answers[:8],
+                                        "heldout": kept}) + "\n")
 
 
 class WholeModel:
@@ -100,7 +109,8 @@ class WholeModel:
         from lmmcl.data.collate import Collator
 
         self.model, self.processor, self.a = model, processor, a
-        self.train_collate, self.test_batch = Collator(processor, train=True), Collator(processor, train=False)(test)
+        self.train_collate, self.test_collate = Collator(processor, train=True), Collator(processor, train=False)
+        self.test_batch = self.test_collate(test)
         lm = [p for n, p in model.named_parameters()
               if p.requires_grad and n.startswith(("language_model", "model.language_model", "lm_head"))]
         rest = [p for p in model.parameters() if p.requires_grad and all(p is not q for q in lm)]
@@ -122,15 +132,27 @@ class WholeModel:
         self.optimizer.step()
         self.loss = loss.item()
 
-    @torch.no_grad()
     def evaluate(self):
+        answers = self.answers(self.test_batch, 8)
+        return 100 * sum(p in refs for p, refs in zip(answers, self.test_batch["refs"])) / len(answers), answers
+
+    @torch.no_grad()
+    def answers(self, batch, max_new_tokens: int) -> list[str]:
         self.model.eval()
-        batch, tokenizer = self.test_batch, self.processor.tokenizer
-        out = self.model.generate(**inputs(batch, self.a.device), max_new_tokens=8, do_sample=False,
+        tokenizer = self.processor.tokenizer
+        out = self.model.generate(**inputs(batch, self.a.device), max_new_tokens=max_new_tokens, do_sample=False,
                                   pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-        answers = [t.strip() for t in tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
         self.model.train()
-        return 100 * sum(p in refs for p, refs in zip(answers, batch["refs"])) / len(answers), answers
+        return [t.strip() for t in tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
+
+    def score(self, skill, samples) -> float:
+        """``skill``'s own metric on greedy answers to ``samples``, in percent."""
+        from lmmcl.eval.metrics import build_metric
+
+        batch = self.test_collate(samples)
+        metric = build_metric(skill.metric)
+        metric.update(self.answers(batch, skill.max_new_tokens), batch["refs"])
+        return round(100 * float(metric.compute()), 1)
 
 
 class VisionHead:
