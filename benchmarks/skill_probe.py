@@ -58,6 +58,8 @@ def main() -> None:
     p.add_argument("--heldout", nargs="*", default=[], metavar="SKILL",
                    help="lmm mode: also score these skills' test splits (their own metrics, 64 each) at every "
                         "evaluation: what the stage forgets while it learns")
+    p.add_argument("--save", default="", help="save the trained model and processor to this directory (a --model "
+                                              "for the next probe: one stage after another)")
     p.add_argument("--vision-pretrain", type=int, default=0,
                    help="first train the vision tower this many steps to name each cell's object "
                         "(lmmcl.models.vision_pretrain)")
@@ -100,6 +102,9 @@ def main() -> None:
                                         "step": step, "loss": probe.loss, "accuracy": accuracy,
                                         "distinct_answers": len(set(answers)), "answers": answers[:8],
                                         "heldout": kept}) + "\n")
+    if a.save:
+        model.save_pretrained(a.save)
+        processor.save_pretrained(a.save)
 
 
 class WholeModel:
