@@ -106,28 +106,6 @@ def document(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     return Drawn(canvas.image, f"What number is written next to the {colours[asked]} box?", str(values[asked]))
 
 
-@generator("letters")
-def letters(rng: random.Random, skill: SyntheticSkill) -> Drawn:
-    """Two or three random letters in small dark print, one per cell, left to right (OCRBench analog).
-
-    Spelled out letter by letter, as the ``text`` stage's words are tokenised: the base reads letters from a
-    picture before any stage asks for a word. Nuisances: the letters, where the row sits and where each letter
-    sits in its cell, the paper's tint, the ink's darkness.
-    """
-    from lmmcl.data.font import draw_text
-
-    scale, cell = max(1, skill.image_size // 32), skill.cell_px
-    n = rng.randint(2, 3)
-    chars = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(n))
-    canvas = skill.canvas()
-    canvas.draw.rectangle((0, 0, skill.image_size - 1, skill.image_size - 1), fill=jitter(rng, (240, 240, 235), 12))
-    ink, row, first = (rng.randint(0, 40),) * 3, rng.randrange(skill.grid), rng.randrange(skill.grid - n + 1)
-    for i, char in enumerate(chars):
-        draw_text(canvas.draw, (first + i) * cell + rng.randint(0, cell - 3 * scale),
-                  row * cell + rng.randint(0, cell - 5 * scale), char, fill=ink, scale=scale)
-    return Drawn(canvas.image, "What letters are written in the image?", chars)
-
-
 ARROWS = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
 
 
