@@ -12,18 +12,19 @@ def run(module, argv, monkeypatch, capsys):
     return capsys.readouterr().out
 
 
-def test_skill_probe_trains_only_the_recipe_and_logs_its_curve_with_the_heldout_scores(tmp_path, monkeypatch, capsys):
+def test_skill_probe_trains_only_the_recipe_logs_its_curve_with_the_heldout_scores_and_saves(tmp_path, monkeypatch, capsys):
     from benchmarks import skill_probe
 
     log = tmp_path / "curve.jsonl"
     out = run(skill_probe, ["--skill", "count", "--model", str(built_checkpoint(get_preset("tiny_scratch"))),
                             "--recipe", "sa_proj", "--steps", "2", "--every", "1", "--train-size", "8",
                             "--test-size", "4", "--threads", "1", "--log", str(log), "--tag", "t",
-                            "--heldout", "color", "caption"], monkeypatch, capsys)
+                            "--heldout", "color", "caption", "--save", str(tmp_path / "after")], monkeypatch, capsys)
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert "step 2:" in out and [r["step"] for r in rows] == [1, 2]
     assert rows[0]["recipe"] == "sa_proj" and 0 <= rows[0]["accuracy"] <= 100
     assert "before training: held-out" in out and "held-out mean" in out
+    assert (tmp_path / "after" / "config.json").exists()  # the next probe's --model
     assert set(rows[1]["heldout"]) == {"color", "caption"} and all(0 <= v <= 100 for v in rows[1]["heldout"].values())
 
 
