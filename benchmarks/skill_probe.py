@@ -84,15 +84,18 @@ def main() -> None:
 
         pretrain_vision(model, processor, steps=a.vision_pretrain, lr=a.lr)
     probe = (VisionHead if a.mode == "vision-head" else WholeModel)(model, processor, train, test, a)
-    heldout = [(h, [h.dataset("test", 64, seed=0)[i] for i in range(64)]) for h in map(get_skill, a.heldout)]
+    if a.heldout and a.mode != "lmm":
+        p.error("--heldout scores the language model's answers: use it with --mode lmm")
+    heldout = [(h, probe.test_collate([h.dataset("test", 64, seed=0)[i] for i in range(64)]))
+               for h in map(get_skill, a.heldout)]  # collated once, scored at every evaluation
     if heldout:
-        print("before training: held-out", {h.name: probe.score(h, tests) for h, tests in heldout}, flush=True)
+        print("before training: held-out", {h.name: probe.score(h, batch) for h, batch in heldout}, flush=True)
     start, draw = time.time(), torch.Generator().manual_seed(0)
     for step in range(1, a.steps + 1):
         probe.step([train[i] for i in torch.randint(0, len(train), (32,), generator=draw).tolist()], step)
         if step % a.every == 0:
             accuracy, answers = probe.evaluate()
-            kept = {h.name: probe.score(h, tests) for h, tests in heldout}
+            kept = {h.name: probe.score(h, batch) for h, batch in heldout}
             kept_text = f", held-out mean {sum(kept.values()) / len(kept):.1f} {kept}" if kept else ""
             print(f"step {step}: loss {probe.loss:.3f}, test accuracy {accuracy:.1f}, first answers {answers[:6]}"
                   f"{kept_text}, {time.time() - start:.0f} s", flush=True)
@@ -150,11 +153,10 @@ class WholeModel:
         self.model.train()
         return [t.strip() for t in tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
 
-    def score(self, skill, samples) -> float:
-        """``skill``'s own metric on greedy answers to ``samples``, in percent."""
+    def score(self, skill, batch) -> float:
+        """``skill``'s own metric on greedy answers to a collated test ``batch`` of its samples, in percent."""
         from lmmcl.eval.metrics import build_metric
 
-        batch = self.test_collate(samples)
         metric = build_metric(skill.metric)
         metric.update(self.answers(batch, skill.max_new_tokens), batch["refs"])
         return round(100 * float(metric.compute()), 1)

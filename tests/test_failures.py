@@ -5,11 +5,13 @@ import hashlib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lmmcl.cli import main
 from lmmcl.failures import paragraph
 
 ROOT = Path(__file__).resolve().parents[1]
+CONFIG_LR = yaml.safe_load((ROOT / "configs" / "experiment" / "default.yaml").read_text())["model"]["lr"]
 
 
 def checksums(folder: Path) -> dict[str, str]:
@@ -37,7 +39,7 @@ def bad_inputs(fit, run, truncated, bad_yaml):
         "resume another recipe's checkpoint": ([*fit, "--recipe.name", "projector", "--ckpt_path", stage1],
                                                ["recipe is 'mlp_down'", "'projector'", "drop --ckpt_path"]),
         "resume with another LR": ([*fit, "--recipe.name", "mlp_down", "--model.lr", "0.5", "--ckpt_path", stage1],
-                                   ["--model.lr was 0.0003, now 0.5"]),
+                                   [f"--model.lr was {CONFIG_LR!r}, now 0.5"]),
         "pinned existing version": ([*fit, "--recipe.name", "mlp_down", "--trainer.logger.init_args.version", "0"],
                                     ["already holds a run", "Drop the version option"]),
         "missing checkpoint": ([*fit, "--recipe.name", "mlp_down", "--ckpt_path", str(run / "nope.ckpt")],
