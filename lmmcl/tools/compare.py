@@ -4,7 +4,7 @@
     lmmcl compare --train --model tiny --recipes full llm sa_proj mlp_gate_up mlp [-- CLI overrides]
     lmmcl compare --train --recipes mlp mlp+lwf mlp+wise_ft mlp+moe lora   # recipe+baseline entries
     lmmcl compare --list                                                    # recipes, baselines, defaults
-    lmmcl compare --train --seeds 0 1 2                # every entry once per seed: mean ± std, claims.md
+    lmmcl compare --train --seeds 0 1 2                # every entry once per seed: mean ± std
     lmmcl compare --train --select-lr 3e-4 1e-3 3e-3 --seeds 0 1 2   # the LR chosen first, on seed 100 (below)
     lmmcl compare --train --seeds 0 1 2 --jobs 2       # two runs at a time, one thread each (lmmcl.tools.jobs)
     lmmcl compare --train --seeds 0 1 2 --no-layers    # without each run's layer contribution (layers.json)
@@ -199,8 +199,21 @@ def compare_tasks(model: str, recipes: list[str], overrides: list[str], seeds: l
 
 
 def task_row(task: Any) -> dict[str, Any]:
+    """The run's summary row under its entry's name, with its seed (the one given, else its config's)."""
     row = {**task.row, "recipe": task.extra["entry"]}
-    return row if task.extra["seed"] is None else {**row, "seed": task.extra["seed"]}
+    seed = task.extra["seed"]
+    return {**row, "seed": run_seed(row.get("run_dir")) if seed is None else seed}
+
+
+def run_seed(run_dir: str | Path | None) -> int | None:
+    """``seed_everything`` from a run directory's recorded config.yaml (None where there is none)."""
+    from lmmcl.yamlfile import load_yaml
+
+    path = Path(run_dir) / "config.yaml" if run_dir else None
+    if path is None or not path.exists():
+        return None
+    seed = (load_yaml(path) or {}).get("seed_everything")
+    return seed if isinstance(seed, int) else None
 
 
 def train_recipes(model: str, recipes: list[str], overrides: list[str], seeds: list[int] | None = None,
@@ -286,7 +299,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--list", action="store_true", help="list the recipes and baselines an entry can name")
     parser.add_argument("--out", help="output directory (default: logs/compare/<model>)")
     parser.add_argument("--seeds", nargs="+", type=int,
-                        help="with --train: train every entry once per seed; summary = mean ± std, plus claims.md")
+                        help="with --train: train every entry once per seed; summary = mean ± std (without it: the config's seed). A "
+                             "--train compare always writes claims.md, the paper's four findings judged on the means")
     parser.add_argument("--jobs", type=int, default=1,
                         help="with --train: run this many entries at once, each a single-thread process "
                              "(default 1: one after another in this process, with every torch thread)")
@@ -330,10 +344,9 @@ def main(argv: list[str]) -> int:
         rows = train(args.recipes, overrides, args.seeds, layers=not args.no_layers)  # not the selection runs
         if not rows:
             raise LmmclError(f"every run of the compare failed ({len(failed)}): see the logs named above")
-        if args.seeds:
-            from lmmcl.tools.seeds import aggregate
+        from lmmcl.tools.seeds import aggregate  # one seed (the config's) or several: claims.md either way
 
-            runs, rows = rows, aggregate(rows)
+        runs, rows = rows, aggregate(rows)
     elif args.runs:
         rows = [row_from_run(r) for r in args.runs]
     else:

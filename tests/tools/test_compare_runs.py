@@ -108,7 +108,7 @@ def test_jobs_give_the_serial_results_and_report_a_failing_entry(tmp_path, cli_f
         out = tmp_path / name
         code = compare.main(["--train", "--model", "tiny_scratch", *options, "--out", str(out / "cmp"), "--",
                              *overrides, "--trainer.logger.init_args.save_dir", str(out / "logs")])
-        rows = json.loads((out / "cmp" / "summary.json").read_text())["rows"]
+        rows = json.loads((out / "cmp" / "summary.json").read_text())["runs"]  # one per entry: no --seeds
         return code, {r["recipe"]: {name: {k: v for k, v in json.loads((Path(r["run_dir"]) / name).read_text()).items()
                                            if k not in ("tuned", "seconds")}  # layers.json: the run's path, its time
                                     for name in ("report.json", "layers.json")} for r in rows}
@@ -124,6 +124,10 @@ def test_jobs_give_the_serial_results_and_report_a_failing_entry(tmp_path, cli_f
     assert "FAILED: sa_proj+moe: exit code 2" in out and "MoE turns language-model MLPs into experts" in out
     assert str(tmp_path / "jobs" / "cmp" / "jobs" / "sa_proj+moe.log") in out
     assert "1 of 3 runs failed: sa_proj+moe" in out
+    # without --seeds every run has its config's seed (smoke.yaml: 0), and claims.md judges that one seed
+    summary = json.loads((tmp_path / "serial" / "cmp" / "summary.json").read_text())
+    assert [r["seed"] for r in summary["runs"]] == [0, 0] and summary["rows"][0]["seeds"] == [0]
+    assert "(seeds: 0; means over seeds)" in (tmp_path / "serial" / "cmp" / "claims.md").read_text()
     logs = tmp_path / "jobs" / "logs" / "tiny_scratch"
     for entry in ("mlp_gate_up", "sa_proj"):  # each run in the version the serial compare gave it
         assert [p.name for p in (logs / entry).iterdir()] == ["version_0"]
