@@ -57,6 +57,8 @@ class SkillDataModule(LightningDataModule):
         self.processor: Any = None
         self.asked: int | None = test_size  # set from the test split when it is loaded
         self.load_bad: dict[str, int] = {}
+        self.train_asked: int | None = train_size  # the same two for the training split, when it is loaded
+        self.train_load_bad: dict[str, int] = {}
         self._test: Dataset | None = None  # the test split, read by every evaluation of the run
 
     def split_data(self, split: str) -> Dataset:
@@ -84,9 +86,13 @@ class SkillDataModule(LightningDataModule):
             raise RuntimeError(f"SkillDataModule({self.name!r}) needs a processor: set .processor first.")
         size = self.train_size if split == "train" else self.test_size
         data = self.split_data(split)
-        if not train:  # what the report's sample counts start from (lmmcl.eval.sample_counts)
-            self.load_bad = dict(getattr(data, "load_bad_records", {}))
-            self.asked = size if size is not None else len(data) + sum(self.load_bad.values())
+        # what the report's sample counts start from (lmmcl.eval.sample_counts)
+        bad = dict(getattr(data, "load_bad_records", {}))
+        asked = size if size is not None else len(data) + sum(bad.values())
+        if train:
+            self.train_load_bad, self.train_asked = bad, asked
+        else:
+            self.load_bad, self.asked = bad, asked
         if train:
             sampler = SeededShuffle(len(data), self.seed * 1000 + shuffle_seed)
         elif shard is not None and shard[0] > 1:

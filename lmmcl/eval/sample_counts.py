@@ -54,21 +54,37 @@ def warning_lines(report: Mapping[str, Any]) -> list[str]:
     """A first-screen warning of report.md naming every benchmark scored on fewer samples than asked."""
     samples = report.get("samples") or {}
     short = short_of_asked(samples)
-    if not short:
-        return []
-    cells = [f"{n} {samples[n]['scored']}/{samples[n]['asked']}" + _why(samples[n]["bad_records"]) for n in short]
-    return [f"**Warning: scored on fewer samples than asked:** {'; '.join(cells)} (see Samples below).", ""]
+    lines = []
+    if short:
+        cells = [f"{n} {samples[n]['scored']}/{samples[n]['asked']}" + _why(samples[n]["bad_records"]) for n in short]
+        lines += [f"**Warning: scored on fewer samples than asked:** {'; '.join(cells)} (see Samples below).", ""]
+    skipped = [s for s in report.get("stages", []) if (s.get("train_samples") or {}).get("skipped")]
+    if skipped:
+        cells = [f"{s['name']} {s['train_samples']['skipped']}" + _why(s["train_samples"]["bad_records"]) for s in skipped]
+        lines += [f"**Warning: training samples skipped:** {'; '.join(cells)} (see Training samples below).", ""]
+    return lines
 
 
 def table_lines(report: Mapping[str, Any]) -> list[str]:
-    """The Samples section of report.md: asked, scored, skipped and why, per benchmark."""
+    """The Samples sections of report.md: asked, scored, skipped and why, per benchmark and per training stage."""
     samples = report.get("samples") or {}
-    if not samples:
-        return []
     rows = [[name, "all" if e.get("asked") is None else e["asked"], e["scored"], e["skipped"],
              ", ".join(f"{r} {c}" for r, c in e["bad_records"].items()) or "-"] for name, e in samples.items()]
-    return ["## Samples per benchmark (last evaluation)", "",
-            *markdown_table(["benchmark", "asked", "scored", "skipped", "bad records"], rows), ""]
+    evaluation = ["## Samples per benchmark (last evaluation)", "",
+                  *markdown_table(["benchmark", "asked", "scored", "skipped", "bad records"], rows), ""]
+    return (evaluation if samples else []) + training_lines(report)
+
+
+def training_lines(report: Mapping[str, Any]) -> list[str]:
+    """The training samples of every stage: asked (the split's size), trained, skipped and why."""
+    stages = [s for s in report.get("stages", []) if s.get("train_samples")]
+    if not stages:
+        return []
+    rows = [[s["name"], "all" if e.get("asked") is None else e["asked"], e["trained"], e["skipped"],
+             ", ".join(f"{r} {c}" for r, c in e["bad_records"].items()) or "-"]
+            for s, e in ((s, s["train_samples"]) for s in stages)]
+    return ["## Training samples per stage", "",
+            *markdown_table(["stage", "asked", "trained", "skipped", "bad records"], rows), ""]
 
 
 def _why(bad: Mapping[str, int]) -> str:

@@ -57,6 +57,7 @@ class LMMModule(LightningModule):
         self.last_scores: dict[str, float] = {}
         self.last_samples: dict[str, dict[str, Any]] = {}  # per benchmark: asked, scored, skipped, bad_records
         self.sample_counter = SampleCounter()
+        self.train_counter = SampleCounter()  # this stage's trained samples and skipped bad records (SequentialStages)
 
     # --- setup -----------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -75,6 +76,8 @@ class LMMModule(LightningModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         skipped = sum(batch.get("bad_records", {}).values())
+        self.train_counter.add("train", batch["input_ids"].shape[0] if "input_ids" in batch else 0,
+                               batch.get("bad_records", {}))
         if skipped:
             self.log("train/skipped", float(skipped), reduce_fx="sum", batch_size=1)
         if "input_ids" not in batch:  # every sample was a bad record: a zero loss that still reaches every
@@ -169,6 +172,13 @@ class LMMModule(LightningModule):
             self.log(f"val/{name}", value, sync_dist=False)
         self.last_scores = scores
         self.last_samples = self._sample_counts()
+
+    def train_sample_counts(self, data: Any) -> dict[str, Any]:
+        """This stage's training samples: asked (the split's size), trained, skipped and bad records, summed over
+        ranks (call it on every rank); ``data``: the stage's :class:`~lmmcl.data.datamodule.SkillDataModule`."""
+        trained, read_bad = self.train_counter.reduced(["train"], self.trainer.strategy, self.device)["train"]
+        entry = sample_entry(getattr(data, "train_asked", None), trained, getattr(data, "train_load_bad", {}), read_bad)
+        return {"asked": entry["asked"], "trained": entry.pop("scored"), **entry}
 
     def _sample_counts(self) -> dict[str, dict[str, Any]]:
         """Asked, scored, skipped and bad records per benchmark of this evaluation (every rank takes part)."""

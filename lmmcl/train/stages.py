@@ -76,6 +76,8 @@ class SequentialStages(Callback):
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         trainer.strategy.setup_optimizers(trainer)  # fresh optimizer state and schedule (LMMModule.stage_steps)
+        if hasattr(pl_module, "train_counter"):
+            pl_module.train_counter.reset()
         self.stage_start_step = trainer.global_step
         rank_zero_info(f"[lmmcl] stage {trainer.current_epoch + 1}/{len(trainer.datamodule.skill_names)}: "
                        f"{self.stage_name(trainer)} ({trainer.num_training_batches} batches)")
@@ -110,7 +112,11 @@ class SequentialStages(Callback):
             return  # a standalone validate after the sequence started is not a row of the matrix
         dm: LightningDataModule = trainer.datamodule
         scores = {k: pl_module.last_scores[k] for k in dm.skill_names + dm.heldout_names}
-        self.add_row(trainer, pl_module, {"name": name, "scores": scores}, pl_module.last_samples)
+        row: dict[str, Any] = {"name": name, "scores": scores}
+        targets = getattr(dm, "targets", None)
+        if name != "base" and targets and hasattr(pl_module, "train_sample_counts"):
+            row["train_samples"] = pl_module.train_sample_counts(targets[trainer.current_epoch])
+        self.add_row(trainer, pl_module, row, pl_module.last_samples)
 
     def add_row(self, trainer: Trainer, pl_module: LightningModule, row: dict[str, Any], samples: dict[str, Any],
                 sections: dict[str, Any] | None = None) -> None:
