@@ -146,12 +146,12 @@ class WholeModel:
 
     @torch.no_grad()
     def answers(self, batch, max_new_tokens: int) -> list[str]:
+        from lmmcl.train.module import greedy_answers
+
         self.model.eval()
-        tokenizer = self.processor.tokenizer
-        out = self.model.generate(**inputs(batch, self.a.device), max_new_tokens=max_new_tokens, do_sample=False,
-                                  pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+        answers = greedy_answers(self.model, self.processor.tokenizer, inputs(batch, self.a.device), max_new_tokens)
         self.model.train()
-        return [t.strip() for t in tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
+        return answers
 
     def score(self, skill, batch) -> float:
         """``skill``'s own metric on greedy answers to a collated test ``batch`` of its samples, in percent."""

@@ -135,12 +135,7 @@ class LMMModule(LightningModule):
     @torch.no_grad()
     def generate(self, batch: dict[str, Any], max_new_tokens: int) -> list[str]:
         """Greedy answers for a left-padded prompt batch."""
-        inputs = self.model_inputs(batch)
-        tokenizer = self.processor.tokenizer
-        out = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                                  pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-        new = out[:, inputs["input_ids"].shape[1]:]
-        return [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+        return greedy_answers(self.model, self.processor.tokenizer, self.model_inputs(batch), max_new_tokens)
 
     def on_validation_epoch_start(self) -> None:
         # Reset here, not after compute: states must be created in the same grad mode as the updates
@@ -186,3 +181,11 @@ class LMMModule(LightningModule):
         parts = datamodule.eval_modules if isinstance(datamodule, StageData) else []
         counts = self.sample_counter.reduced([dm.name for dm in parts], self.trainer.strategy, self.device)
         return {dm.name: sample_entry(dm.asked, counts[dm.name][0], dm.load_bad, counts[dm.name][1]) for dm in parts}
+
+
+def greedy_answers(model: Any, tokenizer: Any, inputs: dict[str, torch.Tensor], max_new_tokens: int) -> list[str]:
+    """``model``'s greedy answers to a left-padded prompt batch (``inputs``: its tensors), stripped of the prompt."""
+    out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    new = out[:, inputs["input_ids"].shape[1]:]
+    return [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
