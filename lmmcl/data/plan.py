@@ -23,7 +23,7 @@ def dataset_plan(skill_names: list[str]) -> list[dict[str, Any]]:
         if isinstance(skill, HFSkill):
             plan += skill.plan()
             continue
-        splits = ["train", "test"] if skill.kind == "target" else ["test"]
+        splits = {"target": ["train", "test"], "pretrain": ["train"]}.get(skill.kind, ["test"])
         plan += [{"skill": skill.name, "kind": skill.kind, "split": split, "id": None, "config": None,
                   "hub_split": None, "rows": None, "metric": skill.metric, "found": True, "where": "generated"}
                  for split in splits]

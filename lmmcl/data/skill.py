@@ -41,7 +41,7 @@ class Skill(ABC):
 
     Attributes set by subclasses: ``name``, ``metric`` (a name in ``lmmcl.eval.metrics.METRICS``),
     ``max_new_tokens`` for generation, ``chance`` (expected score of random guessing, in percent),
-    ``kind`` ("target" or "heldout").
+    ``kind`` ("target", "heldout", or "pretrain": trained only while building a base, never scored).
     """
 
     name: str

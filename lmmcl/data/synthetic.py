@@ -33,7 +33,7 @@ IMAGE_SIZE = 64  # every synthetic picture is IMAGE_SIZE x IMAGE_SIZE pixels (a 
 SHADE_SPREAD = 18  # an object's colour is its named colour +- this much per channel: still that colour
 # Part of every built model's cache key (tokenizer corpus, base pre-training data): bump it whenever a
 # change alters the generated samples, or a stale cached model would silently be reused.
-WORLD_VERSION = 3
+WORLD_VERSION = 4
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,10 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
              test_size: int = 64, epochs: int = 1, batch_size: int = 32, lr: float = 3e-3,
              warmup_ratio: float = 0.05, gradient_clip_val: float | None = 1.0, seed: int = 0,
              accelerator: str = "cpu", val_every: int | None = None, num_workers: int = 0,
-             callbacks: list[Any] = (), recipe: str = "full", component_lr: dict[str, float] | None = None) -> Path:
-    """Train the model in ``src`` on ``skills`` (the ``recipe``'s parameters) and save it to ``out`` atomically.
+             callbacks: list[Any] = (), recipe: str = "full", component_lr: dict[str, float] | None = None,
+             train_only: list[str] = ()) -> Path:
+    """Train the model in ``src`` on ``skills`` and ``train_only`` (trained, never scored) with the ``recipe``'s
+    parameters, and save it to ``out`` atomically.
 
     ``component_lr`` gives model components their own LR (e.g. ``{language_model: 1e-4}``).
     ``val_every`` (epochs; default: only after the last) and ``callbacks`` serve learning-curve measurements
@@ -40,14 +42,15 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
         L.seed_everything(seed, verbose=False)
         module = LMMModule(preset, model_path=str(src), lr=lr, warmup_ratio=warmup_ratio, component_lr=component_lr)
         data = SkillMixture(skills, train_size=train_size, test_size=test_size, batch_size=batch_size, seed=seed,
-                            num_workers=num_workers)
+                            num_workers=num_workers, train_only=train_only)
         trainer = L.Trainer(accelerator=accelerator, devices=1, max_epochs=epochs, logger=False,
                             enable_checkpointing=False, num_sanity_val_steps=0,
                             check_val_every_n_epoch=val_every or epochs, enable_model_summary=False,
                             callbacks=[FreezeRecipe(recipe), *callbacks], deterministic=accelerator == "cpu",
                             gradient_clip_val=gradient_clip_val)
         print(f"[lmmcl] building the base model of {preset!r} ({recipe}): {epochs} epoch(s) over {len(skills)} "
-              f"general skills x {train_size} samples (once; cached in {out})")
+              f"general skills{f' and {len(train_only)} unscored' if train_only else ''} x {train_size} samples "
+              f"(once; cached in {out})")
         trainer.fit(module, data)
     scores = {k: round(v, 2) for k, v in module.last_scores.items()}
     chance = {s.name: s.chance for s in data.benchmarks}

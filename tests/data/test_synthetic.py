@@ -7,12 +7,14 @@ from lmmcl.data.synthetic import split_of
 import re
 
 from lmmcl.data.skills.heldout import QUADRANTS
+from lmmcl.data.skills.language import VOCABULARY
 from lmmcl.data.skills.targets import TISSUE, WORDS
 from lmmcl.data.synthetic import COLORS, SHAPES
 
 TARGETS = ["species", "count", "pathology", "text", "clock"]
 HELDOUT = ["background", "color", "exist", "shape", "position", "chart", "document", "arrow", "choice", "caption"]
-SKILLS = TARGETS + HELDOUT
+PRETRAIN = ["words"]  # base pre-training only
+SKILLS = TARGETS + HELDOUT + PRETRAIN
 
 # Each skill's answer format, as a predicate on (sample); one place, so a new skill adds one line.
 FORMATS = {
@@ -31,6 +33,7 @@ FORMATS = {
     "arrow": lambda s: re.fullmatch("[ABCD]", s.answer) and s.answers[1] in SHAPES,
     "choice": lambda s: re.fullmatch("[ABCD]", s.answer) and s.answers[1] in COLORS,
     "caption": lambda s: all(w in COLORS or w in SHAPES or w == "and" for w in s.answer.split()),
+    "words": lambda s: 3 <= len(s.answer.split()) <= 6 and all(w in VOCABULARY for w in s.answer.split()),
 }
 
 
@@ -45,7 +48,7 @@ def test_same_seed_same_samples_other_seed_other_samples(name):
     assert any(not np.array_equal(np.asarray(a[i].image), np.asarray(c[i].image)) for i in range(8))
 
 
-OPEN_ENDED = {"caption"}  # answers are combinations (colour shape and ...): no closed answer set to cover
+OPEN_ENDED = {"caption", "words"}  # answers are combinations (colour shape and ...): no closed answer set to cover
 
 
 @pytest.mark.parametrize("name", SKILLS)
@@ -78,6 +81,7 @@ def test_every_synthetic_skill_has_a_format_check_and_a_kind():
     assert sorted(synthetic) == sorted(SKILLS)
     assert all(get_skill(n).kind == "target" for n in TARGETS)
     assert all(get_skill(n).kind == "heldout" for n in HELDOUT)
+    assert all(get_skill(n).kind == "pretrain" for n in PRETRAIN)
 
 
 def test_split_assignment_is_stable():
@@ -117,7 +121,7 @@ def test_skill_gallery_logs_one_grid_per_benchmark():
 
 # The synthetic world as of each WORLD_VERSION. Changed the world on purpose? Bump WORLD_VERSION in
 # lmmcl/data/synthetic.py (cached tokenizers and base models are keyed by it) and add the new fingerprint.
-WORLD_FINGERPRINTS = {2: "b9cbe929666f25a0", 3: "7aefc0058e490927"}
+WORLD_FINGERPRINTS = {2: "b9cbe929666f25a0", 3: "7aefc0058e490927", 4: "d2348918f9986282"}
 
 
 def test_world_changes_bump_the_world_version():
@@ -125,6 +129,6 @@ def test_world_changes_bump_the_world_version():
     from lmmcl.data.synthetic import WORLD_VERSION, SyntheticSkill, world_fingerprint
 
     synthetic = sorted(n for n in known_skills() if isinstance(get_skill(n), SyntheticSkill))
-    assert len(synthetic) == 15
+    assert len(synthetic) == 16
     assert world_fingerprint(synthetic) == WORLD_FINGERPRINTS.get(WORLD_VERSION), (
         "the synthetic world's samples changed: bump WORLD_VERSION and record the new fingerprint")

@@ -1,7 +1,8 @@
-"""Synthetic skill generators: ``targets`` (skills to teach) and ``heldout`` (general abilities to keep).
+"""Synthetic skill generators: ``targets`` (skills to teach), ``heldout`` (general abilities to keep) and
+``language`` (base pre-training only: words to say).
 
 Importing this package registers every generator (and the ``synthetic`` skill type) with
 :mod:`lmmcl.data.synthetic`, which itself never imports them: the dependency points one way.
 """
 
-from lmmcl.data.skills import heldout, targets  # noqa: F401
+from lmmcl.data.skills import heldout, language, targets  # noqa: F401

@@ -104,6 +104,9 @@ def text(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     """A three-letter word in the pixel font on a coloured sign (TextVQA analog).
 
     Nuisances: the sign's colour and shade, where the sign and the word sit, black or white ink, the backdrop.
+    With ``column`` (pixels), the letters sit on columns that wide, one letter centred in each: the tiny model's
+    8-pixel patches at the 32 pixels it reads are 16 of the 64-pixel picture, and letters cut by a patch edge
+    are read far worse (docs/miniature_measurements.md, "Session 7").
     """
     from lmmcl.data.font import draw_text, text_width
 
@@ -114,7 +117,12 @@ def text(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     y = rng.randrange(0, size - height + 1)
     paper = shade(rng, rng.choice(tuple(COLORS)))
     canvas.draw.rectangle((0, y, size - 1, y + height - 1), fill=paper)
-    x = rng.randrange(0, size - text_width(word, scale) + 1)
+    free = size - text_width(word, scale)
+    column = skill.params.get("column", 0)
+    if column:  # the font's advance is 4 * scale: one letter per column when that equals the column
+        x = rng.randrange(free // column + 1) * column + (column - 3 * scale) // 2
+    else:
+        x = rng.randrange(0, free + 1)
     ink = rng.choice(((10, 10, 10), (250, 250, 250)))
     draw_text(canvas.draw, x, y + 1, word, fill=ink, scale=scale)
     return Drawn(canvas.image, "What word is written in the image?", word)
