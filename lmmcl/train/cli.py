@@ -14,7 +14,7 @@ from lmmcl.models.prepare import prepare_model
 from lmmcl.train.module import LMMModule
 from lmmcl.train.recipes import FreezeRecipe
 from lmmcl.train.rundir import run_dir
-from lmmcl.train.runs import RunRecord, place_run, run_identity, run_name
+from lmmcl.train.runs import RunRecord, place_run, release_versions, run_identity, run_name
 from lmmcl.train.stages import SequentialStages, run_sequence
 from lmmcl.train.validate import DEFAULT_CONFIG, validate_fit
 
@@ -95,7 +95,10 @@ def cli_kwargs(args: list[str] | None) -> dict[str, object]:
 
 def run(args: list[str] | None = None) -> LMMCLI:
     """Parse ``args`` (``fit ...`` / ``validate ...``), build the run and execute it."""
-    return LMMCLI(**cli_kwargs(args))
+    try:
+        return LMMCLI(**cli_kwargs(args))
+    finally:  # the next run in this process claims its own version (lmmcl.train.runs.claim_version)
+        release_versions()
 
 
 def resolve(args: list[str]) -> dict[str, object]:

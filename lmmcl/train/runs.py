@@ -5,13 +5,16 @@ written into every checkpoint it saves (``checkpoint["lmmcl_run"]``, by :class:`
 it logs to. Resuming (``--ckpt_path``) reads that record, refuses a checkpoint of another run (naming both
 values) and continues in the directory the record names, whatever the current recipe would call it. A new run
 never takes an existing version: a pinned ``--trainer.logger.init_args.version`` that already holds a run is
-refused unless the checkpoint being resumed belongs to it.
+refused unless the checkpoint being resumed belongs to it. An unpinned new run claims the next free version by
+creating its directory (:func:`claim_version`), so two runs started at once (two ``lmmcl compare`` in one
+``logs/``) never pick the same one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +150,52 @@ def place_run(init: Any, ckpt_path: str | None, identity: dict[str, Any]) -> boo
                              f"run never writes into another's directory. Drop the version option (a new run gets "
                              f"the next free version), or resume that run with --ckpt_path "
                              f"{folder / 'checkpoints' / 'last.ckpt'}.")
+    else:
+        claim_version(init)
     return False
+
+
+# The version a run's first process claimed, for the processes a launcher starts for the same run (they inherit
+# the environment; lmmcl.train.cli.run removes it when the run ends).
+VERSION_ENV = "LMMCL_RUN_VERSION"
+
+
+def claim_version(init: Any) -> None:
+    """Set ``init.version`` to the next free ``version_<n>`` under ``save_dir/name``, made here: ``mkdir`` fails for
+    all but one of several processes racing for the same number. A process started as one of several ranks by an
+    outside launcher (``WORLD_SIZE`` set, no claimed version inherited) leaves the choice to the logger, as every
+    rank must name the same directory."""
+    if os.environ.get(VERSION_ENV, "").isdigit():
+        init.version = int(os.environ[VERSION_ENV])
+        return
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return
+    root = Path(str(init.save_dir)) / str(init.name)
+    root.mkdir(parents=True, exist_ok=True)
+    taken = [int(p.name[8:]) for p in root.glob("version_*") if p.name[8:].isdigit()]
+    version = max(taken, default=-1) + 1
+    while True:
+        try:
+            (root / f"version_{version}").mkdir()
+            break
+        except FileExistsError:
+            version += 1
+    init.version = version
+    os.environ[VERSION_ENV] = str(version)
+    CLAIMED.append(root / f"version_{version}")
+
+
+CLAIMED: list[Path] = []  # the directories this process claimed, for release_versions
+
+
+def release_versions() -> None:
+    """After a run in this process: forget its claimed version, and remove its directory if the run wrote nothing
+    into it (it failed before starting), so a failed start leaves no empty version behind."""
+    os.environ.pop(VERSION_ENV, None)
+    while CLAIMED:
+        folder = CLAIMED.pop()
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 class RunRecord(Callback):
