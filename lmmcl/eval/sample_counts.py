@@ -68,8 +68,7 @@ def warning_lines(report: Mapping[str, Any]) -> list[str]:
 def table_lines(report: Mapping[str, Any]) -> list[str]:
     """The Samples sections of report.md: asked, scored, skipped and why, per benchmark and per training stage."""
     samples = report.get("samples") or {}
-    rows = [[name, "all" if e.get("asked") is None else e["asked"], e["scored"], e["skipped"],
-             ", ".join(f"{r} {c}" for r, c in e["bad_records"].items()) or "-"] for name, e in samples.items()]
+    rows = [_row(name, e, "scored") for name, e in samples.items()]
     evaluation = ["## Samples per benchmark (last evaluation)", "",
                   *markdown_table(["benchmark", "asked", "scored", "skipped", "bad records"], rows), ""]
     return (evaluation if samples else []) + training_lines(report)
@@ -80,11 +79,15 @@ def training_lines(report: Mapping[str, Any]) -> list[str]:
     stages = [s for s in report.get("stages", []) if s.get("train_samples")]
     if not stages:
         return []
-    rows = [[s["name"], "all" if e.get("asked") is None else e["asked"], e["trained"], e["skipped"],
-             ", ".join(f"{r} {c}" for r, c in e["bad_records"].items()) or "-"]
-            for s, e in ((s, s["train_samples"]) for s in stages)]
+    rows = [_row(s["name"], s["train_samples"], "trained") for s in stages]
     return ["## Training samples per stage", "",
             *markdown_table(["stage", "asked", "trained", "skipped", "bad records"], rows), ""]
+
+
+def _row(name: str, entry: Mapping[str, Any], used: str) -> list[Any]:
+    """A table row of one count entry: name, asked, ``used`` (scored or trained), skipped, bad records."""
+    return [name, "all" if entry.get("asked") is None else entry["asked"], entry[used], entry["skipped"],
+            ", ".join(f"{r} {c}" for r, c in entry["bad_records"].items()) or "-"]
 
 
 def _why(bad: Mapping[str, int]) -> str:
