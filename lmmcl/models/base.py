@@ -152,6 +152,17 @@ def ensure_base(preset: Any, shipped: bool = True) -> Path:
     return base
 
 
+# the libraries a base's weights depend on besides torch (constraints.txt pins them for `make install`)
+BUILD_LIBRARIES = ("transformers", "tokenizers", "lightning", "numpy", "pillow")
+
+
+def library_versions() -> dict[str, str]:
+    """The installed versions of :data:`BUILD_LIBRARIES`."""
+    from importlib.metadata import version
+
+    return {name: version(name) for name in BUILD_LIBRARIES}
+
+
 def ship(preset: Any) -> Path:
     """Copy ``preset``'s built base into the package (:data:`SHIPPED`), with ``made_by.json`` (preset, config
     hash, build and pre-training configs, held-out scores), atomically; older shipped bases of the preset are removed."""
@@ -165,7 +176,7 @@ def ship(preset: Any) -> Path:
             shutil.rmtree(old.parent)
     scores = json.loads((base / "base_eval.json").read_text())["heldout_test"]
     made_by = {"preset": preset.name, "config_hash": base.name.rsplit("-", 1)[-1], "command": "make base",
-               "torch": torch.__version__, "world": WORLD_VERSION, "build": preset.build, "pretrain": preset.pretrain,
+               "torch": torch.__version__, "versions": library_versions(), "world": WORLD_VERSION, "build": preset.build, "pretrain": preset.pretrain,
                "heldout_test": scores}
     with atomic_dir(out) as tmp:  # a shipped base is never without its made_by.json
         shutil.copytree(base, tmp, dirs_exist_ok=True)
@@ -180,15 +191,19 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="lmmcl base", description=main.__doc__)
     parser.add_argument("model", nargs="?", default="tiny", help="a preset with a `pretrain` section (default: tiny)")
     parser.add_argument("--rebuild", action="store_true",
-                        help="delete the cached base model first and build it from scratch (not from the shipped copy)")
+                        help="delete the cached base model and its random-weight checkpoint (tokenizer included) "
+                             "first, and build both from scratch (not from the shipped copy)")
     parser.add_argument("--ship", action="store_true",
                         help=f"copy the base into the package ({SHIPPED}), where a fresh clone's `make train` finds it")
     args = parser.parse_args(argv)
     preset = get_preset(args.model)
     if not preset.pretrain:
         parser.error(f"model {args.model!r} has no `pretrain` section: nothing to build.")
-    if args.rebuild and preset.base_path().exists():
-        shutil.rmtree(preset.base_path())
+    if args.rebuild:
+        # the random-weight checkpoint too: its cache key is the config and world version, not the code, so a
+        # checkpoint cached while the world's code changed under one version would make a base no clone can rebuild
+        for cached in (preset.base_path(), preset.local_path()):
+            shutil.rmtree(cached, ignore_errors=True)
     path = ensure_base(preset, shipped=not args.rebuild)
     print(f"[lmmcl] base model: {path}")
     print((Path(path) / "base_eval.json").read_text())

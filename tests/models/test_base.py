@@ -116,7 +116,10 @@ def test_lmmcl_base_rebuild_builds_from_scratch_even_with_a_shipped_copy(tmp_pat
     preset = get_preset("tiny")
     fake_base(base.shipped_path(preset), {"color": 1.0})
     fake_base(preset.base_path(), {"color": 2.0})  # a stale cached base: --rebuild deletes it
-    monkeypatch.setattr("lmmcl.models.presets.built_checkpoint", lambda p: "RANDOM")
-    monkeypatch.setattr(base, "build_base", lambda src, out, **kw: fake_base(out, {"color": 3.0}))
+    stale_init = fake_base(preset.local_path(), {})  # and its stale random-weight checkpoint (tokenizer included)
+    monkeypatch.setattr("lmmcl.models.presets.built_checkpoint",
+                        lambda p: "STALE" if stale_init.exists() else "RANDOM")
+    seen = []
+    monkeypatch.setattr(base, "build_base", lambda src, out, **kw: seen.append(src) or fake_base(out, {"color": 3.0}))
     assert base.main(["tiny", "--rebuild"]) == 0
-    assert '"color": 3.0' in capsys.readouterr().out
+    assert '"color": 3.0' in capsys.readouterr().out and seen == ["RANDOM"]
