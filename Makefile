@@ -39,11 +39,11 @@ help:  ## list the targets
 
 install: $(STAMP)  ## create .venv and install lmmcl with its dev extras (once)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PY_BOOT) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'  # exact versions: the shipped base's numbers
 	touch $(STAMP)
 
 train: $(STAMP)  ## run the embedded default end to end (MODEL, RECIPE, BASELINE, ARGS, MODEL_PATH)
