@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from lmmcl.models.processors import images_only
-from lmmcl.models.tiny import corpus, save_checkpoint, train_tokenizer
+from lmmcl.models.tiny import save_checkpoint, world_tokenizer
 
 
 def chat_template(*, turn: tuple[str, str], image: str, end: str, begin: str = "") -> str:
@@ -38,10 +38,6 @@ def chat_template(*, turn: tuple[str, str], image: str, end: str, begin: str = "
         "{% endfor %}"
         f"{{% if add_generation_prompt %}}{turn[0]}assistant{turn[1]}{{% endif %}}"
     )
-
-
-def _tokenizer(corpus_skills: list[str], corpus_per_skill: int, vocab_size: int, **special: Any):
-    return train_tokenizer(corpus(corpus_skills, corpus_per_skill), vocab_size, **special)
 
 
 def _token_ids(tokenizer: Any) -> dict[str, int]:
@@ -77,7 +73,7 @@ def build_tiny_onevision(out_dir: str | Path, *, seed: int = 0, image_size: int 
                               LlavaOnevisionImageProcessorPil, LlavaOnevisionProcessor, Qwen2Config,
                               SiglipVisionConfig)
 
-    tokenizer = _tokenizer(corpus_skills, corpus_per_skill, vocab_size, pad="<|endoftext|>", eos="<|im_end|>",
+    tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, pad="<|endoftext|>", eos="<|im_end|>",
                            media={"image_token": "<image>", "video_token": "<video>"}, markers=("<|im_start|>",))
     pinpoints = _grid_pinpoints(image_size)
     image_processor = LlavaOnevisionImageProcessorPil(
@@ -104,7 +100,7 @@ def build_tiny_next(out_dir: str | Path, *, seed: int = 0, image_size: int = 32,
     from transformers import (CLIPVisionConfig, LlamaConfig, LlavaNextConfig, LlavaNextForConditionalGeneration,
                               LlavaNextImageProcessorPil, LlavaNextProcessor)
 
-    tokenizer = _tokenizer(corpus_skills, corpus_per_skill, vocab_size, pad="<pad>", eos="<|eot_id|>",
+    tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, pad="<pad>", eos="<|eot_id|>",
                            media={"image_token": "<image>"},
                            markers=("<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>"))
     pinpoints = _grid_pinpoints(image_size)
@@ -135,7 +131,7 @@ def build_tiny_qwen2_5_vl(out_dir: str | Path, *, seed: int = 0, image_size: int
     from transformers import (Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor,
                               Qwen2VLImageProcessorPil)
 
-    tokenizer = _tokenizer(corpus_skills, corpus_per_skill, vocab_size, pad="<|endoftext|>", eos="<|im_end|>",
+    tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, pad="<|endoftext|>", eos="<|im_end|>",
                            media={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"},
                            markers=("<|im_start|>", "<|vision_start|>", "<|vision_end|>"))
     merge = 2

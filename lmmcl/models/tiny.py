@@ -42,6 +42,11 @@ def corpus(skills: list[str], per_skill: int) -> list[str]:
     return lines
 
 
+def world_tokenizer(corpus_skills: list[str], corpus_per_skill: int, vocab_size: int, **special: Any):
+    """A tiny model's tokenizer: :func:`train_tokenizer` (``special``: its special tokens) on the world's :func:`corpus`."""
+    return train_tokenizer(corpus(corpus_skills, corpus_per_skill), vocab_size, **special)
+
+
 def train_tokenizer(texts: list[str], vocab_size: int, *, pad: str = "<pad>", eos: str = "<eos>",
                     media: dict[str, str] | None = None, markers: tuple[str, ...] = ()):
     """A byte-level BPE (any text encodes) with single-digit number tokens (the counting probe reads them).
@@ -91,7 +96,7 @@ def build_tiny(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patc
     from transformers import (LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor, Qwen2Config,
                               SiglipImageProcessor, SiglipVisionConfig)
 
-    tokenizer = train_tokenizer(corpus(corpus_skills, corpus_per_skill), vocab_size)
+    tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size)
     image_processor = SiglipImageProcessor(size={"height": image_size, "width": image_size}, do_resize=True,
                                            image_mean=[image_mean] * 3, image_std=[image_std] * 3)
     processor = LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=patch_size,
