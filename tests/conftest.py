@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import warnings
 
-import lightning.pytorch  # noqa: F401  (see below)
-import pytest
-import torch
+from lmmcl import cpu
+
+cpu.pin()  # before torch starts, as `lmmcl` does: tests take the CLI's code path
+
+import lightning.pytorch  # noqa: E402,F401  (see below)
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 # One thread: on a shared 2-core machine, OpenMP spinning with 2 threads makes tiny-model steps far slower.
 torch.set_num_threads(1)

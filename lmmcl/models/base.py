@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
+from lmmcl import cpu
 from lmmcl.atomic import atomic_dir
 
 
@@ -176,7 +177,7 @@ def ship(preset: Any) -> Path:
             shutil.rmtree(old.parent)
     scores = json.loads((base / "base_eval.json").read_text())["heldout_test"]
     made_by = {"preset": preset.name, "config_hash": base.name.rsplit("-", 1)[-1], "command": "make base",
-               "torch": torch.__version__, "versions": library_versions(), "world": WORLD_VERSION,
+               "torch": torch.__version__, "versions": library_versions(), "cpu": cpu.describe(), "world": WORLD_VERSION,
                "build": preset.build, "pretrain": preset.pretrain, "heldout_test": scores}
     with atomic_dir(out) as tmp:  # a shipped base is never without its made_by.json
         shutil.copytree(base, tmp, dirs_exist_ok=True)
