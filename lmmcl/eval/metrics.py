@@ -147,11 +147,19 @@ class MultipleChoiceAccuracy(AnswerMetric):
     """Multiple choice: the reply's letter is the gold letter, or, naming no letter, the reply is the gold text.
 
     References are ``[gold_letter]`` or ``[gold_letter, gold_option_text]``; see :func:`normalize.extract_letter`.
+    ``reference_parity=True`` scores as lmms-eval's MMStar does (:func:`normalize.reference_letter_match`): the
+    reply's first character decides, so ``B20000`` and ``A cat`` count as B and A.
     """
+
+    def __init__(self, reference_parity: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.reference_parity = reference_parity
 
     def score(self, pred: str, refs: list[str]) -> float:
         if not refs:
             return 0.0
+        if self.reference_parity:
+            return float(norm.reference_letter_match(pred, refs[0]))
         letter = norm.extract_letter(pred)
         if letter is not None:  # a reply that names a letter is judged by it: "A. <gold text>" picked option A
             return float(letter == refs[0].strip().upper())

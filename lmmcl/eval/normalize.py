@@ -156,6 +156,17 @@ def extract_letter(text: str) -> str | None:
     return match.group(1).upper() if match else None
 
 
+def reference_letter_match(pred: str, gold: str) -> bool:
+    """lmms-eval's MMStar rule (SEED-Bench's is its first clause): on the lowercased, stripped reply, the first
+    character is the gold letter, or the reply starts with ``(`` or ``option `` or ``the answer is `` and the next
+    character is."""
+    reply, gold = pred.lower().strip().replace("\n", " "), gold.lower().strip()
+    for cue in ("", "(", "option ", "the answer is "):
+        if reply.startswith(cue) and reply[len(cue):len(cue) + 1] == gold:
+            return bool(gold)
+    return False
+
+
 def parse_clock(text: str, check_range: bool = True) -> tuple[int, int] | None:
     """(hour, minute) from the first "H:MM"-like time, else from the first two integers; None if neither.
 

@@ -9,7 +9,7 @@ from lmmcl.errors import LmmclError
 from lmmcl.eval.metrics import METRICS, AnswerMetric, build_metric
 
 
-def score(name: str, pred: str, refs, **kwargs) -> float:
+def score(name: str | dict, pred: str, refs, **kwargs) -> float:
     refs = [refs] if isinstance(refs, str) else refs
     return build_metric(name, **kwargs).score(pred, refs)
 
@@ -91,6 +91,20 @@ def test_mc_letter(pred, expected):
 def test_mc_letter_without_option_text():
     assert score("mc_letter", "(C)", "C") == 1.0
     assert score("mc_letter", "Indigo Bunting", "C") == 0.0
+
+
+@pytest.mark.parametrize("pred, expected", [
+    ("B", 1.0), ("b20000", 1.0), ("B. Scarlet Tanager", 1.0), ("(b)", 1.0), ("option B", 1.0),
+    ("The answer is B", 1.0), ("  B\n", 1.0),
+    ("A", 0.0), ("Answer: B", 0.0), ("indigo bunting", 0.0), ("", 0.0), ("(", 0.0),
+])
+def test_mc_letter_reference_parity_takes_the_first_character_as_lmms_eval_s_mmstar_does(pred, expected):
+    assert score({"name": "mc_letter", "reference_parity": True}, pred, ["B", "Indigo Bunting"]) == expected
+
+
+def test_mc_letter_counts_a_letter_followed_by_digits_wrong_unless_asked_for_parity():
+    assert score("mc_letter", "B20000", "B") == 0.0
+    assert score({"name": "mc_letter", "reference_parity": True}, "B20000", "B") == 1.0
 
 
 @pytest.mark.parametrize("pred, ref, expected", [
