@@ -53,7 +53,7 @@ smoke: $(STAMP)  ## the whole pipeline on a minimal config with random weights (
 	$(VENV)/bin/lmmcl fit --config configs/experiment/default.yaml --config configs/experiment/smoke.yaml \
 		--model.preset $(SMOKE_MODEL) --recipe.name $(RECIPE) $(ARGS)
 
-base: $(STAMP)  ## rebuild the tiny model's base from scratch (~15 min) and ship it in lmmcl/models/shipped/
+base: $(STAMP)  ## rebuild the tiny model's base from scratch (~25 min) and ship it in lmmcl/models/shipped/
 	$(VENV)/bin/lmmcl base $(MODEL) --rebuild --ship
 
 compare: $(STAMP)  ## train the paper's recipes and baselines (lmmcl compare --list) on one base; logs/compare/
