@@ -177,8 +177,8 @@ def ship(preset: Any) -> Path:
             shutil.rmtree(old.parent)
     scores = json.loads((base / "base_eval.json").read_text())["heldout_test"]
     made_by = {"preset": preset.name, "config_hash": base.name.rsplit("-", 1)[-1], "command": "make base",
-               "torch": torch.__version__, "versions": library_versions(), "cpu": cpu.describe(), "world": WORLD_VERSION,
-               "build": preset.build, "pretrain": preset.pretrain, "heldout_test": scores}
+               "torch": torch.__version__, "versions": library_versions(), "cpu": cpu.describe(),
+               "world": WORLD_VERSION, "build": preset.build, "pretrain": preset.pretrain, "heldout_test": scores}
     with atomic_dir(out) as tmp:  # a shipped base is never without its made_by.json
         shutil.copytree(base, tmp, dirs_exist_ok=True)
         (tmp / "made_by.json").write_text(json.dumps(made_by, indent=2) + "\n")

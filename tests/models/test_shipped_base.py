@@ -53,13 +53,13 @@ def test_the_shipped_base_was_made_with_the_library_versions_make_install_pins()
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_a_rebuild_reproduces_the_shipped_held_out_scores_within_two_points(tmp_path):
+def test_a_rebuild_reproduces_the_shipped_held_out_scores_within_two_points(tmp_path, monkeypatch):
     """`lmmcl base --rebuild` in its own process, as `make base` runs it (CPU code path pinned by lmmcl.cpu)."""
     preset = get_preset("tiny")
     made_by = json.loads((base.shipped_path(preset) / "made_by.json").read_text())
-    env = {**os.environ, "LMMCL_CACHE": str(tmp_path)}  # build it into an empty cache, do not copy it
-    subprocess.run([sys.executable, "-m", "lmmcl.cli", "base", "tiny", "--rebuild"], env=env, check=True)
-    rebuilt = json.loads((tmp_path / "models" / preset.base_path().name / "base_eval.json").read_text())["heldout_test"]
+    monkeypatch.setenv("LMMCL_CACHE", str(tmp_path))  # build it into an empty cache, do not copy it
+    subprocess.run([sys.executable, "-m", "lmmcl.cli", "base", "tiny", "--rebuild"], env=dict(os.environ), check=True)
+    rebuilt = json.loads((preset.base_path() / "base_eval.json").read_text())["heldout_test"]
     far = {k: (v, rebuilt[k]) for k, v in made_by["heldout_test"].items() if abs(v - rebuilt[k]) > 2}
     assert not far, (f"rebuilt scores (shipped, rebuilt) differ by more than 2 points: {far}; shipped base made on "
                      f"{made_by.get('cpu')}, rebuilt on {cpu.describe()}")
