@@ -32,8 +32,6 @@ TOOLS: dict[str, str] = {
 }
 
 
-
-
 def run_tool(name: str, argv: list[str]) -> int:
     module, fn = TOOLS[name].split(":")
     try:

@@ -30,6 +30,18 @@ def test_bad_name_fails_fast_in_a_real_process(tmp_path):
     assert "Traceback" not in result.stderr and not any(tmp_path.iterdir())
 
 
+def test_a_run_silences_lightnings_leafspec_deprecation_and_nothing_else(capsys):
+    import warnings
+
+    with pytest.raises(SystemExit):
+        main(["fit", "--print_config"])  # goes through lmmcl.train.cli.run, as every fit does
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use `isinstance(treespec, TreeSpec) and "
+                      "treespec.is_leaf()` instead.", FutureWarning)
+        warnings.warn("`treespec.children_specs` is deprecated.", FutureWarning)
+    assert [str(w.message) for w in caught] == ["`treespec.children_specs` is deprecated."]
+
+
 def test_unknown_tool_help_lists_tools(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])

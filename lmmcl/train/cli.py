@@ -95,6 +95,9 @@ def cli_kwargs(args: list[str] | None) -> dict[str, object]:
 
 def run(args: list[str] | None = None) -> LMMCLI:
     """Parse ``args`` (``fit ...`` / ``validate ...``), build the run and execute it."""
+    # lightning's pytree helper still builds torch's LeafSpec, which torch 2.13 deprecates: a line per stage that
+    # nobody running lmmcl can act on
+    warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning)
     try:
         return LMMCLI(**cli_kwargs(args))
     finally:  # the next run in this process claims its own version (lmmcl.train.runs.claim_version)
