@@ -23,6 +23,9 @@ LRS     ?=
 JOBS    ?=
 # NO_LAYERS: make compare NO_LAYERS=1 skips each run's layer contribution (layers.json; claims.md's finding (d))
 NO_LAYERS ?=
+# RESUME: make compare RESUME=1 goes on where a stopped compare stopped: the runs it finished with the same arguments
+# are taken from their records (logs/compare/<model>/jobs/done/), not trained again
+RESUME  ?=
 
 # BASELINE: continual-learning baselines on top of RECIPE, joined by + (lwf, wise_ft, moe, lora: configs/baseline/);
 # appended to the config's callbacks; the run logs to logs/<MODEL>/<RECIPE>+<BASELINE>/. RECIPE=lora is LoRA alone.
@@ -58,7 +61,8 @@ base: $(STAMP)  ## rebuild the tiny model's base from scratch (~25 min) and ship
 
 compare: $(STAMP)  ## train the paper's recipes and baselines (lmmcl compare --list) on one base; logs/compare/
 	$(VENV)/bin/lmmcl compare --train --model $(MODEL) $(if $(RECIPES),--recipes $(RECIPES)) $(if $(SEEDS),--seeds $(SEEDS)) \
-		$(if $(LRS),--select-lr $(LRS)) $(if $(JOBS),--jobs $(JOBS)) $(if $(NO_LAYERS),--no-layers) -- $(ARGS)
+		$(if $(LRS),--select-lr $(LRS)) $(if $(JOBS),--jobs $(JOBS)) $(if $(NO_LAYERS),--no-layers) \
+		$(if $(RESUME),--resume) -- $(ARGS)
 
 recipes: $(STAMP)  ## trainable parameters and optimizer memory of every recipe on MODEL, offline
 	$(VENV)/bin/lmmcl recipes $(MODEL) $(if $(MODEL_PATH),--model-path $(MODEL_PATH))

@@ -8,6 +8,7 @@
     lmmcl compare --train --select-lr 3e-4 1e-3 3e-3 --seeds 0 1 2   # the LR chosen first, on seed 100 (below)
     lmmcl compare --train --seeds 0 1 2 --jobs 2       # two runs at a time, one thread each (lmmcl.tools.jobs)
     lmmcl compare --train --seeds 0 1 2 --no-layers    # without each run's layer contribution (layers.json)
+    lmmcl compare --train --seeds 0 1 2 --resume       # a stopped compare: only the runs it had not finished
 
 An entry is a recipe (configs/recipe/) optionally followed by baselines (configs/baseline/) joined with
 ``+``; its run logs to logs/<model>/<entry>/. The options after ``--`` go to every run, before the run's own
@@ -218,28 +219,34 @@ def run_seed(run_dir: str | Path | None) -> int | None:
 
 def train_recipes(model: str, recipes: list[str], overrides: list[str], seeds: list[int] | None = None,
                   base_cache: Path | None = None, jobs: int = 1, work_dir: Path | None = None,
-                  layers: bool = False) -> tuple[list[dict[str, Any]], list[Any]]:
+                  layers: bool = False, resume: bool = False) -> tuple[list[dict[str, Any]], list[Any]]:
     """Train every entry (once, or once per seed: ``--seed_everything`` and ``--data.seed``): one row per run, in
     the serial order, and the runs that failed (``jobs`` > 1 only: a serial run's failure raises). With
     ``base_cache``, every run shares that base-row cache (``--stages.base_cache``); with ``jobs`` > 1 the runs
     are single-thread processes, ``jobs`` at a time (:mod:`lmmcl.tools.jobs`), their logs in ``work_dir``. With
-    ``layers``, every run's layer contribution goes into its run directory (:func:`finish_run`)."""
+    ``layers``, every run's layer contribution goes into its run directory (:func:`finish_run`). Every finished run
+    is recorded in ``work_dir``; with ``resume``, the runs recorded there with the same arguments are not trained
+    again (:mod:`lmmcl.tools.finished`)."""
+    from lmmcl.tools import finished
     from lmmcl.train.cli import run
 
+    work_dir = work_dir or Path("logs") / "compare" / model / "jobs"
     tasks = compare_tasks(model, recipes, overrides, seeds, base_cache, layers)
-    if jobs > 1:
+    todo = finished.reuse(work_dir, tasks) if resume else tasks
+    if jobs > 1 and todo:
         from lmmcl.tools.jobs import run_parallel
 
-        if not prepare(tasks[0].args):  # the runs' logger names their folder itself: never two at once
-            for task in tasks:
+        if not prepare(todo[0].args):  # the runs' logger names their folder itself: never two at once
+            for task in todo:
                 task.folder = "*"
-        run_parallel(tasks, jobs, work_dir or Path("logs") / "compare" / model / "jobs")
+        run_parallel(todo, jobs, work_dir, on_done=lambda task: finished.record(work_dir, task))
         return [task_row(t) for t in tasks if t.row is not None], [t for t in tasks if t.row is None]
-    for task in tasks:
+    for task in todo:
         print(f"\n[lmmcl compare] === {model} / {task.label} ===")
         start = time.time()
         cli = run(task.args)
         task.row = finish_run(cli, time.time() - start, task.layers)
+        finished.record(work_dir, task)
     return [task_row(t) for t in tasks], []
 
 
@@ -306,6 +313,10 @@ def main(argv: list[str]) -> int:
                              "(default 1: one after another in this process, with every torch thread)")
     parser.add_argument("--no-base-cache", action="store_true",
                         help="with --train: evaluate the base model in every run instead of once per seed")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --train: do not train again the runs this output directory's compare finished "
+                             "before with the same arguments (recorded in <out>/jobs/done/; a stopped compare goes "
+                             "on where it stopped); after changing lmmcl's code, leave it out")
     parser.add_argument("--no-layers", action="store_true",
                         help="with --train: do not measure each run's layer contribution (layers.json in its run "
                              "directory, read by claims.md for finding (d))")
@@ -325,6 +336,8 @@ def main(argv: list[str]) -> int:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
     if args.select_lr and not args.train:
         parser.error("--select-lr trains the selection runs: use it with --train")
+    if args.resume and not args.train:
+        parser.error("--resume skips runs a --train compare finished before: use it with --train")
     runs = selection = None
     failed: list[Any] = []
     if args.train:
@@ -334,7 +347,7 @@ def main(argv: list[str]) -> int:
         def train(recipes: list[str], extra: list[str], seeds: list[int] | None,
                   layers: bool = False) -> list[dict[str, Any]]:
             done, failures = train_recipes(args.model, recipes, extra, seeds, base_cache=base_cache, jobs=args.jobs,
-                                           work_dir=work / "jobs", layers=layers)
+                                           work_dir=work / "jobs", layers=layers, resume=args.resume)
             failed.extend(failures)
             return done
 

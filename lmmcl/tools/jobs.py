@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 TAIL_LINES = 15
@@ -53,9 +53,11 @@ def failure_report(task: Task, tail: bool = True) -> str:
     return "\n".join([head, *(f"    {line}" for line in lines[-TAIL_LINES:])])
 
 
-def run_parallel(tasks: list[Task], jobs: int, work_dir: Path, poll_s: float = 0.2) -> list[Task]:
+def run_parallel(tasks: list[Task], jobs: int, work_dir: Path, poll_s: float = 0.2,
+                 on_done: Callable[[Task], None] | None = None) -> list[Task]:
     """Run ``tasks`` (in their order, at most ``jobs`` at once, one per folder at a time); fills each one's row or
-    return code. Ctrl-C stops the runs this started."""
+    return code, and calls ``on_done`` with each task that finished with a row, as it finishes. Ctrl-C stops the
+    runs this started."""
     work_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **SINGLE_THREAD, "PYTHONPATH": os.pathsep.join(  # the runs import this very lmmcl
         [str(Path(__file__).resolve().parents[2]), *filter(None, [os.environ.get("PYTHONPATH")])])}
@@ -85,6 +87,8 @@ def run_parallel(tasks: list[Task], jobs: int, work_dir: Path, poll_s: float = 0
                 task.returncode, task.seconds = proc.returncode, time.time() - task.started
                 if task.returncode == 0 and task.result.exists():
                     task.row = json.loads(task.result.read_text())
+                    if on_done:
+                        on_done(task)
                     print(f"[lmmcl compare] finished {task.label} in {task.seconds:.0f} s", flush=True)
                 else:
                     print(failure_report(task, tail=False), flush=True)  # in full once all have ended

@@ -156,3 +156,69 @@ def test_a_seeded_compare_on_the_smoke_config_judges_claim_d_from_the_layers_it_
     summary, claims, md = compare_run("no_layers", "--recipes", "mlp_gate_up", "--no-layers")
     assert not (Path(summary["runs"][0]["run_dir"]) / "layers.json").exists()
     assert claims["verdict"] == "not measured" and "## (d)" not in md
+
+
+def test_a_stopped_compare_resumes_without_training_its_finished_runs_again(tmp_path, monkeypatch):
+    import pytest
+
+    from lmmcl.report import build_report
+
+    calls = fake_runs(tmp_path, monkeypatch)
+    trained = train_cli.run
+
+    def stopped_at_the_third(args):  # Ctrl-C while the third run trains; every run leaves a report.json
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        cli = trained(args)
+        Path(cli.trainer.log_dir).mkdir()
+        stages = [{"name": "base", "scores": {"count": 20.0, "color": 80.0}},
+                  {"name": "count", "scores": {"count": 40.0, "color": 70.0}}]
+        report = build_report("tiny", option(args, "--recipe.name"), ["count"], ["color"], stages, 1, 2)
+        (Path(cli.trainer.log_dir) / "report.json").write_text(json.dumps(report))
+        return cli
+
+    monkeypatch.setattr(train_cli, "run", stopped_at_the_third)
+    out = tmp_path / "cmp"
+    command = ["--train", "--recipes", "full", "sa_proj", "--seeds", "0", "1", "--out", str(out), "--no-layers"]
+    with pytest.raises(KeyboardInterrupt):
+        compare.main(command)
+    assert len(calls) == 2 and len(list((out / "jobs" / "done").iterdir())) == 2
+
+    monkeypatch.setattr(train_cli, "run", lambda args: trained(args))  # goes on to the end this time
+    assert compare.main([*command, "--resume"]) == 0
+    resumed = [(option(c, "--recipe.name"), option(c, "--seed_everything")) for c in calls[2:]]
+    assert resumed == [("full", "1"), ("sa_proj", "1")]  # only the two the first compare had not finished
+    assert compare.main(command) == 0 and len(calls) == 8  # without --resume every run trains again
+    assert compare.main([*command, "--resume", "--", "--model.lr", "1e-4"]) == 0 and len(calls) == 12  # other args
+
+
+def test_a_resumed_runs_record_needs_its_run_directory(tmp_path):
+    from lmmcl.tools import finished
+
+    task = Task("full / seed 0", ["fit", "--recipe.name", "full"], folder="full",
+                row={"learning": 1.0, "run_dir": str(tmp_path / "run")})
+    finished.record(tmp_path, task)
+    again = Task("full / seed 0", list(task.args), folder="full")
+    assert finished.reuse(tmp_path, [again]) == [again] and again.row is None  # its run directory is gone
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "report.json").write_text("{}")
+    assert finished.reuse(tmp_path, [again]) == [] and again.row == task.row
+
+
+def test_parallel_runs_report_each_finished_task_as_it_finishes(tmp_path, monkeypatch):
+    import subprocess
+
+    class FakeProcess:
+        def __init__(self, command, **kwargs):
+            self.result, self.returncode = Path(command[3]), None
+
+        def poll(self):
+            self.result.write_text(json.dumps({"run_dir": "x"}))
+            self.returncode = 0
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", FakeProcess)
+    done = []
+    tasks = [Task(f"{e}", ["fit", e], folder=e) for e in ("a", "b")]
+    run_parallel(tasks, jobs=2, work_dir=tmp_path, poll_s=0, on_done=lambda t: done.append(t.label))
+    assert sorted(done) == ["a", "b"]
