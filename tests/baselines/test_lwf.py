@@ -73,9 +73,11 @@ def test_the_teacher_is_the_stage_start_model_and_copies_only_what_trains(module
     lwf = LwF(temperature=2.0, weight=1.0)
     lwf.on_train_epoch_start(None, module)
     assert sorted(lwf.teacher) == sorted(names)  # frozen parameters are shared, never copied
-    module.model.eval()  # no dropout: the student is exactly the teacher
+    module.model.eval()  # no dropout: the student is the teacher
     output = module.model(**module.model_inputs(batch))
-    assert lwf.loss(module, batch, output).item() == 0.0
+    # zero up to float rounding: the teacher's copied weights sit elsewhere in memory, and on some CPUs
+    # the matmul kernels round differently by address (CI measured -3.8e-10)
+    assert abs(lwf.loss(module, batch, output).item()) < 1e-6
     with torch.no_grad():
         module.model.model.language_model.layers[-1].mlp.up_proj.weight.add_(0.5)
     output = module.model(**module.model_inputs(batch))

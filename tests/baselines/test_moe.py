@@ -34,15 +34,18 @@ def test_only_the_copy_and_the_router_train(wrapped):
     assert not any(isinstance(m, MoEMLP) for m in module.model.model.vision_tower.modules())
 
 
-def test_routing_to_the_original_expert_reproduces_the_base_model_exactly(wrapped):
+def test_routing_to_the_original_expert_reproduces_the_base_model(wrapped):
     module, batch, base, _ = wrapped
     with torch.no_grad():
         for layer in moe_layers(module.model):
             for p in layer.experts[1].parameters():
                 p.add_(torch.randn_like(p))  # the copy now differs from the original
+        # equal up to float rounding: the expert runs on the routed tokens only, and a matmul of another
+        # shape may round differently on some CPUs (CI saw last-bit differences); the copy differs by O(1)
         with force_route(module.model, 0):
-            assert torch.equal(module.model(**batch).logits, base)
-        assert torch.equal(module.model(**batch).logits, base)  # a zero router breaks ties towards the original
+            torch.testing.assert_close(module.model(**batch).logits, base, rtol=1e-5, atol=1e-6)
+        # a zero router breaks ties towards the original
+        torch.testing.assert_close(module.model(**batch).logits, base, rtol=1e-5, atol=1e-6)
         with force_route(module.model, 1):
             assert not torch.allclose(module.model(**batch).logits, base)
 
