@@ -17,6 +17,7 @@ from importlib import import_module
 
 from lmmcl import cpu
 from lmmcl.failures import guarded
+from lmmcl.quiet import silence_dependency_deprecations
 
 # lmmcl's own subcommands: name -> "module:function(argv: list[str]) -> int | None" (imported lazily).
 TOOLS: dict[str, str] = {
@@ -45,6 +46,7 @@ def run_tool(name: str, argv: list[str]) -> int:
 
 def main(args: list[str] | None = None) -> int:
     cpu.pin()  # before torch starts: the same floats on every x86 CPU with AVX2 (lmmcl/cpu.py)
+    silence_dependency_deprecations()  # every tool: base builds and probes train with lightning too
     argv = sys.argv[1:] if args is None else args
     if argv and argv[0] in TOOLS:
         raise SystemExit(run_tool(argv[0], argv[1:]))

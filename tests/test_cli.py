@@ -30,16 +30,19 @@ def test_bad_name_fails_fast_in_a_real_process(tmp_path):
     assert "Traceback" not in result.stderr and not any(tmp_path.iterdir())
 
 
-def test_a_run_silences_lightnings_leafspec_deprecation_and_nothing_else(capsys):
-    import warnings
+def test_every_tool_and_run_silences_the_dependency_deprecations(monkeypatch):
+    import lmmcl.cli
+    import lmmcl.train.cli
 
+    calls = []
+    monkeypatch.setattr(lmmcl.cli, "silence_dependency_deprecations", lambda: calls.append("main"))
+    monkeypatch.setattr(lmmcl.train.cli, "silence_dependency_deprecations", lambda: calls.append("run"))
     with pytest.raises(SystemExit):
-        main(["fit", "--print_config"])  # goes through lmmcl.train.cli.run, as every fit does
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use `isinstance(treespec, TreeSpec) and "
-                      "treespec.is_leaf()` instead.", FutureWarning)
-        warnings.warn("`treespec.children_specs` is deprecated.", FutureWarning)
-    assert [str(w.message) for w in caught] == ["`treespec.children_specs` is deprecated."]
+        main(["base", "--help"])
+    assert calls == ["main"]
+    with pytest.raises(SystemExit):
+        lmmcl.train.cli.run(["fit", "--print_config"])  # compare workers call run() without main
+    assert calls == ["main", "run"]
 
 
 def test_unknown_tool_help_lists_tools(capsys):

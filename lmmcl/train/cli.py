@@ -11,6 +11,7 @@ from lmmcl.faults import armed, fault_callback
 from lmmcl.eval.drift import DriftMonitor
 from lmmcl.eval.samples import SampleLog
 from lmmcl.models.prepare import prepare_model
+from lmmcl.quiet import silence_dependency_deprecations
 from lmmcl.train.module import LMMModule
 from lmmcl.train.recipes import FreezeRecipe
 from lmmcl.train.rundir import run_dir
@@ -95,9 +96,7 @@ def cli_kwargs(args: list[str] | None) -> dict[str, object]:
 
 def run(args: list[str] | None = None) -> LMMCLI:
     """Parse ``args`` (``fit ...`` / ``validate ...``), build the run and execute it."""
-    # lightning's pytree helper still builds torch's LeafSpec, which torch 2.13 deprecates: a line per stage that
-    # nobody running lmmcl can act on
-    warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning)
+    silence_dependency_deprecations()  # also here: compare workers and tests call run() without lmmcl.cli.main
     try:
         return LMMCLI(**cli_kwargs(args))
     finally:  # the next run in this process claims its own version (lmmcl.train.runs.claim_version)

@@ -1,0 +1,17 @@
+"""Which dependency warnings lmmcl silences: the listed ones, nothing else."""
+
+import warnings
+
+from lmmcl.quiet import silence_dependency_deprecations
+
+
+def test_silences_lightnings_leafspec_deprecation_and_nothing_else():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # pytest's own filter for the same warning is not what is tested
+        silence_dependency_deprecations()
+        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use `isinstance(treespec, TreeSpec) and "
+                      "treespec.is_leaf()` instead.", FutureWarning)
+        warnings.warn("`treespec.children_specs` is deprecated.", FutureWarning)
+        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated", UserWarning)  # another category stays
+    assert [str(w.message) for w in caught] == ["`treespec.children_specs` is deprecated.",
+                                                "`isinstance(treespec, LeafSpec)` is deprecated"]
