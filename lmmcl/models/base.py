@@ -36,6 +36,7 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
 
     from lmmcl.data.datamodule import SkillMixture
     from lmmcl.train.module import LMMModule
+    from lmmcl.train.progress import LineProgress
     from lmmcl.train.recipes import FreezeRecipe
 
     out = Path(out)
@@ -47,8 +48,9 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
         trainer = L.Trainer(accelerator=accelerator, devices=1, max_epochs=epochs, logger=False,
                             enable_checkpointing=False, num_sanity_val_steps=0,
                             check_val_every_n_epoch=val_every or epochs, enable_model_summary=False,
-                            callbacks=[FreezeRecipe(recipe), *callbacks], deterministic=accelerator == "cpu",
-                            gradient_clip_val=gradient_clip_val)
+                            callbacks=[FreezeRecipe(recipe), LineProgress("base pre-training"), *callbacks],
+                            deterministic=accelerator == "cpu", gradient_clip_val=gradient_clip_val,
+                            enable_progress_bar=False)  # lines instead: a build is read in logs as often as live
         print(f"[lmmcl] building the base model of {preset!r} ({recipe}): {epochs} epoch(s) over {len(skills)} "
               f"general skills{f' and {len(train_only)} unscored' if train_only else ''} x {train_size} samples "
               f"(once; cached in {out})")
