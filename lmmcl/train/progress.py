@@ -13,14 +13,14 @@ class LineProgress(L.Callback):
 
     def __init__(self, what: str, every: int | None = None) -> None:
         self.what, self.every = what, every
-        self.start = 0.0
+        self.start, self.total = 0.0, 0
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.start = time.monotonic()
-        self.every = self.every or max(1, int(trainer.estimated_stepping_batches) // 20)
+        self.start, self.total = time.monotonic(), int(trainer.estimated_stepping_batches)
+        self.every = self.every or max(1, self.total // 20)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int) -> None:
-        step, total = trainer.global_step, int(trainer.estimated_stepping_batches)
+        step, total = trainer.global_step, self.total
         if step % self.every and step != total:
             return
         elapsed = time.monotonic() - self.start
