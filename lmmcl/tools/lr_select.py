@@ -129,6 +129,7 @@ class Selection:
     reported_seeds: list[int]
     recipes: list[str]                 # the rule's
     own_lr: dict[str, float]           # entries that keep their LR (model.recipe_lr)
+    config_lr: float | None = None     # the LR the runs get without --model.lr
     rows: list[dict[str, Any]] = field(default_factory=list)
     scores: dict[float, float] = field(default_factory=dict)
     chosen: float | None = None
@@ -142,8 +143,10 @@ class Selection:
         return None in self.neighbours
 
     def overrides(self) -> list[str]:
-        """What the reported runs add after every other override: the chosen LR."""
-        return ["--model.lr", repr(self.chosen)]
+        """What the reported runs add after every other override: the chosen LR, or nothing when it is the
+        config's own (the reported runs are then the runs a compare without selection trains, and ``--resume``
+        finds a compare's finished runs of them)."""
+        return [] if self.chosen == self.config_lr else ["--model.lr", repr(self.chosen)]
 
     def row(self, entry: str, lr: float | None) -> dict[str, Any] | None:
         return next((r for r in self.rows if r["recipe"] == entry and r["lr"] == lr), None)
@@ -178,8 +181,9 @@ def resolved(model: str, overrides: list[str], seeding: list[str]) -> dict[str, 
     return resolve(["fit", *overrides, "--model.preset", model, *seeding])
 
 
-def check_seeds(args: argparse.Namespace, overrides: list[str]) -> tuple[list[int], dict[str, float]]:
-    """The reported seeds and model.recipe_lr, or an error when the selection seed could be a reported one."""
+def check_seeds(args: argparse.Namespace, overrides: list[str]) -> tuple[list[int], dict[str, float], float]:
+    """The reported seeds, model.recipe_lr and model.lr, or an error when the selection seed could be a reported
+    one."""
     seed = args.selection_seed
     if args.seeds and seed in args.seeds:
         raise LmmclError(f"--selection-seed {seed} is also in --seeds {' '.join(map(str, args.seeds))}: the LR must be "
@@ -198,7 +202,7 @@ def check_seeds(args: argparse.Namespace, overrides: list[str]) -> tuple[list[in
             raise LmmclError(f"--selection-seed {seed} is the config's seed (seed_everything {config['seed_everything']}, "
                              f"data.seed {config['data']['seed']}), the seed the reported runs use: pick another "
                              "--selection-seed, or give --seeds.")
-    return reported, dict(probe["model"].get("recipe_lr") or {})
+    return reported, dict(probe["model"].get("recipe_lr") or {}), probe["model"]["lr"]
 
 
 def entry_own_lr(entries: list[str], recipe_lr: dict[str, float]) -> dict[str, float]:
@@ -221,9 +225,9 @@ def out_dir(args: argparse.Namespace, model: str) -> Path:
 def select(args: argparse.Namespace, overrides: list[str], train: Train) -> Selection:
     """Train the selection runs, apply the rule, write lr_selection.json/md; refuse a choice at the grid's edge."""
     grid = check_grid(args.select_lr)
-    reported, recipe_lr = check_seeds(args, overrides)
+    reported, recipe_lr, config_lr = check_seeds(args, overrides)
     own = entry_own_lr(args.recipes, recipe_lr)
-    selection = Selection(grid, args.selection_seed, reported, rule_recipes(args.recipes, own), own)
+    selection = Selection(grid, args.selection_seed, reported, rule_recipes(args.recipes, own), own, config_lr)
     entries = [e for e in args.recipes if e not in own]
     for lr in grid:
         print(f"\n[lmmcl compare] === LR selection: {fmt_lr(lr)} on seed {args.selection_seed} ===")

@@ -79,9 +79,12 @@ def test_a_config_after_the_double_dash_cannot_reset_the_seed_compare_sets():
 
 
 def seed_and_lr(args):
-    """A run's --data.seed and its last --model.lr (the one that takes effect)."""
+    """A run's --data.seed and its last --model.lr (the one that takes effect; None: the config's)."""
+    seed = int(args[args.index("--data.seed") + 1])
+    if "--model.lr" not in args:
+        return seed, None
     last_lr = len(args) - 1 - args[::-1].index("--model.lr")
-    return int(args[args.index("--data.seed") + 1]), float(args[last_lr + 1])
+    return seed, float(args[last_lr + 1])
 
 
 @pytest.fixture
@@ -124,6 +127,20 @@ def test_selection_runs_then_reported_runs_at_the_chosen_lr(fake_runs, tmp_path)
     assert "**Chosen: 1e-3**" in md and "| sa_proj | +5.0 / +20.0 / +10.0 |" in md and "lora 5e-5" in md
     assert "LR: 1e-3 for every entry; lora at its own 5e-5" in (out / "summary.md").read_text()
     assert [r["seed"] for r in json.loads((out / "summary.json").read_text())["runs"]] == [0, 0, 1, 1]
+
+
+def test_a_chosen_lr_equal_to_the_configs_adds_nothing_so_resume_finds_the_runs_of_a_compare_without_selection(
+        fake_runs, tmp_path):
+    calls, learning_at = fake_runs
+    learning_at.update({1e-4: 5.0, 3e-4: 20.0, 1e-3: 10.0})  # the default config's LR is 3e-4
+    out = tmp_path / "cmp"
+    assert compare.main(["--train", "--recipes", "mlp", "--seeds", "0", "--out", str(out)]) == 0
+    without_selection = calls[-1]
+    assert compare.main(["--train", "--recipes", "mlp", "--select-lr", "1e-4", "3e-4", "1e-3", "--seeds", "0",
+                         "--out", str(out), "--resume"]) == 0
+    assert [seed_and_lr(c)[0] for c in calls[1:]] == [100, 100, 100]  # the reported run was not trained again
+    assert "--model.lr" not in without_selection
+    assert json.loads((out / "lr_selection.json").read_text())["chosen_lr"] == 3e-4
 
 
 def test_a_choice_at_the_grid_edge_is_refused_before_the_reported_runs(fake_runs, tmp_path):
