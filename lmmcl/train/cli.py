@@ -98,9 +98,21 @@ def run(args: list[str] | None = None) -> LMMCLI:
     """Parse ``args`` (``fit ...`` / ``validate ...``), build the run and execute it."""
     silence_dependency_deprecations()  # also here: compare workers and tests call run() without lmmcl.cli.main
     try:
-        return LMMCLI(**cli_kwargs(args))
+        cli = LMMCLI(**cli_kwargs(args))
     finally:  # the next run in this process claims its own version (lmmcl.train.runs.claim_version)
         release_versions()
+    leave_process_group()  # only after a run that finished: a rank that raised may leave others in a collective
+    return cli
+
+
+def leave_process_group() -> None:
+    """Destroy the process group of a finished multi-process run. A gloo group left for the interpreter's exit
+    can abort the process after its run has finished and written its report ("terminate called without an active
+    exception", exit -6; pytorch/pytorch#190489): seen once in the two-process rehearsal."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def resolve(args: list[str]) -> dict[str, object]:
