@@ -42,3 +42,28 @@ def test_answer_token_loss_prints_each_answer_piece_with_its_loss(monkeypatch, c
     out = run(answer_token_loss, [str(built_checkpoint(get_preset("tiny_scratch"))), "--skill", "pathology",
                                   "--steps", "1", "--show", "2"], monkeypatch, capsys)
     assert "mlp_gate_up on pathology, 1 steps" in out and out.count("reference") == 2 and "<eos>:" in out
+
+
+def test_format_probe_asks_one_content_in_four_answer_formats_and_runs_both_arms(tmp_path, monkeypatch, capsys):
+    import lmmcl.data.skill as skill_module
+    from benchmarks import format_probe
+    from lmmcl.data.synthetic import COLORS, SHAPES
+
+    monkeypatch.setattr(skill_module, "SKILL_CONFIG_DIR", skill_module.SKILL_CONFIG_DIR)  # restored afterwards
+    format_probe.register_formats()
+    data = skill_module.get_skill("formats").dataset("train", 80, seed=0)
+    forms = {"a letter.": set("ABCD"), "a number.": set("1234"), "yes or no.": {"yes", "no"},
+             "a word.": {*COLORS, *SHAPES}}
+    seen = set()
+    for sample in (data[i] for i in range(len(data))):
+        form = next(f for f in forms if sample.question.endswith(f))
+        assert sample.answer in forms[form], (sample.question, sample.answer)
+        seen.add(form)
+    assert seen == set(forms)
+    monkeypatch.setattr(skill_module, "SKILL_CONFIG_DIR", skill_module.SKILL_CONFIG_DIR)
+    out = run(format_probe, ["--out", str(tmp_path), "--base", str(built_checkpoint(get_preset("tiny_scratch"))),
+                             "--samples", "24", "--steps", "1", "--train-size", "8", "--test-size", "4",
+                             "--threads", "1"], monkeypatch, capsys)
+    tags = [json.loads(line)["tag"] for line in (tmp_path / "curves.jsonl").read_text().splitlines()]
+    assert "base model held-out test scores" in out and tags == ["count_control", "count_formats"]
+
