@@ -25,6 +25,7 @@ import argparse
 import copy
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -70,7 +71,9 @@ def probe_recipe(recipe: str, preset: str, steps: list[int], args: argparse.Name
                                   weight_decay=module.hparams.weight_decay)
     last = max(steps)
     scheduler = get_cosine_schedule_with_warmup(optimizer, math.ceil(module.hparams.warmup_ratio * last), last + 1)
-    scheduler.step()  # shifted by one: warmup's step 0 has LR 0, and step 1 is a probed point
+    with warnings.catch_warnings():  # shifted by one on purpose: warmup's step 0 has LR 0, and step 1 is probed
+        warnings.filterwarnings("ignore", ".*lr_scheduler.step\\(\\)` before `optimizer.step\\(\\)`.*")
+        scheduler.step()
     data = batches_forever(module, args.skill, args.train_size, args.batch_size, args.seed)
     points = []
     for step in range(1, last + 1):
@@ -85,8 +88,8 @@ def probe_recipe(recipe: str, preset: str, steps: list[int], args: argparse.Name
             bias = probe.measure(module)
             layers = layer_contributions(base, model, layer_batches, own_heads=True)["layers"]
             model.train()
-            points.append({"step": step, "loss": float(loss), "counting_bias": bias, "layers": layers})
-            print(f"[lmmcl probe] {recipe} step {step}: loss {float(loss):.3f}, number mass on other prompts "
+            points.append({"step": step, "loss": loss.item(), "counting_bias": bias, "layers": layers})
+            print(f"[lmmcl probe] {recipe} step {step}: loss {loss.item():.3f}, number mass on other prompts "
                   f"{bias['heldout']['mass_mean']:.3f}")
     return {"recipe": recipe, "points": points}
 

@@ -46,7 +46,8 @@ def test_curve_per_stage_logged_and_training_unchanged(make_trainer, tiny_data_k
 
 
 def test_max_kl_stop_ends_the_run_after_evaluating_the_stage(make_trainer, tiny_data_kwargs):
-    trainer, _, stages = _fit(make_trainer, tiny_data_kwargs, DriftMonitor(n=4, max_kl=1e-9, action="stop"))
+    with pytest.warns(UserWarning, match=r"drift.max_kl=1e-09 at step 1 of stage 'species'; stopping after"):
+        trainer, _, stages = _fit(make_trainer, tiny_data_kwargs, DriftMonitor(n=4, max_kl=1e-9, action="stop"))
     assert [row["name"] for row in stages.rows] == ["base", "species"]  # count never trained
     assert stages.extras["drift"][0]["flagged_at"] is not None
 
