@@ -67,3 +67,32 @@ def test_format_probe_asks_one_content_in_four_answer_formats_and_runs_both_arms
     tags = [json.loads(line)["tag"] for line in (tmp_path / "curves.jsonl").read_text().splitlines()]
     assert "base model held-out test scores" in out and tags == ["count_control", "count_formats"]
 
+
+
+def test_lost_answers_counts_answers_lost_since_the_base_and_which_left_the_questions_answer_set(tmp_path, capsys):
+    from benchmarks import lost_answers
+
+    run = tmp_path / "run"
+    answers = {0: {"choice": ["A", "B", "C"], "caption": ["red square", "blue circle"]},  # all right at the base
+               1: {"choice": ["A", "1", "D"], "caption": ["red red", "zip circle"]}}
+    for stage, skills in answers.items():
+        (run / "samples" / str(stage)).mkdir(parents=True)
+        for skill, predictions in skills.items():
+            refs = answers[0][skill]
+            lines = [json.dumps({"prediction": p, "references": [r], "score": float(p == r)})
+                     for p, r in zip(predictions, refs)]
+            (run / "samples" / str(stage) / f"{skill}.jsonl").write_text("\n".join(lines) + "\n")
+    (run / "report.json").write_text(json.dumps({"heldout": ["choice", "caption"],
+                                                 "stages": [{"name": "base"}, {"name": "count"}]}))
+    [row] = lost_answers.lost_answers(run)
+    # lost: choice '1' (foreign) and 'D' (a letter, but not among this test set's answers A-C: foreign too),
+    # caption 'red red' (its words are the references') and 'zip circle' ('zip' is no reference word: foreign)
+    assert (row["stage"], row["lost"], row["foreign"]) == ("count", 4, 3)
+    done = tmp_path / "cmp" / "jobs" / "done"
+    done.mkdir(parents=True)
+    for seed in (0, 100):
+        (done / f"mlp-seed{seed}.json").write_text(json.dumps({"args": ["fit", "--seed_everything", str(seed)],
+                                                               "row": {"recipe": "mlp", "run_dir": str(run)}}))
+    lost_answers.main([str(tmp_path / "cmp"), "--seeds", "0"])
+    out = capsys.readouterr().out
+    assert "mlp (1 runs)" in out and "lost    4.0 per run, foreign  75.0 %" in out
