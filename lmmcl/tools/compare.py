@@ -217,21 +217,23 @@ def run_seed(run_dir: str | Path | None) -> int | None:
     return seed if isinstance(seed, int) else None
 
 
-def train_recipes(model: str, recipes: list[str], overrides: list[str], seeds: list[int] | None = None,
-                  base_cache: Path | None = None, jobs: int = 1, work_dir: Path | None = None,
-                  layers: bool = False, resume: bool = False) -> tuple[list[dict[str, Any]], list[Any]]:
-    """Train every entry (once, or once per seed: ``--seed_everything`` and ``--data.seed``): one row per run, in
-    the serial order, and the runs that failed (``jobs`` > 1 only: a serial run's failure raises). With
-    ``base_cache``, every run shares that base-row cache (``--stages.base_cache``); with ``jobs`` > 1 the runs
-    are single-thread processes, ``jobs`` at a time (:mod:`lmmcl.tools.jobs`), their logs in ``work_dir``. With
-    ``layers``, every run's layer contribution goes into its run directory (:func:`finish_run`). Every finished run
-    is recorded in ``work_dir``; with ``resume``, the runs recorded there with the same arguments are not trained
-    again (:mod:`lmmcl.tools.finished`)."""
+def train_groups(model: str, recipes: list[str], groups: list[list[str]], seeds: list[int] | None = None,
+                 base_cache: Path | None = None, jobs: int = 1, work_dir: Path | None = None,
+                 layers: bool = False, resume: bool = False) -> tuple[list[list[dict[str, Any]]], list[Any]]:
+    """Train every entry once per group of overrides (one group per grid LR; a plain compare has one group), once
+    or once per seed (``--seed_everything`` and ``--data.seed``), as one pool of runs: per group, one row per run in
+    the serial order, and the runs that failed (``jobs`` > 1 only: a serial run's failure raises). With ``jobs`` > 1
+    the runs are single-thread processes, ``jobs`` at a time (:mod:`lmmcl.tools.jobs`), their logs in
+    ``work_dir``, and no worker waits for the last run of a group. With ``base_cache``, every run shares that
+    base-row cache (``--stages.base_cache``). With ``layers``, every run's layer contribution goes into its run
+    directory (:func:`finish_run`). Every finished run is recorded in ``work_dir``; with ``resume``, the runs
+    recorded there with the same arguments are not trained again (:mod:`lmmcl.tools.finished`)."""
     from lmmcl.tools import finished
     from lmmcl.train.cli import run
 
     work_dir = work_dir or Path("logs") / "compare" / model / "jobs"
-    tasks = compare_tasks(model, recipes, overrides, seeds, base_cache, layers)
+    per_group = [compare_tasks(model, recipes, overrides, seeds, base_cache, layers) for overrides in groups]
+    tasks = [task for group in per_group for task in group]
     todo = finished.reuse(work_dir, tasks) if resume else tasks
     if jobs > 1 and todo:
         from lmmcl.tools.jobs import run_parallel
@@ -240,14 +242,14 @@ def train_recipes(model: str, recipes: list[str], overrides: list[str], seeds: l
             for task in todo:
                 task.folder = "*"
         run_parallel(todo, jobs, work_dir, on_done=lambda task: finished.record(work_dir, task))
-        return [task_row(t) for t in tasks if t.row is not None], [t for t in tasks if t.row is None]
-    for task in todo:
-        print(f"\n[lmmcl compare] === {model} / {task.label} ===")
-        start = time.time()
-        cli = run(task.args)
-        task.row = finish_run(cli, time.time() - start, task.layers)
-        finished.record(work_dir, task)
-    return [task_row(t) for t in tasks], []
+    else:
+        for task in todo:
+            print(f"\n[lmmcl compare] === {model} / {task.label} ===")
+            start = time.time()
+            cli = run(task.args)
+            task.row = finish_run(cli, time.time() - start, task.layers)
+            finished.record(work_dir, task)
+    return [[task_row(t) for t in group if t.row is not None] for group in per_group], [t for t in tasks if t.row is None]
 
 
 def prepare(args: list[str]) -> bool:
@@ -344,17 +346,17 @@ def main(argv: list[str]) -> int:
         work = Path(args.out) if args.out else Path("logs") / "compare" / args.model
         base_cache = None if args.no_base_cache else work / "base_rows"
 
-        def train(recipes: list[str], extra: list[str], seeds: list[int] | None,
-                  layers: bool = False) -> list[dict[str, Any]]:
-            done, failures = train_recipes(args.model, recipes, extra, seeds, base_cache=base_cache, jobs=args.jobs,
-                                           work_dir=work / "jobs", layers=layers, resume=args.resume)
+        def train(recipes: list[str], groups: list[list[str]], seeds: list[int] | None,
+                  layers: bool = False) -> list[list[dict[str, Any]]]:
+            done, failures = train_groups(args.model, recipes, groups, seeds, base_cache=base_cache, jobs=args.jobs,
+                                          work_dir=work / "jobs", layers=layers, resume=args.resume)
             failed.extend(failures)
             return done
 
         if args.select_lr:  # selection runs on their own seed first; the reported runs at the chosen LR
             selection = lr_select.select(args, overrides, train)
             overrides = [*overrides, *selection.overrides()]
-        rows = train(args.recipes, overrides, args.seeds, layers=not args.no_layers)  # not the selection runs
+        [rows] = train(args.recipes, [overrides], args.seeds, layers=not args.no_layers)  # not the selection runs
         if not rows:
             raise LmmclError(f"every run of the compare failed ({len(failed)}): see the logs named above")
         from lmmcl.tools.seeds import aggregate  # one seed (the config's) or several: claims.md either way

@@ -50,8 +50,8 @@ TIE = 1e-6
 METRICS = ("learning", "heldout_final", "heldout_mean")
 DEFAULT_SELECTION_SEED = 100
 
-# train(entries, extra_overrides, seeds) -> one row per run (lmmcl.tools.compare.train_recipes)
-Train = Callable[[list[str], list[str], list[int]], list[dict[str, Any]]]
+# train(entries, groups of extra overrides, seeds) -> per group, one row per run (lmmcl.tools.compare.train_groups)
+Train = Callable[[list[str], list[list[str]], list[int]], list[list[dict[str, Any]]]]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -175,7 +175,7 @@ class Selection:
 
 def resolved(model: str, overrides: list[str], seeding: list[str]) -> dict[str, Any]:
     """The config a compare run gets (``lmmcl fit OVERRIDES --model.preset MODEL SEEDING``: the run's own settings
-    last, as :func:`lmmcl.tools.compare.train_recipes` passes them), resolved, not run."""
+    last, as :func:`lmmcl.tools.compare.train_groups` passes them), resolved, not run."""
     from lmmcl.train.cli import resolve
 
     return resolve(["fit", *overrides, "--model.preset", model, *seeding])
@@ -229,9 +229,10 @@ def select(args: argparse.Namespace, overrides: list[str], train: Train) -> Sele
     own = entry_own_lr(args.recipes, recipe_lr)
     selection = Selection(grid, args.selection_seed, reported, rule_recipes(args.recipes, own), own, config_lr)
     entries = [e for e in args.recipes if e not in own]
-    for lr in grid:
-        print(f"\n[lmmcl compare] === LR selection: {fmt_lr(lr)} on seed {args.selection_seed} ===")
-        rows = train(entries, [*overrides, "--model.lr", repr(lr)], [args.selection_seed])
+    print(f"\n[lmmcl compare] === LR selection: {len(entries)} entries at {', '.join(map(fmt_lr, grid))} on seed "
+          f"{args.selection_seed} ({len(entries) * len(grid)} runs, one pool) ===")
+    groups = [[*overrides, "--model.lr", repr(lr)] for lr in grid]
+    for lr, rows in zip(grid, train(entries, groups, [args.selection_seed])):
         selection.rows += [{**r, "lr": lr} for r in rows]
     selection.scores = scores(selection.rows, grid, selection.recipes)
     selection.chosen = choose(selection.scores)

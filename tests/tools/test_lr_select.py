@@ -143,6 +143,28 @@ def test_a_chosen_lr_equal_to_the_configs_adds_nothing_so_resume_finds_the_runs_
     assert json.loads((out / "lr_selection.json").read_text())["chosen_lr"] == 3e-4
 
 
+def test_the_selection_runs_of_every_grid_lr_go_to_the_workers_as_one_pool(monkeypatch, tmp_path):
+    """With --jobs 2 no worker waits for the last run of an LR before the next LR's runs start."""
+    from lmmcl.tools import jobs
+
+    pools = []
+
+    def fake_pool(tasks, n_jobs, work_dir, on_done=None):
+        pools.append([(t.extra["entry"], seed_and_lr(t.args)[1]) for t in tasks])
+        for t in tasks:  # learning grows with the LR: the rule picks the grid's edge, so no reported run follows
+            t.row = {"recipe": t.extra["entry"], "model": "tiny", "learning": 1e3 * seed_and_lr(t.args)[1],
+                     "heldout_final": 0.0, "heldout_mean": 0.0, "run_dir": str(tmp_path)}
+        return tasks
+
+    monkeypatch.setattr(jobs, "run_parallel", fake_pool)
+    monkeypatch.setattr(compare, "prepare", lambda args: True)
+    with pytest.raises(LmmclError, match="the largest of the grid"):
+        compare.main(["--train", "--recipes", "mlp", "sa_proj", "--select-lr", "1e-4", "3e-4", "1e-3", "--seeds", "0",
+                      "--jobs", "2", "--out", str(tmp_path / "cmp")])
+    assert pools == [[("mlp", 1e-4), ("sa_proj", 1e-4), ("mlp", 3e-4), ("sa_proj", 3e-4), ("mlp", 1e-3),
+                      ("sa_proj", 1e-3)]]
+
+
 def test_a_choice_at_the_grid_edge_is_refused_before_the_reported_runs(fake_runs, tmp_path):
     calls, learning_at = fake_runs
     learning_at.update({3e-4: 5.0, 1e-3: 10.0, 3e-3: 20.0})
