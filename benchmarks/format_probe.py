@@ -5,14 +5,16 @@ format (count: digits) takes over every question; a base whose pre-training aske
 answer formats (a word, an option's letter, an option's number, yes/no: what a 7B model's instruction tuning
 teaches) would tie a format to its instruction and keep the others.
 
-Control and treatment continue the shipped tiny base for the same number of steps on its own mixture (the ten
-held-out analogs and ``words``), the treatment with ``formats`` (below) in it; then one stage of ``--stage``
+Control and treatment continue the shipped tiny base for the same number of steps on its own pre-training mixture
+(configs/model/tiny.yaml: the ten held-out analogs and ``words``, its LR and warmup), the treatment with ``formats``
+(below) in it; then one stage of ``--stage``
 (``benchmarks/skill_probe.py``, the recipe and LR given) trains each, scoring the held-out skills as it goes.
 
     python -m benchmarks.format_probe --out /tmp/format_probe            # ~12 minutes on two idle cores
 
 ``formats`` lives here, not in the package: a new skill changes the world's fingerprint, and with it every
-cached and shipped base.
+cached and shipped base. The probe reads skills from a copy of configs/skills with ``formats.yaml`` added, kept
+in ``--out``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from lmmcl.cpu import pin
@@ -30,12 +31,12 @@ from lmmcl.cpu import pin
 pin()  # before torch starts: the code path lmmcl's own commands use (lmmcl/cpu.py)
 import torch  # noqa: E402
 
-HELDOUT = ["background", "color", "exist", "shape", "position", "chart", "document", "arrow", "choice", "caption"]
 FORMATS_YAML = "generator: formats\nmetric: exact_match\nkind: pretrain\nchance: 0.0\n"
 
 
-def register_formats() -> None:
-    """Register the ``formats`` generator and point the skill configs at a copy that has ``formats.yaml``."""
+def register_formats(configs: Path) -> None:
+    """Register the ``formats`` generator and point the skill configs at ``configs``, a copy with
+    ``formats.yaml``."""
     import lmmcl.data.skill as skill_module
     import lmmcl.data.skills  # noqa: F401  (the other generators)
     from lmmcl.data.synthetic import COLORS, SHAPES, Drawn, SyntheticSkill, generator
@@ -68,7 +69,6 @@ def register_formats() -> None:
         return Drawn(skill.scene(rng, objects), f"{question}\n{listed}\nAnswer with a {form}.",
                      marks[options.index(gold)])
 
-    configs = Path(tempfile.mkdtemp(prefix="lmmcl-skills-"))
     shutil.copytree(skill_module.SKILL_CONFIG_DIR, configs, dirs_exist_ok=True)
     (configs / "formats.yaml").write_text(FORMATS_YAML)
     skill_module.SKILL_CONFIG_DIR = configs
@@ -91,19 +91,21 @@ def main() -> None:
     p.add_argument("--base", default="", help="the base to continue (default: the shipped tiny base)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    register_formats()
-    out, base = Path(a.out), a.base or shipped_path(get_preset("tiny"))
-    arms = {"control": ["words"], "formats": ["words", "formats"]}
+    out, tiny = Path(a.out), get_preset("tiny")
+    register_formats(out / "skills")
+    base, mixture = a.base or shipped_path(tiny), tiny.pretrain
+    heldout, words = mixture["skills"], mixture["train_only"]
+    arms = {"control": words, "formats": [*words, "formats"]}
     for arm, extra in arms.items():
-        per_skill = a.samples // (len(HELDOUT) + len(extra))  # the same number of steps for both arms
-        pretrain(base, out / arm, preset="tiny", skills=HELDOUT, train_only=extra, train_size=per_skill, epochs=1,
-                 lr=3e-4, warmup_ratio=0.05)
+        per_skill = a.samples // (len(heldout) + len(extra))  # the same number of steps for both arms
+        pretrain(base, out / arm, preset="tiny", skills=heldout, train_only=extra, train_size=per_skill, epochs=1,
+                 lr=mixture["lr"], warmup_ratio=mixture["warmup_ratio"])
     for arm in arms:
         subprocess.run([sys.executable, "-m", "benchmarks.skill_probe", "--skill", a.stage, "--model", str(out / arm),
                         "--recipe", a.recipe, "--lr", a.lr, "--clip", "1", "--steps", a.steps,
                         "--every", str(min(250, int(a.steps))),
                         "--train-size", a.train_size, "--test-size", a.test_size, "--threads", str(a.threads),
-                        "--heldout", *HELDOUT, "--log", str(out / "curves.jsonl"), "--tag", f"{a.stage}_{arm}"],
+                        "--heldout", *heldout, "--log", str(out / "curves.jsonl"), "--tag", f"{a.stage}_{arm}"],
                        check=True)
 
 

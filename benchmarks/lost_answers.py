@@ -19,10 +19,6 @@ from pathlib import Path
 from typing import Any
 
 
-def samples(run: Path, stage: int, skill: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (run / "samples" / str(stage) / f"{skill}.jsonl").read_text().splitlines()]
-
-
 def foreign(prediction: str, own: set[str], skill: str) -> bool:
     """Whether ``prediction`` lies outside ``own``, the references of the skill's test questions."""
     if skill == "caption":  # open-ended: foreign when it says a word no reference says
@@ -32,14 +28,16 @@ def foreign(prediction: str, own: set[str], skill: str) -> bool:
 
 def lost_answers(run: Path) -> list[dict[str, Any]]:
     """Per stage after the base: the lost held-out answers of ``run``, and which of them are foreign."""
+    from lmmcl.eval.samples import load_samples
+
     report = json.loads((run / "report.json").read_text())
     rows = []
     for k, stage in enumerate(report["stages"][1:], start=1):
         lost, strange = 0, collections.Counter()
         for skill in report["heldout"]:
-            base = samples(run, 0, skill)
+            base = load_samples(run, 0, skill)
             own = {r for sample in base for r in sample["references"]}
-            for before, now in zip(base, samples(run, k, skill)):
+            for before, now in zip(base, load_samples(run, k, skill)):
                 if before["score"] >= 0.5 > now["score"]:
                     lost += 1
                     if foreign(now["prediction"], own, skill):

@@ -50,7 +50,7 @@ def test_format_probe_asks_one_content_in_four_answer_formats_and_runs_both_arms
     from lmmcl.data.synthetic import COLORS, SHAPES
 
     monkeypatch.setattr(skill_module, "SKILL_CONFIG_DIR", skill_module.SKILL_CONFIG_DIR)  # restored afterwards
-    format_probe.register_formats()
+    format_probe.register_formats(tmp_path / "skills")
     data = skill_module.get_skill("formats").dataset("train", 80, seed=0)
     forms = {"a letter.": set("ABCD"), "a number.": set("1234"), "yes or no.": {"yes", "no"},
              "a word.": {*COLORS, *SHAPES}}
@@ -60,12 +60,12 @@ def test_format_probe_asks_one_content_in_four_answer_formats_and_runs_both_arms
         assert sample.answer in forms[form], (sample.question, sample.answer)
         seen.add(form)
     assert seen == set(forms)
-    monkeypatch.setattr(skill_module, "SKILL_CONFIG_DIR", skill_module.SKILL_CONFIG_DIR)
-    out = run(format_probe, ["--out", str(tmp_path), "--base", str(built_checkpoint(get_preset("tiny_scratch"))),
+    out = run(format_probe, ["--out", str(tmp_path / "probe"), "--base", str(built_checkpoint(get_preset("tiny_scratch"))),
                              "--samples", "24", "--steps", "1", "--train-size", "8", "--test-size", "4",
                              "--threads", "1"], monkeypatch, capsys)
-    tags = [json.loads(line)["tag"] for line in (tmp_path / "curves.jsonl").read_text().splitlines()]
+    tags = [json.loads(line)["tag"] for line in (tmp_path / "probe" / "curves.jsonl").read_text().splitlines()]
     assert "base model held-out test scores" in out and tags == ["count_control", "count_formats"]
+    assert (tmp_path / "probe" / "skills" / "formats.yaml").exists()  # the skills copy stays with the results
 
 
 
