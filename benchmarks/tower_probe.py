@@ -10,7 +10,7 @@ cells that hold a character (stroke) in 256 new pictures, beside the majority cl
 linear and an MLP classifier on all its tokens of a picture (flattened), trained on 6,000 training pictures and
 scored on 512 test pictures (``text``: which word is written).
 
-docs/miniature_measurements.md ("Session 5", "Session 7") holds what it showed.
+docs/history/miniature_measurements.md ("Session 5", "Session 7") holds what it showed.
 """
 
 from __future__ import annotations

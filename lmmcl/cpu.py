@@ -2,7 +2,7 @@
 
 torch's own kernels (``ATEN_CPU_CAPABILITY``), MKL (``MKL_CBWR``, its conditional numerical reproducibility) and
 oneDNN (``ONEDNN_MAX_CPU_ISA``) each pick the widest instruction set the CPU has, and AVX-512 and AVX2 round
-differently. Measured on one machine (docs/miniature_measurements.md, "Session 10"): a short base build gives
+differently. Measured on one machine (docs/history/miniature_measurements.md, "Session 10"): a short base build gives
 bit-identical weights twice under either choice, and different weights between them; the ten-skill base, rebuilt on
 an AVX-512 machine, scored a held-out mean of 63.3 where the shipped one (built elsewhere) scored 74.2. With the
 three pinned, a build takes the same time here.

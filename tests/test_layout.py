@@ -1,4 +1,4 @@
-"""lmmcl's top level is grouped by role (docs/architecture.md): the entry point, the contracts and the shared
+"""lmmcl's top level is grouped by role (docs/reference/architecture.md): the entry point, the contracts and the shared
 utilities stay at the top, everything else lives in the package of its role, and the imports point one way."""
 
 from tests.test_imports import PACKAGE, import_graph
@@ -7,7 +7,7 @@ ENTRY = {"cli", "contracts"}
 UTILITIES = {"errors", "failures", "faults", "registry", "yamlfile", "atomic", "tables", "plots", "cpu", "quiet"}
 SHIMS = {"perf": "lmmcl.train.perf"}  # old path named by run directories' saved config.yaml
 PACKAGES = {"train", "tools", "models", "data", "eval", "baselines", "report", "configs"}
-ARCHITECTURE = PACKAGE.parent / "docs" / "architecture.md"
+ARCHITECTURE = PACKAGE.parent / "docs" / "reference" / "architecture.md"
 
 
 def top_level() -> tuple[set[str], set[str]]:
@@ -19,7 +19,7 @@ def top_level() -> tuple[set[str], set[str]]:
 def test_the_top_level_holds_only_the_entry_the_contracts_and_the_shared_utilities():
     modules, packages = top_level()
     assert modules == ENTRY | UTILITIES | set(SHIMS), "a new top-level module: place it in the package of its role " \
-        "(train/, tools/, ...) or, if every package uses it, list it here and in docs/architecture.md"
+        "(train/, tools/, ...) or, if every package uses it, list it here and in docs/reference/architecture.md"
     assert packages == PACKAGES
 
 
@@ -27,7 +27,7 @@ def test_architecture_md_names_every_top_level_entry():
     text = ARCHITECTURE.read_text()
     modules, packages = top_level()
     missing = [f"{m}.py" for m in modules if f"{m}.py" not in text] + [f"{p}/" for p in packages if f"{p}/" not in text]
-    assert not missing, f"docs/architecture.md does not place {missing}"
+    assert not missing, f"docs/reference/architecture.md does not place {missing}"
 
 
 def test_imports_point_one_way_utilities_then_the_parts_then_train_then_tools():

@@ -4,7 +4,7 @@ Every sample is a pure function of (seed, skill, split, index), so runs are repr
 stored on disk. Every picture varies in ways that do not change its answer (an object's size, offset and
 shade, the backdrop, distractors, a clock's face, a sign's ink); the split is keyed by the rendered
 picture itself, so train and test never share a picture while every answer of a closed set occurs in both
-(docs/synthetic_world.md).
+(docs/reference/synthetic_world.md).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Answer metrics: torchmetrics ``Metric`` classes that score generated answers against reference answers.
 
 One base class, :class:`AnswerMetric`, accumulates per-sample scores; each metric is its ``score`` method (or its
-``match`` against one reference). Benchmark rules are in docs/benchmarks.md; where lmmcl departs from the
-reference's scoring (and how to get the reference's rule back) is in docs/metrics.md.
+``match`` against one reference). Benchmark rules are in docs/reference/datasets.md; where lmmcl departs from the
+reference's scoring (and how to get the reference's rule back) is in docs/reference/metrics.md.
 """
 
 from __future__ import annotations

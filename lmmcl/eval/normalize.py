@@ -109,7 +109,7 @@ def _vqa_punctuation(text: str) -> str:
 
 
 def normalize_vqa(text: str) -> str:
-    """The official VQA answer normalisation (docs/benchmarks.md, TextVQA): "Two Dogs!" -> "2 dogs"."""
+    """The official VQA answer normalisation (docs/reference/datasets.md, TextVQA): "Two Dogs!" -> "2 dogs"."""
     text = text.lower().replace(",", "").replace("?", "").replace("'s", " 's")
     text = _vqa_punctuation(" ".join(text.split()))
     words = [VQA_NUMBERS.get(w, w) for w in text.split()]

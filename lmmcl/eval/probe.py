@@ -11,7 +11,7 @@ vocabulary and records
 
 per sample the mean and the max over its generated steps (up to and including its end-of-sequence token);
 then the mean and the (population) std over samples. Counting prompts are reported as ``target``, the
-others as ``heldout`` (docs/metrics.md); e.g. ``target.mass_mean``, ``heldout.mass_std``, ``heldout.mass_max_mean``.
+others as ``heldout`` (docs/reference/metrics.md); e.g. ``target.mass_mean``, ``heldout.mass_std``, ``heldout.mass_max_mean``.
 Mass rising on the other prompts after a counting stage is the bias that tracks forgetting.
 
 Each entry is appended to report.json's ``counting_bias`` section by the stage loop (saved in checkpoints;

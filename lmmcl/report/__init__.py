@@ -1,4 +1,4 @@
-"""The run report: accuracy matrix -> report.json (docs/metrics.md), a terminal-readable report.md and
+"""The run report: accuracy matrix -> report.json (docs/reference/metrics.md), a terminal-readable report.md and
 figures, also logged to TensorBoard. One module per concern:
 
     metrics      summary and continual-learning metrics of the matrix

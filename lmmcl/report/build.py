@@ -1,5 +1,5 @@
 """report.json's content: the accuracy matrix rows, the names and counts, the sections the run's callbacks
-collected, and what is recomputed from the matrix whenever a report is built (docs/metrics.md)."""
+collected, and what is recomputed from the matrix whenever a report is built (docs/reference/metrics.md)."""
 
 from __future__ import annotations
 

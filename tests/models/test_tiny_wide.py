@@ -1,5 +1,5 @@
 """configs/model/tiny_wide.yaml, the tiny preset with a 192-wide language model (the capacity test of
-docs/miniature_measurements.md), builds through the tiny path and pre-trains."""
+docs/history/miniature_measurements.md), builds through the tiny path and pre-trains."""
 
 import json
 
