@@ -3,8 +3,9 @@
 Training batches: prompt then answer, right-padded; labels are -100 on everything but the answer tokens
 (prompt text, the image placeholder's expanded tokens, padding). Evaluation batches: prompts only,
 left-padded, so batched greedy generation continues every row from its last real token.
-The answer is tokenized on its own and appended to the prompt's ids, so training sees exactly the
-prompt tokens generation will start from.
+The answer's ids are those the tokenizer gives it right after the prompt's text (:func:`answer_ids`), appended to
+the prompt's ids: training sees exactly the prompt tokens generation starts from, and answer tokens generation can
+produce there (after Qwen2's or Llama-3's ``assistant\n`` an answer starts ``red``, not `` red``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,30 @@ def answer_positions(labels: torch.Tensor) -> torch.Tensor:
 def chat_prompt(processor: Any, question: str) -> str:
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
     return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+
+def answer_separator(prompt: str) -> str:
+    """What the family's chat format puts between the generation prompt and the answer: nothing after a line break
+    (Qwen2's and Llama-3's ``assistant\n``), one space after a marker like LLaVA-1.5's ``ASSISTANT:``."""
+    return "" if prompt[-1:].isspace() else " "
+
+
+def answer_ids(tokenizer: Any, prompts: list[str], answers: list[str]) -> list[list[int]]:
+    """Each answer's token ids as the tokenizer splits ``prompt + separator + answer`` (the text a model's greedy
+    continuation of the prompt decodes to), followed by the end-of-turn token (``tokenizer.eos_token_id``).
+
+    Tokenized in context, not alone: byte-level BPE tokenizers spell a word differently after a space, and
+    SentencePiece ones add a word-start marker to a text's first word.
+    """
+    whole = tokenizer([p + answer_separator(p) + a for p, a in zip(prompts, answers)], add_special_tokens=False)
+    heads = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    out = []
+    for head, ids, answer in zip(heads, whole["input_ids"], answers):
+        if ids[:len(head)] != head:
+            raise LmmclError(f"The answer {answer!r} merges with the end of its prompt into one token: generation "
+                             f"could not produce it as trained. Check the chat template's generation prompt.")
+        out.append(ids[len(head):] + [tokenizer.eos_token_id])
+    return out
 
 
 class Collator:
@@ -69,7 +94,7 @@ class Collator:
         prompts = [chat_prompt(self.processor, s.question) for s in good]
         enc = self.processor(text=prompts, images=[s.image.convert("RGB") for s in good],
                              padding=True, padding_side="left", return_tensors="pt")
-        batch = self._train_batch(enc, good) if self.train else dict(enc)
+        batch = self._train_batch(enc, good, prompts) if self.train else dict(enc)
         batch["refs"] = [s.answers for s in good]
         batch["questions"] = [s.question for s in good]
         return batch
@@ -79,14 +104,14 @@ class Collator:
         """Each row's real tokens (prompt, and answer when training)."""
         return batch["attention_mask"].sum(dim=1).tolist()
 
-    def _train_batch(self, enc: dict[str, torch.Tensor], samples: list[Sample]) -> dict[str, Any]:
-        eos = [self.tokenizer.eos_token_id]
-        rows, labels = [], []
-        for ids, mask, sample in zip(enc["input_ids"], enc["attention_mask"], samples):
+    def _train_batch(self, enc: dict[str, torch.Tensor], samples: list[Sample], prompts: list[str]) -> dict[str, Any]:
+        for sample in samples:
             if not sample.answer.strip():
                 raise LmmclError(f"Empty answer in sample {sample.meta}: a training target must be non-empty.")
+        answers = answer_ids(self.tokenizer, prompts, [s.answer.strip() for s in samples])
+        rows, labels = [], []
+        for ids, mask, answer in zip(enc["input_ids"], enc["attention_mask"], answers):
             prompt = ids[mask.bool()].tolist()
-            answer = self.tokenizer(" " + sample.answer.strip(), add_special_tokens=False)["input_ids"] + eos
             rows.append(prompt + answer)
             labels.append([IGNORE_INDEX] * len(prompt) + answer)
         width = max(map(len, rows))

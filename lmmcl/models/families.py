@@ -23,6 +23,19 @@ from lmmcl.models.processors import images_only
 from lmmcl.models.tiny import save_checkpoint, world_tokenizer
 
 
+# Each family's special tokens, as its real tokenizer names them: padding, end of turn (generation stops there),
+# the image/video placeholders the processor expands, and the chat template's turn markers.
+TOKENS: dict[str, dict[str, Any]] = {
+    "llava_onevision": dict(pad="<|endoftext|>", eos="<|im_end|>", media={"image_token": "<image>", "video_token": "<video>"},
+                            markers=("<|im_start|>",)),
+    "llava_next": dict(pad="<pad>", eos="<|eot_id|>", media={"image_token": "<image>"},
+                       markers=("<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>")),
+    "qwen2_5_vl": dict(pad="<|endoftext|>", eos="<|im_end|>",
+                       media={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"},
+                       markers=("<|im_start|>", "<|vision_start|>", "<|vision_end|>")),
+}
+
+
 def chat_template(*, turn: tuple[str, str], image: str, end: str, begin: str = "") -> str:
     """A Jinja chat template in the HF message format: ``begin``, then per message ``turn[0] + role + turn[1]``,
     the content (``image`` for an image part), ``end``; the generation prompt opens an assistant turn."""
@@ -65,24 +78,55 @@ def _grid_pinpoints(image_size: int) -> list[list[int]]:
     return [[image_size, image_size], [image_size, 2 * image_size], [2 * image_size, image_size]]
 
 
+def onevision_processor(tokenizer: Any, image_size: int, patch_size: int, pinpoints: list[list[int]]) -> Any:
+    """LLaVA-OneVision's processor: anyres_max_9 tiles of ``image_size`` pixels chosen among ``pinpoints``."""
+    from transformers import LlavaOnevisionImageProcessorPil, LlavaOnevisionProcessor
+
+    image_processor = LlavaOnevisionImageProcessorPil(
+        size={"height": image_size, "width": image_size}, crop_size={"height": image_size, "width": image_size},
+        image_grid_pinpoints=pinpoints, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    return images_only(LlavaOnevisionProcessor)(
+        image_processor=image_processor, tokenizer=tokenizer, num_image_tokens=(image_size // patch_size) ** 2,
+        vision_feature_select_strategy="full", vision_aspect_ratio="anyres_max_9",
+        chat_template=chat_template(turn=("<|im_start|>", "\n"), image="<image>\n", end="<|im_end|>\n"))
+
+
+def next_processor(tokenizer: Any, image_size: int, patch_size: int, pinpoints: list[list[int]]) -> Any:
+    """LLaVA-NeXT's processor (llama3-llava-next): anyres tiles of ``image_size`` pixels chosen among ``pinpoints``."""
+    from transformers import LlavaNextImageProcessorPil, LlavaNextProcessor
+
+    image_processor = LlavaNextImageProcessorPil(
+        size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size},
+        image_grid_pinpoints=pinpoints, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    return LlavaNextProcessor(
+        image_processor=image_processor, tokenizer=tokenizer, patch_size=patch_size,
+        vision_feature_select_strategy="default", num_additional_image_tokens=1,
+        chat_template=chat_template(begin="<|begin_of_text|>", turn=("<|start_header_id|>", "<|end_header_id|>\n\n"),
+                                    image="<image>\n", end="<|eot_id|>"))
+
+
+def qwen2_5_vl_processor(tokenizer: Any, patch_size: int, min_pixels: int, max_pixels: int) -> Any:
+    """Qwen2.5-VL's processor: pictures resized to between ``min_pixels`` and ``max_pixels``, 2x2 patches merged."""
+    from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessorPil
+
+    image_processor = Qwen2VLImageProcessorPil(
+        patch_size=patch_size, merge_size=2, temporal_patch_size=2, min_pixels=min_pixels, max_pixels=max_pixels,
+        image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    return images_only(Qwen2_5_VLProcessor)(
+        image_processor=image_processor, tokenizer=tokenizer,
+        chat_template=chat_template(turn=("<|im_start|>", "\n"), end="<|im_end|>\n",
+                                    image="<|vision_start|><|image_pad|><|vision_end|>"))
+
+
 def build_tiny_onevision(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patch_size: int = 8,
                          vision: dict[str, int], text: dict[str, int], vocab_size: int = 512,
                          corpus_skills: list[str], corpus_per_skill: int = 200) -> Path:
     """LLaVA-OneVision's architecture: SigLIP + 2-layer GELU projector + Qwen2, anyres_max_9 image tiling."""
-    from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration,
-                              LlavaOnevisionImageProcessorPil, LlavaOnevisionProcessor, Qwen2Config,
-                              SiglipVisionConfig)
+    from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, Qwen2Config, SiglipVisionConfig
 
-    tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, pad="<|endoftext|>", eos="<|im_end|>",
-                           media={"image_token": "<image>", "video_token": "<video>"}, markers=("<|im_start|>",))
+    tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, **TOKENS["llava_onevision"])
     pinpoints = _grid_pinpoints(image_size)
-    image_processor = LlavaOnevisionImageProcessorPil(
-        size={"height": image_size, "width": image_size}, crop_size={"height": image_size, "width": image_size},
-        image_grid_pinpoints=pinpoints, image_mean=[0.5] * 3, image_std=[0.5] * 3)
-    processor = images_only(LlavaOnevisionProcessor)(
-        image_processor=image_processor, tokenizer=tokenizer, num_image_tokens=(image_size // patch_size) ** 2,
-        vision_feature_select_strategy="full", vision_aspect_ratio="anyres_max_9",
-        chat_template=chat_template(turn=("<|im_start|>", "\n"), image="<image>\n", end="<|im_end|>\n"))
+    processor = onevision_processor(tokenizer, image_size, patch_size, pinpoints)
     config = LlavaOnevisionConfig(
         vision_config=SiglipVisionConfig(image_size=image_size, patch_size=patch_size, vision_use_head=False, **vision),
         text_config=Qwen2Config(**_text_args(tokenizer), **text),
@@ -97,21 +141,11 @@ def build_tiny_next(out_dir: str | Path, *, seed: int = 0, image_size: int = 32,
                     vision: dict[str, int], text: dict[str, int], vocab_size: int = 512,
                     corpus_skills: list[str], corpus_per_skill: int = 200) -> Path:
     """LLaVA-NeXT (llama3-llava-next) architecture: CLIP ViT (penultimate layer, no CLS) + projector + Llama."""
-    from transformers import (CLIPVisionConfig, LlamaConfig, LlavaNextConfig, LlavaNextForConditionalGeneration,
-                              LlavaNextImageProcessorPil, LlavaNextProcessor)
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaNextConfig, LlavaNextForConditionalGeneration
 
-    tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, pad="<pad>", eos="<|eot_id|>",
-                           media={"image_token": "<image>"},
-                           markers=("<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>"))
+    tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, **TOKENS["llava_next"])
     pinpoints = _grid_pinpoints(image_size)
-    image_processor = LlavaNextImageProcessorPil(
-        size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size},
-        image_grid_pinpoints=pinpoints, image_mean=[0.5] * 3, image_std=[0.5] * 3)
-    processor = LlavaNextProcessor(
-        image_processor=image_processor, tokenizer=tokenizer, patch_size=patch_size,
-        vision_feature_select_strategy="default", num_additional_image_tokens=1,
-        chat_template=chat_template(begin="<|begin_of_text|>", turn=("<|start_header_id|>", "<|end_header_id|>\n\n"),
-                                    image="<image>\n", end="<|eot_id|>"))
+    processor = next_processor(tokenizer, image_size, patch_size, pinpoints)
     config = LlavaNextConfig(
         vision_config=CLIPVisionConfig(image_size=image_size, patch_size=patch_size, **vision),
         text_config=LlamaConfig(**_text_args(tokenizer), **text),
@@ -128,21 +162,11 @@ def build_tiny_qwen2_5_vl(out_dir: str | Path, *, seed: int = 0, image_size: int
     ``text`` needs ``mrope_section`` (three ints summing to head_dim / 2); images are resized to exactly
     ``image_size`` squared, so each gives ``(image_size / patch_size / 2) ** 2`` image tokens.
     """
-    from transformers import (Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor,
-                              Qwen2VLImageProcessorPil)
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
-    tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, pad="<|endoftext|>", eos="<|im_end|>",
-                           media={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"},
-                           markers=("<|im_start|>", "<|vision_start|>", "<|vision_end|>"))
+    tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, **TOKENS["qwen2_5_vl"])
     merge = 2
-    image_processor = Qwen2VLImageProcessorPil(
-        patch_size=patch_size, merge_size=merge, temporal_patch_size=2,
-        min_pixels=image_size * image_size, max_pixels=image_size * image_size,
-        image_mean=[0.5] * 3, image_std=[0.5] * 3)
-    processor = images_only(Qwen2_5_VLProcessor)(
-        image_processor=image_processor, tokenizer=tokenizer,
-        chat_template=chat_template(turn=("<|im_start|>", "\n"), end="<|im_end|>\n",
-                                    image="<|vision_start|><|image_pad|><|vision_end|>"))
+    processor = qwen2_5_vl_processor(tokenizer, patch_size, image_size * image_size, image_size * image_size)
     text = dict(text)
     mrope_section = text.pop("mrope_section")
     ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in [
