@@ -3,7 +3,7 @@
 Trains what ``--recipe`` selects of a model directory on one skill for ``--steps`` batches of 32 (LR 1e-3,
 clipping 1.0), then prints, for the first ``--show`` training samples, each answer piece with its loss (nats)
 and the greedy answer. Why: on ``pathology`` the narrow recipes keep a batch loss near 2.2 while their greedy
-answers are 85-90 % right (docs/history/miniature_measurements.md, "Session 5").
+answers are 85-90 % right (docs/history/2026-11-27-stage-length-and-vision-tasks.md).
 
     python -m benchmarks.answer_token_loss lmmcl/models/shipped/llava-base-<hash> --skill pathology
 """

@@ -2,7 +2,8 @@
 
 Each call appends one JSON line to ``--log`` (tag, arguments, seconds, parameters, scores, mean, smallest
 margin over chance). ``--src`` continues a previous run's weights with a fresh schedule (a learning curve
-in chunks); ``--skills`` narrows the mixture. docs/history/miniature_measurements.md holds the runs made so far.
+in chunks); ``--skills`` narrows the mixture. docs/history/2026-11-27-world-3-first-base.md and
+docs/history/2026-11-27-binding-the-picture.md hold the runs made with it.
 
     python -m benchmarks.base_levers --tag e1 --epochs 1 --train-size 1000 --lr 0.002
     python -m benchmarks.base_levers --tag e3 --src $LMMCL_CACHE/levers/base-e1 --seed 1 --epochs 1

@@ -3,7 +3,7 @@
 Teacher-forced on ``--n`` training samples of each skill: the loss per answer token, and for the first answer
 token its median rank among the vocabulary and its mean logit below the top token. A gap of ~10 logits means the
 model answers that question with something else at a confidence a narrow recipe has to overturn first
-(docs/history/miniature_measurements.md, "Session 7").
+(docs/history/2026-11-28-text-stage-and-world-4.md).
 
     python -m benchmarks.first_answer_token lmmcl/models/shipped/llava-base-<hash> text species count
 """

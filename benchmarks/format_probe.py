@@ -1,6 +1,6 @@
 """Does a base that learned to answer in the format its question asks for forget less in a narrow stage?
 
-Hypothesis (docs/history/miniature_measurements.md "Session 13"): the held-out skills are lost because a stage's answer
+Hypothesis (docs/history/2026-12-06-format-varied-pretraining.md): the held-out skills are lost because a stage's answer
 format (count: digits) takes over every question; a base whose pre-training asked the same content in several
 answer formats (a word, an option's letter, an option's number, yes/no: what a 7B model's instruction tuning
 teaches) would tie a format to its instruction and keep the others.

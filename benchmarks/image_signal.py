@@ -3,7 +3,7 @@
 For 128 training pictures of a skill, the vision tower's and the projector's tokens: the norm of their mean
 (per token position, the part every picture shares) against the mean norm of each picture's deviation from
 it (the part that carries the picture). A language model reads its input through RMSNorm, so a shared part
-many times the deviation leaves it little to read. docs/history/miniature_measurements.md ("Session 4") holds the runs.
+many times the deviation leaves it little to read. docs/history/2026-11-27-binding-the-picture.md holds the runs.
 
     python -m benchmarks.image_signal                       # the tiny preset's random-weight build
     python -m benchmarks.image_signal --model DIR --skill shape

@@ -18,7 +18,7 @@ picture = the model answers the question's prior). Modes:
 
 benchmarks/stage_curves_gpu.sh runs many of these at once on a lent GPU machine.
 
-docs/history/miniature_measurements.md holds what these showed.
+docs/history/README.md lists the records of what these showed.
 """
 
 from __future__ import annotations

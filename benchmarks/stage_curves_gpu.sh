@@ -4,7 +4,7 @@
 # (one torch thread each) plus two long runs on its GPU. Curves land in $OUT/stage_curves.jsonl, one line per
 # evaluation, so a run cut off by the limit still returns what it reached; per-run logs stay in /tmp/curves.
 # Arguments: the limit per process (s) and the sweep (1: full and mlp_gate_up at 1e-3, full at 3e-4;
-# 2: mlp_gate_up and sa_proj at 3e-4, sa_proj at 1e-3). Tables: docs/history/miniature_measurements.md, "Session 5".
+# 2: mlp_gate_up and sa_proj at 3e-4, sa_proj at 1e-3). Tables: docs/history/2026-11-27-stage-length-and-vision-tasks.md.
 set -u
 limit=${1:-420}
 sweep=${2:-1}

@@ -10,7 +10,8 @@ cells that hold a character (stroke) in 256 new pictures, beside the majority cl
 linear and an MLP classifier on all its tokens of a picture (flattened), trained on 6,000 training pictures and
 scored on 512 test pictures (``text``: which word is written).
 
-docs/history/miniature_measurements.md ("Session 5", "Session 7") holds what it showed.
+docs/history/2026-11-27-stage-length-and-vision-tasks.md and
+docs/history/2026-11-28-text-stage-and-world-4.md hold what it showed.
 """
 
 from __future__ import annotations

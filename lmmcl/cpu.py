@@ -1,11 +1,12 @@
-"""CPU code paths pinned to AVX2, so that a seeded run's floats do not depend on which x86 CPU runs it.
+"""CPU code paths pinned to AVX2, so that a seeded run's floats repeat on the machine that ran it.
 
 torch's own kernels (``ATEN_CPU_CAPABILITY``), MKL (``MKL_CBWR``, its conditional numerical reproducibility) and
 oneDNN (``ONEDNN_MAX_CPU_ISA``) each pick the widest instruction set the CPU has, and AVX-512 and AVX2 round
-differently. Measured on one machine (docs/history/miniature_measurements.md, "Session 10"): a short base build gives
-bit-identical weights twice under either choice, and different weights between them; the ten-skill base, rebuilt on
-an AVX-512 machine, scored a held-out mean of 63.3 where the shipped one (built elsewhere) scored 74.2. With the
-three pinned, a build takes the same time here.
+differently. Measured (docs/history/2026-12-06-cpu-code-path.md): on an AMD EPYC with AVX-512, a short base build
+gives bit-identical weights twice under either choice and different weights between them, and the ten-skill base
+rebuilt on its default path scored a held-out mean of 63.3 where the shipped one scored 74.2; pinned, the short
+build took the same time and the base's rebuild there was bit-identical. The pin does not make CPU vendors agree:
+pinned the same way, an Intel Xeon rebuilt the base to other weights (held-out mean 70.3).
 
 The variables must be set before torch starts, so :func:`pin` runs first in ``lmmcl``'s command line; a variable
 the user has set is left alone.

@@ -95,7 +95,7 @@ def build_phases(src: str | Path, out: str | Path, *, preset: str, align: dict[s
 
     Why: trained from random weights all at once, the language model settles on each question's answer prior
     within a few hundred steps and the picture never reaches it; a tower that already tells objects apart, or a
-    language model frozen while the vision side aligns, lets the picture through (docs/history/miniature_measurements.md).
+    language model frozen while the vision side aligns, lets the picture through (docs/history/2026-11-27-why-nothing-binds.md).
     """
     out = Path(out)
     if vision_steps:

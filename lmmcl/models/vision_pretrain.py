@@ -7,14 +7,14 @@ that name the colour and the shape of the object in that patch's cell (or "none"
 over (colour, shape) pairs, so a token's colour and shape become separate directions that a question word can
 pick out. The heads are thrown away; only the tower is kept.
 
-Why (docs/history/miniature_measurements.md, "Why nothing binds"): from random weights the image tokens differ from
+Why (docs/history/2026-11-27-why-nothing-binds.md): from random weights the image tokens differ from
 picture to picture by a few per cent of their size, and the language model answers each question's prior.
 
 With ``tasks``, more heads name: ``glyph``,  the character drawn in every patch (random strings of letters and digits in
 the world's pixel font, at the two sizes its skills use), the miniature's counterpart of a tower that has seen
 text; ``stroke``, the direction of a line leaving every cell (what clock hands and arrows are made of). Why: a
 tower taught only colours and shapes leaves the ``text`` stage unlearnable by any recipe that keeps the tower
-frozen (docs/history/miniature_measurements.md, "Session 5").
+frozen (docs/history/2026-11-27-stage-length-and-vision-tasks.md).
 """
 
 from __future__ import annotations

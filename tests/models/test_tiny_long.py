@@ -1,5 +1,5 @@
 """configs/model/tiny_long.yaml, the tiny preset with twice the base pre-training (the pre-training-length test of
-docs/history/miniature_measurements.md): the same model, only more pre-training samples, and a base of its own."""
+docs/history/2026-12-06-longer-base-pretraining.md): the same model, only more pre-training samples, and a base of its own."""
 
 from lmmcl.models.presets import get_preset
 

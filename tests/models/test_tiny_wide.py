@@ -1,5 +1,5 @@
 """configs/model/tiny_wide.yaml, the tiny preset with a 192-wide language model (the capacity test of
-docs/history/miniature_measurements.md), builds through the tiny path and pre-trains."""
+docs/history/2026-12-06-lr-frontier-and-wide-model.md), builds through the tiny path and pre-trains."""
 
 import json
 

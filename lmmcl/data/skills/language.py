@@ -3,7 +3,7 @@
 A 7B model brings every word of its vocabulary from text pre-training before it ever sees a picture. The tiny
 model's language model knows only what the base's pre-training makes it say, and a base trained on the
 held-out analogs alone answers every question with their answers at a confidence no narrow recipe overturns
-within a stage (docs/history/miniature_measurements.md, "Session 7"). ``words`` gives it the words of the world to say,
+within a stage (docs/history/2026-11-28-text-stage-and-world-4.md). ``words`` gives it the words of the world to say,
 in no skill's context: the picture is a random scene and tells nothing; no target question, picture or
 answer rule is in it.
 """

@@ -106,7 +106,7 @@ def text(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     Nuisances: the sign's colour and shade, where the sign and the word sit, black or white ink, the backdrop.
     With ``column`` (pixels), the letters sit on columns that wide, one letter centred in each: the tiny model's
     8-pixel patches at the 32 pixels it reads are 16 of the 64-pixel picture, and letters cut by a patch edge
-    are read far worse (docs/history/miniature_measurements.md, "Session 7").
+    are read far worse (docs/history/2026-11-28-text-stage-and-world-4.md).
     """
     from lmmcl.data.font import draw_text, text_width
 
