@@ -56,7 +56,7 @@ smoke: $(STAMP)  ## the whole pipeline on a minimal config with random weights (
 	$(VENV)/bin/lmmcl fit --config configs/experiment/default.yaml --config configs/experiment/smoke.yaml \
 		--model.preset $(SMOKE_MODEL) --recipe.name $(RECIPE) $(ARGS)
 
-base: $(STAMP)  ## rebuild the tiny model's base from scratch (~25 min) and ship it in lmmcl/models/shipped/
+base: $(STAMP)  ## rebuild the tiny model's base from scratch and ship it (time: docs/results/results.md)
 	$(VENV)/bin/lmmcl base $(MODEL) --rebuild --ship
 
 compare: $(STAMP)  ## train the paper's recipes and baselines (lmmcl compare --list) on one base; logs/compare/
@@ -81,7 +81,7 @@ test-slow: $(STAMP)  ## the slow tests only
 	$(VENV)/bin/pytest -q -m slow
 
 # `duplicates` exists on the developers' machines only (it always exits 0): fail on any pair in lmmcl/ or tests/.
-check:  ## no block of 6+ repeated lines in lmmcl/ and tests/ (run before every submission)
+check:  ## no block of 6+ repeated lines in lmmcl/ and tests/ (run before merging)
 	@command -v duplicates >/dev/null || { echo "make check needs the duplicates command"; exit 2; }
 	@duplicates --repo . --most 200 --seconds 120 | tee /dev/stderr | grep -E '^D[0-9]+ (lmmcl|tests)/.* ~ (lmmcl|tests)/' \
 		&& { echo "repeated blocks in lmmcl/ or tests/ (above)"; exit 1; } || echo "make check: no repeated block in lmmcl/ or tests/"

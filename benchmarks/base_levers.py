@@ -54,7 +54,7 @@ def main() -> None:
     p.add_argument("--val-every", type=int, default=0,
                    help="also score the test splits every N epochs and append each to --curve (a learning curve)")
     p.add_argument("--curve", default="benchmarks/results/base_curves.jsonl")
-    p.add_argument("--accelerator", default="cpu", help="cpu, or gpu on a lent GPU machine")
+    p.add_argument("--accelerator", default="cpu", help="cpu, or gpu on a GPU machine")
     p.add_argument("--workers", type=int, default=0, help="data-loader worker processes")
     p.add_argument("--align-epochs", type=int, default=0,
                    help="first train only the vision tower and projector for this many epochs (0: no such phase)")

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Learning curves of base pre-training and of the target skills, six configurations in parallel on one lent
-# GPU (each a process: one torch thread, two data workers). Curves land in $OUT/curves.jsonl, one line per
+# Learning curves of base pre-training and of the target skills, six configurations in parallel on one
+# GPU (each a process: one torch thread, two data workers). Curves land in $RESULTS_DIR/curves.jsonl, one line per
 # validation, so a run cut off by the time limit still returns what it reached. Arguments: the limit (s) and
 # the sweep (1: one phase, all parameters, 4,000 samples per skill; 2: an alignment phase first, 2,000 per skill).
 set -u
 limit=${1:-400}
 sweep=${2:-1}
-out=${OUT:-benchmarks/results}
+out=${RESULTS_DIR:-benchmarks/results}
 export OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 python3 -c "import sys, torch, transformers, lightning; print(sys.version, torch.__version__, transformers.__version__, lightning.__version__, torch.cuda.get_device_name(0))"
 tiny="--image-size 32 --patch 8 --vision-width 64 --vision-layers 2 --vision-heads 2 --text-width 128 --text-layers 4"

@@ -16,7 +16,7 @@ picture = the model answers the question's prior). Modes:
     python -m benchmarks.skill_probe --skill text --model lmmcl/models/shipped/llava-base-<hash> \
         --recipe mlp_gate_up --clip 1 --log curves.jsonl --tag mgu_text    # one stage's learning curve
 
-benchmarks/stage_curves_gpu.sh runs many of these at once on a lent GPU machine.
+benchmarks/stage_curves_gpu.sh runs many of these at once on a GPU machine.
 
 docs/history/README.md lists the records of what these showed.
 """
@@ -51,7 +51,7 @@ def main() -> None:
     p.add_argument("--train-size", type=int, default=6000)
     p.add_argument("--test-size", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--device", default="cpu", help="cpu, or cuda on a lent GPU machine")
+    p.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
     p.add_argument("--recipe", default="", help="lmm mode: train only what this recipe selects (default: everything)")
     p.add_argument("--log", default="", help="append one JSON line per evaluation to this file")
     p.add_argument("--tag", default="", help="a name for this run in --log")

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Learning curves of the five target skills trained alone from the shipped base, one process per
-# (skill, recipe, LR): how many steps does a stage need, at which LR? Runs on a lent GPU machine's 16 CPU cores
-# (one torch thread each) plus two long runs on its GPU. Curves land in $OUT/stage_curves.jsonl, one line per
+# (skill, recipe, LR): how many steps does a stage need, at which LR? Runs on a GPU machine's 16 CPU cores
+# (one torch thread each) plus two long runs on its GPU. Curves land in $RESULTS_DIR/stage_curves.jsonl, one line per
 # evaluation, so a run cut off by the limit still returns what it reached; per-run logs stay in /tmp/curves.
 # Arguments: the limit per process (s) and the sweep (1: full and mlp_gate_up at 1e-3, full at 3e-4;
 # 2: mlp_gate_up and sa_proj at 3e-4, sa_proj at 1e-3). Tables: docs/history/2026-11-27-stage-length-and-vision-tasks.md.
 set -u
 limit=${1:-420}
 sweep=${2:-1}
-out=${OUT:-benchmarks/results}
+out=${RESULTS_DIR:-benchmarks/results}
 mkdir -p /tmp/curves "$out"
 export OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 base=$(ls -d lmmcl/models/shipped/llava-base-*)

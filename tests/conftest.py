@@ -15,7 +15,7 @@ import torch  # noqa: E402
 
 # One thread: on a shared 2-core machine, OpenMP spinning with 2 threads makes tiny-model steps far slower.
 torch.set_num_threads(1)
-# Lightning's log handler binds the sys.stderr of its first import: imported here, that is the session's stream,
+# Lightning's log handler binds the sys.stderr of its first import: imported here, that is the test run's stream,
 # not a test's capsys stream that closes with the test (later Lightning logs would print a logging traceback).
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -17,7 +17,7 @@ mlp; not the baselines, not an entry with its own LR). The LR with the highest m
 - one number for all recipes, each recipe weighted alike: no recipe gets an LR tuned for it;
 - forgetting is not in it: the held-out change is what the comparison measures, so the rule must not choose
   by it; and an LR at which nothing is learned forgets nothing, so a rule rewarding held-out scores picks an LR
-  that teaches nothing (the README's "How the learning rate was chosen");
+  that teaches nothing (docs/guide/commands.md);
 - the baselines are not in it: they are compared with the recipes at the recipes' LR, as in the paper;
 - ties go to the smaller step, the LR that does not buy equal learning with a larger update.
 
