@@ -21,7 +21,7 @@ from lightning.pytorch.callbacks import Callback
 
 
 def main() -> None:
-    from lmmcl.models.base import build_base
+    from lmmcl.train.base import build_base
     from lmmcl.models.presets import cache_dir, config_hash, get_preset
     from lmmcl.models.tiny import build_tiny
 

@@ -75,7 +75,7 @@ def register_formats(configs: Path) -> None:
 
 
 def main() -> None:
-    from lmmcl.models.base import pretrain, shipped_path
+    from lmmcl.train.base import pretrain, shipped_path
     from lmmcl.models.presets import get_preset
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

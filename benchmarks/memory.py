@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--gpus", type=int, default=8, help="GPU count for the sharded per-GPU column (default 8)")
     args = p.parse_args(argv)
 
-    from lmmcl.data.plan import resolve_config
+    from lmmcl.train.plan import resolve_config
     from lmmcl.tools.inspect import PAPER_CONFIG, human_bytes, recipe_rows, table
     from lmmcl.tools.memory import from_config
     from lmmcl.models.meta import meta_model

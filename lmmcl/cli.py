@@ -21,15 +21,15 @@ from lmmcl.quiet import silence_dependency_deprecations
 
 # lmmcl's own subcommands: name -> "module:function(argv: list[str]) -> int | None" (imported lazily).
 TOOLS: dict[str, str] = {
-    "base": "lmmcl.models.base:main",      # build / rebuild the tiny model's pre-trained base
+    "base": "lmmcl.train.base:main",       # build / rebuild the tiny model's pre-trained base
     "recipes": "lmmcl.tools.inspect:main",  # trainable parameters per recipe, offline
     "report": "lmmcl.report:main",         # regenerate a run's report from its logs
     "compare": "lmmcl.tools.compare:main",  # runs side by side, learning vs forgetting
     "layers": "lmmcl.eval.layers:main",    # per-layer contribution between two checkpoints
     "show": "lmmcl.data.show:main",        # a grid PNG of a skill's examples
-    "plan": "lmmcl.data.plan:main",        # resolve datasets of an experiment without loading them
+    "plan": "lmmcl.train.plan:main",       # resolve datasets of an experiment without loading them
     "samples": "lmmcl.eval.samples:main",  # per-sample answers of a run, and how they changed between stages
-    "probe": "lmmcl.eval.iterations:main", # counting bias and layer contribution over a counting-only tune
+    "probe": "lmmcl.train.iterations:main",  # counting bias and layer contribution over a counting-only tune
 }
 
 

@@ -4,7 +4,8 @@ utilities stay at the top, everything else lives in the package of its role, and
 from tests.test_imports import PACKAGE, import_graph
 
 ENTRY = {"cli", "contracts"}
-UTILITIES = {"errors", "failures", "faults", "registry", "yamlfile", "atomic", "tables", "plots", "cpu", "quiet"}
+UTILITIES = {"errors", "failures", "faults", "registry", "yamlfile", "atomic", "tables", "plots", "cpu", "quiet",
+             "rundir"}
 SHIMS = {"perf": "lmmcl.train.perf"}  # old path named by run directories' saved config.yaml
 PACKAGES = {"train", "tools", "models", "data", "eval", "baselines", "report", "configs"}
 ARCHITECTURE = PACKAGE.parent / "docs" / "reference" / "architecture.md"

@@ -63,7 +63,7 @@ class SampleLog(Callback):
                                               "score": float(metric.score(pred, refs))})
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        from lmmcl.train.rundir import run_dir
+        from lmmcl.rundir import run_dir
         from lmmcl.train.stages import SequentialStages
 
         stages = next((cb for cb in trainer.callbacks if isinstance(cb, SequentialStages)), None)

@@ -83,7 +83,7 @@ def get_preset(name: str) -> ModelPreset:
 def resolve_checkpoint(preset: ModelPreset, model_path: str | None = None) -> Path | str:
     """The directory (or hub id found in the local cache) to load ``preset`` from. Loading never trains: a tiny
     preset's random-weight build is made here (seconds), its pre-trained base only by ``lmmcl base`` (or copied
-    from the shipped one by fit's :func:`~lmmcl.models.base.ensure_base`)."""
+    from the shipped one by fit's :func:`~lmmcl.train.base.ensure_base`)."""
     if model_path:
         path = Path(model_path).expanduser()
         if not (path / "config.json").exists():

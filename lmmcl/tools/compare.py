@@ -256,7 +256,7 @@ def prepare(args: list[str]) -> bool:
     """Before parallel runs of ``lmmcl fit args``: build the tiny base they load if it is not cached (once here, not
     by two runs at once). Returns whether each entry logs to its own folder (``<model>/<entry>``, the logger's
     name left to lmmcl)."""
-    from lmmcl.models.prepare import prepare_model
+    from lmmcl.train.prepare import prepare_model
     from lmmcl.train.cli import resolve
 
     config = resolve(args)

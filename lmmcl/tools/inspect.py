@@ -100,7 +100,7 @@ def main(argv: list[str]) -> int:
         rows = recipe_rows(model, preset.components)
     except LmmclError as err:
         parser.exit(2, f"lmmcl recipes: error: {err}\n")
-    from lmmcl.data.plan import resolve_config
+    from lmmcl.train.plan import resolve_config
 
     total = sum(p.numel() for p in model.parameters())
     memory = from_config(resolve_config(args.config or [str(config_dir("experiment") / "paper.yaml")]),

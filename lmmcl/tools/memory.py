@@ -61,7 +61,7 @@ def memory_model(precision: str | int | None, dtype: str, strategy: Any = None, 
 
 
 def from_config(config: dict[str, Any], preset_dtype: str, gpus: int | None = None) -> MemoryModel:
-    """The memory model of a resolved experiment config (``lmmcl.data.plan.resolve_config``)."""
+    """The memory model of a resolved experiment config (``lmmcl.train.plan.resolve_config``)."""
     trainer, model = config.get("trainer", {}), config.get("model", {})
     devices = trainer.get("devices")
     gpus = gpus or (devices if isinstance(devices, int) else 1)

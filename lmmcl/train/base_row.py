@@ -39,7 +39,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.atomic import atomic_write
 from lmmcl.contracts import StageLoopExtension
-from lmmcl.train.rundir import run_dir
+from lmmcl.rundir import run_dir
 
 FORMAT = 1  # bump when an entry's content changes meaning
 IDLE = "idle_in_base_evaluation"  # a callback attribute: True = it does nothing in a base evaluation the replay misses

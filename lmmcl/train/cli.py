@@ -10,11 +10,11 @@ from lmmcl.data.datamodule import SkillSequence
 from lmmcl.faults import armed, fault_callback
 from lmmcl.eval.drift import DriftMonitor
 from lmmcl.eval.samples import SampleLog
-from lmmcl.models.prepare import prepare_model
+from lmmcl.train.prepare import prepare_model
 from lmmcl.quiet import silence_dependency_deprecations
 from lmmcl.train.module import LMMModule
 from lmmcl.train.recipes import FreezeRecipe
-from lmmcl.train.rundir import run_dir
+from lmmcl.rundir import run_dir
 from lmmcl.train.runs import RunRecord, place_run, release_versions, run_identity, run_name
 from lmmcl.train.stages import SequentialStages, run_sequence
 from lmmcl.train.validate import DEFAULT_CONFIG, validate_fit

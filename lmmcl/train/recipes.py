@@ -37,7 +37,7 @@ from lmmcl.train.adapters import adapter_class
 from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
 from lmmcl.registry import config_dir, entry_path, known
-from lmmcl.train.rundir import run_dir
+from lmmcl.rundir import run_dir
 from lmmcl.yamlfile import load_yaml
 
 RECIPE_DIR = config_dir("recipe")

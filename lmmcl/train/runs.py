@@ -21,7 +21,7 @@ from typing import Any
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from lmmcl.errors import LmmclError
-from lmmcl.train.rundir import run_dir
+from lmmcl.rundir import run_dir
 
 RECORD_KEY = "lmmcl_run"
 IDENTITY = ("preset", "recipe", "baselines", "skills", "heldout", "config_hash")

@@ -29,7 +29,7 @@ from lmmcl.contracts import StageData, StageLoopExtension
 from lmmcl.faults import kill_point
 from lmmcl.train import base_row
 from lmmcl.report import build_report, write_report
-from lmmcl.train.rundir import run_dir
+from lmmcl.rundir import run_dir
 from lmmcl.errors import LmmclError
 
 

@@ -19,7 +19,7 @@ import pytest
 from datasets import ClassLabel, Features, List, Value
 from PIL import Image
 
-from lmmcl.data.plan import dataset_plan, format_plan
+from lmmcl.train.plan import dataset_plan, format_plan
 from lmmcl.data.skill import get_skill
 from lmmcl.errors import LmmclError, MissingResourceError
 

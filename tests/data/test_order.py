@@ -4,7 +4,7 @@ import pytest
 
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.data.order import apply_order
-from lmmcl.data.plan import main as plan_main
+from lmmcl.train.plan import main as plan_main
 from lmmcl.errors import LmmclError
 
 PAPER = "configs/experiment/paper.yaml"

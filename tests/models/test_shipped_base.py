@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from lmmcl import cpu
-from lmmcl.models import base
+from lmmcl.train import base
 from lmmcl.models.presets import get_preset
 
 

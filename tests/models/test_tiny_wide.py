@@ -3,7 +3,7 @@ docs/history/2026-12-06-lr-frontier-and-wide-model.md), builds through the tiny 
 
 import json
 
-from lmmcl.models import base
+from lmmcl.train import base
 from lmmcl.models.presets import built_checkpoint, get_preset
 
 

@@ -4,7 +4,7 @@ import pytest
 from lightning.pytorch import Callback
 
 from lmmcl.data.datamodule import SkillSequence
-from lmmcl.data.plan import resolve_config
+from lmmcl.train.plan import resolve_config
 from lmmcl.errors import LmmclError
 from lmmcl.train.lr_groups import optimizer_groups, run_lr
 from lmmcl.models import load_model

@@ -3,7 +3,7 @@
 import pytest
 
 from lmmcl.data.datamodule import SkillSequence
-from lmmcl.data.plan import resolve_config
+from lmmcl.train.plan import resolve_config
 from lmmcl.errors import LmmclError
 from lmmcl.train.module import LMMModule
 from lmmcl.train.recipes import FreezeRecipe

@@ -146,7 +146,7 @@ class HFSkill(Skill):
         return MissingResourceError("\n".join(lines))
 
     def plan(self) -> list[dict[str, Any]]:
-        """One row per split for the dry-run plan (see :mod:`lmmcl.data.plan`)."""
+        """One row per split for the dry-run plan (see :mod:`lmmcl.train.plan`)."""
         rows = []
         for split, src in self.sources.items():
             location = self.locate(split)

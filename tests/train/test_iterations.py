@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lmmcl.eval.iterations import main
+from lmmcl.train.iterations import main
 
 
 @pytest.fixture(scope="module")

@@ -129,8 +129,9 @@ def vision_pretrained(src: str | Path, out: Path, *, steps: int, lr: float, seed
     return save_checkpoint(out, model, processor)
 
 
-# Bases too slow to build inside `make train` ship with the package, made by `make base` (lmmcl base --ship).
-SHIPPED = Path(__file__).parent / "shipped"
+# Bases too slow to build inside `make train` ship with the package, made by `make base` (lmmcl base --ship),
+# beside the presets they belong to.
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "shipped"
 
 
 def shipped_path(preset: Any) -> Path:

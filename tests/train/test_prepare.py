@@ -6,7 +6,7 @@ import json
 import pytest
 
 from lmmcl.errors import MissingResourceError
-from lmmcl.models import base, prepare
+from lmmcl.train import base, prepare
 from lmmcl.models.presets import get_preset, resolve_checkpoint
 
 

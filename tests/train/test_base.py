@@ -3,7 +3,7 @@
 import torch
 from safetensors.torch import load_file
 
-from lmmcl.models import base
+from lmmcl.train import base
 from lmmcl.models.presets import built_checkpoint, get_preset
 
 

@@ -18,6 +18,6 @@ def prepare_model(preset_name: str, model_path: str | None = None) -> None:
     if model_path or not preset.builder or not preset.pretrain or (preset.base_path() / "config.json").exists():
         return
     if rank_zero_only.rank == 0:
-        from lmmcl.models.base import ensure_base
+        from lmmcl.train.base import ensure_base
 
         ensure_base(preset)
