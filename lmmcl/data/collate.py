@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from lmmcl.data.bad import merge_counts, reason_of
-from lmmcl.data.skill import Sample
+from lmmcl.data.skill_type import Sample
 from lmmcl.errors import LmmclError
 
 IGNORE_INDEX = -100

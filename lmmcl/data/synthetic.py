@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 from torch.utils.data import Dataset
 
 from lmmcl.errors import LmmclError
-from lmmcl.data.skill import Sample, Skill, register_skill_type
+from lmmcl.data.skill_type import Sample, Skill, register_skill_type
 
 COLORS: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 80, 230),
@@ -253,18 +253,16 @@ class SyntheticSkill(Skill):
 register_skill_type("synthetic")(SyntheticSkill)  # its generators: lmmcl.data.skills registers them
 
 
-def world_fingerprint(skills: list[str], per_split: int = 3) -> str:
+def world_fingerprint(skills: list[Skill], per_split: int = 3) -> str:
     """A hash of the first samples (pixels, question, answers) of each skill's train and test split.
 
     tests/data/test_synthetic.py pins it per ``WORLD_VERSION``, so a change to the world that forgets to bump
     the version (and would reuse stale cached models) fails a test instead of going unnoticed.
     """
-    from lmmcl.data.skill import get_skill
-
     digest = hashlib.sha1()
-    for name in skills:
+    for skill in skills:
         for split in ("train", "test"):
-            add_samples(digest, name, split, get_skill(name).dataset(split, per_split, seed=0))
+            add_samples(digest, skill.name, split, skill.dataset(split, per_split, seed=0))
     return digest.hexdigest()[:16]
 
 

@@ -3,7 +3,7 @@ from PIL import Image
 
 from lmmcl.data.bad import BadRecord
 from lmmcl.data.collate import IGNORE_INDEX, Collator
-from lmmcl.data.skill import Sample
+from lmmcl.data.skill_type import Sample
 from lmmcl.models import load_model
 
 

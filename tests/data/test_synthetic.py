@@ -128,7 +128,7 @@ def test_world_changes_bump_the_world_version():
     from lmmcl.data.skill import get_skill, known_skills
     from lmmcl.data.synthetic import WORLD_VERSION, SyntheticSkill, world_fingerprint
 
-    synthetic = sorted(n for n in known_skills() if isinstance(get_skill(n), SyntheticSkill))
+    synthetic = [s for s in map(get_skill, known_skills()) if isinstance(s, SyntheticSkill)]  # sorted by name
     assert len(synthetic) == 16
     assert world_fingerprint(synthetic) == WORLD_FINGERPRINTS.get(WORLD_VERSION), (
         "the synthetic world's samples changed: bump WORLD_VERSION and record the new fingerprint")

@@ -11,7 +11,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from lmmcl.data.bad import BadRecord
-from lmmcl.data.skill import Sample
+from lmmcl.data.skill_type import Sample
 
 if TYPE_CHECKING:  # `datasets` takes seconds to import: only the code paths that read data import it
     import datasets

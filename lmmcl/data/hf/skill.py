@@ -18,7 +18,7 @@ from lmmcl.data.hf.formats import FORMATS, blank, class_name
 from lmmcl.data.hf.location import (Location, lazy_images, local_candidates, offline, open_local,
                                     downloads_allowed, hub_cache_dirs)
 from lmmcl.data.hf.source import COLUMN_ROLES, IMAGE_TAG, LETTERS, NEEDS_ROLE, Source
-from lmmcl.data.skill import SKILL_CONFIG_DIR, Skill, register_skill_type
+from lmmcl.data.skill_type import SKILL_CONFIG_DIR, Skill, register_skill_type
 from lmmcl.data.synthetic import lettered
 from lmmcl.errors import LmmclError, MissingResourceError
 
