@@ -2,15 +2,21 @@
 
 - :class:`StageData`: what a datamodule the stage loop and :class:`~lmmcl.train.module.LMMModule` read exposes
   (``SkillSequence``, ``SkillMixture``).
+- :class:`StageLoop`: what the stage loop (:class:`~lmmcl.train.stages.SequentialStages`) tells the analyses
+  that run inside it (drift, per-sample answers): the stage's name and length, the accuracy-matrix row an
+  evaluation makes, and where an analysis files its report entries; :func:`stage_loop` finds it.
+- :class:`StageModule`: what those analyses read of the LightningModule (:class:`~lmmcl.train.module.LMMModule`):
+  its model and processor, the evaluated benchmarks with their metrics, the last evaluation's scores.
 - :class:`StageLoopExtension`: a callback that adds one entry to its own report section after every
-  accuracy-matrix row (the counting-bias probe); :class:`~lmmcl.train.stages.SequentialStages` calls it. Its
-  base-row entry is reused from the base-row cache only when it says what that entry depends on.
+  accuracy-matrix row (the counting-bias probe); the stage loop calls it. Its base-row entry is reused from the
+  base-row cache only when it says what that entry depends on.
 - :class:`ReportSection`: how a report section is rendered (Markdown lines, an optional figure) and rebuilt
   from TensorBoard scalars; listed once in :mod:`lmmcl.report_sections`, never in the report's core.
 - :class:`ModelAdapter`: a baseline that rewrites the model after the recipe chose what trains (LoRA, MoE).
 - :class:`LossTerm`: a callback whose term :class:`~lmmcl.train.module.LMMModule` adds to its loss (LwF).
 
-Every hook is found by ``isinstance`` against these classes, never by ``hasattr``.
+Every hook is found by ``isinstance`` against these classes, never by ``hasattr``; eval/, data/, models/ and
+report/ meet train/ only here (tests/test_layout.py).
 """
 
 from __future__ import annotations
@@ -31,6 +37,45 @@ class StageData(Protocol):
     heldout_names: list[str]
     benchmarks: list[Any]  # lmmcl.data.skill.Skill, in the order of the validation dataloaders
     eval_modules: list[Any]  # lmmcl.data.datamodule.SkillDataModule, one per benchmark
+
+
+@runtime_checkable
+class StageLoop(Protocol):
+    """The stage loop as the analyses inside it see it: one epoch = one stage = one target skill, an
+    accuracy-matrix row from the base evaluation (row 0) and one after every stage (row k after stage k)."""
+
+    def stage_name(self, trainer: Trainer) -> str:
+        """The skill of the stage that is training (or has just trained), ``"base"`` outside fit."""
+
+    def stage_steps(self, trainer: Trainer) -> int | None:
+        """Optimizer steps of the current stage (the length of its LR schedule); None before its data is loaded."""
+
+    def evaluation_row(self, trainer: Trainer) -> int | None:
+        """The accuracy-matrix row (its stage index) that the evaluation now running adds, or None when it adds
+        none (a sanity check, a standalone ``validate`` after the sequence started)."""
+
+    def add_entry(self, section: str, entry: Any) -> None:
+        """Append ``entry`` to report section ``section``; it is written with every later report and kept in
+        checkpoints (a stage's drift curve; the entry may still grow while its stage trains)."""
+
+
+def stage_loop(trainer: Trainer) -> StageLoop | None:
+    """The run's stage loop among its callbacks, or None when it has none."""
+    return next((cb for cb in trainer.callbacks if isinstance(cb, StageLoop)), None)
+
+
+@runtime_checkable
+class StageModule(Protocol):
+    """The LightningModule as the analyses read it (they never write its attributes)."""
+
+    model: Any  # the transformers model
+    processor: Any  # its processor (tokenizer + image processor)
+    benchmarks: list[Any]  # lmmcl.data.skill.Skill, one per validation dataloader, targets first
+    val_metrics: Any  # benchmark name -> its metric (a torchmetrics Metric with score(prediction, references))
+    last_scores: dict[str, float]  # the last evaluation's score per benchmark (percent), target_mean, heldout_mean
+
+    def model_inputs(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """The tensors of a collated batch that the model takes."""
 
 
 class StageLoopExtension(ABC):

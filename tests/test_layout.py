@@ -1,7 +1,10 @@
-"""lmmcl's top level is grouped by role (docs/reference/architecture.md): the entry point, the contracts and the shared
-utilities stay at the top, everything else lives in the package of its role, and the imports point one way."""
+"""lmmcl's top level is grouped by role (docs/reference/architecture.md): the entry point, the contracts and the
+shared utilities stay at the top, everything else lives in the package of its role, and the imports point one way,
+imports inside functions counted (tests/test_imports.py): utilities <- models, data, eval, report <- baselines
+<- train <- tools, cli. train/ meets the analyses through lmmcl.contracts and the baselines through their
+registration (configs/baseline/, lmmcl.train.baseline_registry), never by importing them."""
 
-from tests.test_imports import PACKAGE, import_graph
+from tests.test_imports import PACKAGE, cycles, import_graph
 
 ENTRY = {"cli", "contracts"}
 UTILITIES = {"errors", "failures", "faults", "registry", "yamlfile", "atomic", "tables", "plots", "cpu", "quiet",
@@ -31,15 +34,46 @@ def test_architecture_md_names_every_top_level_entry():
     assert not missing, f"docs/reference/architecture.md does not place {missing}"
 
 
-def test_imports_point_one_way_utilities_then_the_parts_then_train_then_tools():
-    graph = import_graph()
-    lower = ("lmmcl.models", "lmmcl.data", "lmmcl.eval", "lmmcl.report")
-    upward = {m: sorted(e for e in edges if e.startswith(("lmmcl.train", "lmmcl.tools")))
-              for m, edges in graph.items() if m.startswith(lower)}
-    assert not any(upward.values()), {m: e for m, e in upward.items() if e}
+def edges_into(importers: tuple[str, ...], imported: tuple[str, ...]) -> dict[str, list[str]]:
+    """Modules under the ``importers`` packages that import a module under the ``imported`` packages."""
+    inside = lambda module, packages: any(module == p or module.startswith(p + ".") for p in packages)  # noqa: E731
+    found = {m: sorted(e for e in edges if inside(e, imported)) for m, edges in import_graph().items()
+             if inside(m, importers)}
+    return {m: e for m, e in found.items() if e}
+
+
+def test_lmmcl_has_no_import_circle_counting_imports_inside_functions():
+    # tools/ is left out until its compare <-> jobs <-> lr_select calls stop going round
+    graph = {m: edges for m, edges in import_graph().items() if not m.startswith("lmmcl.tools")}
+    assert cycles(graph) == []
+
+
+def test_models_data_eval_and_report_never_import_train_or_tools():
+    assert edges_into(("lmmcl.models", "lmmcl.data", "lmmcl.eval", "lmmcl.report"), ("lmmcl.train", "lmmcl.tools")) == {}
+
+
+def test_train_finds_baselines_by_registration_and_never_imports_them_or_tools():
+    assert edges_into(("lmmcl.train",), ("lmmcl.baselines", "lmmcl.tools")) == {}
+
+
+def test_baselines_never_import_tools_and_utilities_and_contracts_only_utilities():
+    assert edges_into(("lmmcl.baselines",), ("lmmcl.tools",)) == {}
     utilities = {f"lmmcl.{u}" for u in UTILITIES}
-    assert {m: sorted(graph[m] - utilities) for m in utilities} == {m: [] for m in utilities}
-    assert not any(e.startswith("lmmcl.tools") for m, edges in graph.items() if m.startswith("lmmcl.train") for e in edges)
+    graph = import_graph()
+    assert {m: sorted(graph[m] - utilities) for m in utilities | {"lmmcl.contracts"}} == \
+        {m: [] for m in utilities | {"lmmcl.contracts"}}
+
+
+def test_the_rules_see_an_import_inside_a_function(tmp_path, monkeypatch):
+    import tests.test_imports as imports
+
+    package = tmp_path / "lmmcl"
+    for folder, text in (("eval", "def f():\n    from lmmcl.train.stages import x\n"), ("train", "y = 1\n")):
+        (package / folder).mkdir(parents=True)
+        (package / folder / "__init__.py").write_text("")
+        (package / folder / "stages.py").write_text(text)
+    monkeypatch.setattr(imports, "PACKAGE", package)
+    assert edges_into(("lmmcl.eval",), ("lmmcl.train",)) == {"lmmcl.eval.stages": ["lmmcl.train", "lmmcl.train.stages"]}
 
 
 

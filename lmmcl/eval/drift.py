@@ -11,8 +11,8 @@ distribution at the answer's first position with the one the model had when the 
   (:func:`lmmcl.eval.formats.answer_format`: number, yes/no, letter, word, ...) as at the stage start.
 
 The stage-start distributions are computed once per stage (no second model in memory). The values are logged
-as ``drift/<name>`` at the global step, and each stage's curve is appended to ``SequentialStages.extras["drift"]``
-(report.json ``drift``: per stage its ``steps`` within the stage and one list per value). With ``max_kl``, a
+as ``drift/<name>`` at the global step, and each stage's curve is added to the stage loop's ``drift`` section
+(:class:`lmmcl.contracts.StageLoop`; report.json ``drift``: per stage its ``steps`` within the stage and one list per value). With ``max_kl``, a
 stage whose KL exceeds it is flagged (``flagged_at`` = its stage step, a warning, ``drift/flagged``) and, with
 ``action: stop``, the run stops after evaluating that stage.
 """
@@ -27,6 +27,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import move_data_to_device, rank_zero_warn
 from torch.utils.data import DataLoader
 
+from lmmcl.contracts import StageLoop, StageModule, stage_loop
 from lmmcl.errors import LmmclError
 from lmmcl.tables import markdown_table
 
@@ -83,15 +84,15 @@ class DriftMonitor(Callback):
         if not self.enabled:
             return
         self._start_step = trainer.global_step
-        stages = self._stages(trainer)
-        steps = pl_module.stage_steps()  # the same stage length the optimizer's schedule is built for
+        loop = self._loop(trainer)
+        steps = loop.stage_steps(trainer)  # the same stage length the optimizer's schedule is built for
         every = self.every_n_steps or max(1, steps // self.points_per_stage)
-        stage = trainer.datamodule.skill_names[trainer.current_epoch]
+        stage = loop.stage_name(trainer)
         self._curve = {"stage": stage, "stage_steps": steps, "every_n_steps": every, "flagged_at": None,
                        "early_step": max(1, math.ceil(EARLY * steps)), "steps": [], **{v: [] for v in VALUES}}
         self._teacher = self._forward(pl_module)  # the stage-start distributions, cached for the whole stage
         self._record(trainer, pl_module, 0, self._compare(self._teacher))
-        stages.extras.setdefault("drift", []).append(self._curve)
+        loop.add_entry("drift", self._curve)  # grows in place while the stage trains
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
@@ -105,15 +106,14 @@ class DriftMonitor(Callback):
             self._record(trainer, pl_module, step, self._compare(self._forward(pl_module)))
 
     # --- measurement -----------------------------------------------------------------------------
-    def _stages(self, trainer: Trainer) -> Any:
-        from lmmcl.train.stages import SequentialStages
+    def _loop(self, trainer: Trainer) -> StageLoop:
+        loop = stage_loop(trainer)
+        if loop is None:
+            raise LmmclError("DriftMonitor needs a stage loop among the callbacks (lmmcl.contracts.StageLoop: "
+                             "SequentialStages, which lmmcl fit adds).")
+        return loop
 
-        found = [cb for cb in trainer.callbacks if isinstance(cb, SequentialStages)]
-        if not found:
-            raise LmmclError("DriftMonitor needs the SequentialStages callback (lmmcl fit adds it).")
-        return found[0]
-
-    def _prompts(self, trainer: Trainer, pl_module: LightningModule) -> list[dict[str, Any]]:
+    def _prompts(self, trainer: Trainer, pl_module: StageModule) -> list[dict[str, Any]]:
         from lmmcl.data.collate import Collator
         from lmmcl.data.skill import get_skill
         from lmmcl.eval.probe import number_token_ids
@@ -134,7 +134,7 @@ class DriftMonitor(Callback):
         return self._batches
 
     @torch.no_grad()
-    def _forward(self, pl_module: LightningModule) -> list[dict[str, torch.Tensor]]:
+    def _forward(self, pl_module: StageModule) -> list[dict[str, torch.Tensor]]:
         """Per prompt batch: log-probabilities of the answer's first token and the formats of their argmax."""
         from lmmcl.eval.formats import answer_format
 

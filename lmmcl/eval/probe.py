@@ -121,7 +121,7 @@ class CountingBiasProbe(Callback, StageLoopExtension):
         self._prompts()  # fail at start-up, not after the base evaluation, if a skill is unavailable
 
     def collect(self, trainer: Trainer, pl_module: LightningModule, row: dict[str, Any], index: int) -> dict[str, Any]:
-        """The entry of matrix row ``row`` (called by :class:`~lmmcl.train.stages.SequentialStages` after it adds it)."""
+        """The entry of matrix row ``row`` (called by the stage loop after it adds it)."""
         entry = {"stage": row["name"], **self.measure(pl_module)}
         self.replay(trainer, pl_module, entry, index)
         return entry

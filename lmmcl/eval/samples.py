@@ -25,9 +25,11 @@ from typing import Any
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from lmmcl.errors import LmmclError
-from lmmcl.tables import markdown_table
 from lmmcl.atomic import atomic_write
+from lmmcl.contracts import StageModule, stage_loop
+from lmmcl.errors import LmmclError
+from lmmcl.rundir import run_dir
+from lmmcl.tables import markdown_table
 
 SAMPLES_DIR = "samples"
 
@@ -49,7 +51,7 @@ class SampleLog(Callback):
     def on_validation_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._records = defaultdict(list)
 
-    def on_validation_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
+    def on_validation_batch_end(self, trainer: Trainer, pl_module: StageModule, outputs: Any, batch: Any,
                                 batch_idx: int, dataloader_idx: int = 0) -> None:
         from lmmcl.eval.metrics import as_refs
 
@@ -63,19 +65,15 @@ class SampleLog(Callback):
                                               "score": float(metric.score(pred, refs))})
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        from lmmcl.rundir import run_dir
-        from lmmcl.train.stages import SequentialStages
-
-        stages = next((cb for cb in trainer.callbacks if isinstance(cb, SequentialStages)), None)
-        if not self.enabled or trainer.sanity_checking or stages is None:
+        loop = stage_loop(trainer)
+        if not self.enabled or trainer.sanity_checking or loop is None:
             return
         run = run_dir(trainer)  # on every rank: reading it is a collective
         if run is None:
             return
-        name = stages.stage_name(trainer)
-        if name == "base" and stages.rows:
-            return  # not a row of the matrix (SequentialStages skips it too)
-        self.write_row(trainer, run, name, len(stages.rows), self._records)  # the row SequentialStages is about to add
+        row = loop.evaluation_row(trainer)  # the row the stage loop is about to add
+        if row is not None:
+            self.write_row(trainer, run, loop.stage_name(trainer), row, self._records)
 
     @property
     def records(self) -> dict[str, list[dict[str, Any]]]:

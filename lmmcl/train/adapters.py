@@ -12,16 +12,17 @@ import importlib
 from collections.abc import Sequence
 
 from lmmcl.contracts import ModelAdapter
+from lmmcl.train.baseline_registry import baseline_class, class_paths
 
 
 def registered_adapters() -> dict[str, type]:
-    """Adapter classes by every name that may refer to them: ``lora``, ``LoRA``, ``lmmcl.baselines.LoRA``, ..."""
-    from lmmcl.baselines import baselines
-
+    """Adapter classes by every name that may refer to them: ``lora``, ``LoRA``, ``lmmcl.baselines.LoRA``, ...
+    (the registered baselines, :mod:`lmmcl.train.baseline_registry`, that are a ModelAdapter)."""
     names: dict[str, type] = {}
-    for name, cls in baselines().items():
+    for name, class_path in class_paths().items():
+        cls = baseline_class(name)
         if issubclass(cls, ModelAdapter):
-            for alias in (name, cls.__name__, f"lmmcl.baselines.{cls.__name__}", f"{cls.__module__}.{cls.__name__}"):
+            for alias in (name, cls.__name__, class_path, f"{cls.__module__}.{cls.__name__}"):
                 names[alias] = cls
     return names
 

@@ -18,15 +18,13 @@ from typing import Any, Mapping
 import torch
 
 from lmmcl.errors import LmmclError
-from lmmcl.train.recipes import component_members
+from lmmcl.train.baseline_registry import known_baselines
+from lmmcl.train.recipes import component_members, known_recipes
 
 
 def run_lr(lr: float, recipe_lr: Mapping[str, float] | None, recipe: str, baselines: list[str]) -> float:
     """The run's LR: ``recipe_lr`` of the first of ``baselines`` + [recipe] that has one, else ``lr``."""
     recipe_lr = recipe_lr or {}
-    from lmmcl.baselines import known_baselines
-    from lmmcl.train.recipes import known_recipes
-
     names = known_recipes() + known_baselines()
     unknown = sorted(set(recipe_lr) - set(names))
     if unknown:

@@ -9,7 +9,7 @@ import torch
 from lightning.pytorch import LightningModule
 from transformers import get_cosine_schedule_with_warmup
 
-from lmmcl.contracts import LossTerm, StageData
+from lmmcl.contracts import LossTerm, StageData, stage_loop
 from lmmcl.eval.sample_counts import SampleCounter, sample_entry
 from lmmcl.models import load_model
 from lmmcl.errors import LmmclError
@@ -111,17 +111,11 @@ class LMMModule(LightningModule):
         """Optimizer steps of the current stage, the length of its warmup + cosine schedule, when a stage loop
         runs (one stage per epoch; it rebuilds the optimizer at every stage start) and the stage's batches
         are known; None: one schedule over the whole fit."""
-        from lmmcl.train.stages import SequentialStages
-
-        trainer = self.trainer
-        if not any(isinstance(cb, SequentialStages) for cb in trainer.callbacks):
-            return None
-        if not math.isfinite(trainer.num_training_batches):  # before the first stage's data is loaded
-            return None
-        return max(1, math.ceil(trainer.num_training_batches / trainer.accumulate_grad_batches))
+        loop = stage_loop(self.trainer)
+        return loop.stage_steps(self.trainer) if loop is not None else None
 
     def _param_groups(self) -> list[dict[str, Any]]:
-        from lmmcl.baselines import baseline_names
+        from lmmcl.train.baseline_registry import baseline_names
         from lmmcl.train.lr_groups import optimizer_groups, run_lr
         from lmmcl.train.recipes import freeze_recipe
 

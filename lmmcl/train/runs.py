@@ -70,7 +70,7 @@ def config_hash(options: dict[str, Any]) -> str:
 
 def run_identity(cfg: Any) -> dict[str, Any]:
     """What makes a run this run, from a resolved LightningCLI config (a jsonargparse Namespace or a dict)."""
-    from lmmcl.baselines import baseline_names
+    from lmmcl.train.baseline_registry import baseline_names
 
     tree = cfg.as_dict() if hasattr(cfg, "as_dict") else dict(cfg)
     options = hashed_options(tree)

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from typing import Any
@@ -40,7 +41,8 @@ def stage_seed(stage: int) -> int:
 
 
 class SequentialStages(Callback):
-    """Run the datamodule's target skills as consecutive stages and keep the accuracy matrix.
+    """Run the datamodule's target skills as consecutive stages and keep the accuracy matrix
+    (the :class:`~lmmcl.contracts.StageLoop` the analyses inside it read).
 
     Args:
         save_checkpoints: write ``checkpoints/stage<k>-<skill>.ckpt`` and ``last.ckpt`` after every stage.
@@ -103,13 +105,29 @@ class SequentialStages(Callback):
             return "base"
         return trainer.datamodule.skill_names[trainer.current_epoch]
 
+    def stage_steps(self, trainer: Trainer) -> int | None:
+        """Optimizer steps of the current stage (its batches over gradient accumulation), the length of its
+        warmup + cosine schedule; None before the stage's data is loaded."""
+        if not math.isfinite(trainer.num_training_batches):
+            return None
+        return max(1, math.ceil(trainer.num_training_batches / trainer.accumulate_grad_batches))
+
+    def evaluation_row(self, trainer: Trainer) -> int | None:
+        """The matrix row the running evaluation adds: the next one, except in a sanity check and in a
+        standalone validate after the sequence started (None)."""
+        if trainer.sanity_checking or (self.stage_name(trainer) == "base" and self.rows):
+            return None
+        return len(self.rows)
+
+    def add_entry(self, section: str, entry: Any) -> None:
+        """Append ``entry`` to report section ``section`` (e.g. a stage's drift curve)."""
+        self.extras.setdefault(section, []).append(entry)
+
     # --- results ---------------------------------------------------------------------------------
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if trainer.sanity_checking:
+        if self.evaluation_row(trainer) is None:
             return
         name = self.stage_name(trainer)
-        if name == "base" and self.rows:
-            return  # a standalone validate after the sequence started is not a row of the matrix
         dm: LightningDataModule = trainer.datamodule
         scores = {k: pl_module.last_scores[k] for k in dm.skill_names + dm.heldout_names}
         row: dict[str, Any] = {"name": name, "scores": scores}
@@ -134,11 +152,11 @@ class SequentialStages(Callback):
                 else:
                     entry = sections[callback.section]
                     callback.replay(trainer, pl_module, entry, index)
-                self.extras.setdefault(callback.section, []).append(entry)
+                self.add_entry(callback.section, entry)
         self.write_report(trainer, pl_module)
 
     def report(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
-        from lmmcl.baselines import baseline_names
+        from lmmcl.train.baseline_registry import baseline_names
         from lmmcl.train.recipes import freeze_recipe
 
         freeze = freeze_recipe(trainer)
