@@ -183,19 +183,21 @@ class SkillSequence(LightningDataModule):
 
 class SkillMixture(LightningDataModule):
     """Several skills trained together (shuffled), each evaluated on its own test split; ``train_only`` skills
-    are trained in the same mixture and never evaluated (e.g. ``words``: what the language model can say).
+    are trained in the same mixture and never evaluated (e.g. ``words``: what the language model can say), and
+    ``eval_only`` skills are evaluated and never trained (the target skills: what the base can do before tuning).
 
     Used to build the base model on the general-ability world before any target stage.
     """
 
     def __init__(self, skills: list[str], train_size: int = 1000, test_size: int = 64, batch_size: int = 32,
                  eval_batch_size: int = 64, num_workers: int = 0, seed: int = 0, max_length: int = 512,
-                 train_only: list[str] = ()):
+                 train_only: list[str] = (), eval_only: list[str] = ()):
         super().__init__()
-        self.parts, self.train_only = ([SkillDataModule(s, train_size=train_size, test_size=test_size,
-                                                        batch_size=batch_size, eval_batch_size=eval_batch_size,
-                                                        num_workers=num_workers, seed=seed, max_length=max_length)
-                                        for s in names] for names in (skills, train_only))
+        self.trained, self.train_only, self.eval_only = (
+            [SkillDataModule(s, train_size=train_size, test_size=test_size, batch_size=batch_size,
+                             eval_batch_size=eval_batch_size, num_workers=num_workers, seed=seed,
+                             max_length=max_length) for s in names] for names in (skills, train_only, eval_only))
+        self.parts = self.trained + self.eval_only  # every evaluated skill
         self.batch_size, self.num_workers, self.max_length = batch_size, num_workers, max_length
         self.skill_names: list[str] = []  # no target skills: every benchmark is general ability
         self.heldout_names = [p.name for p in self.parts]
@@ -206,12 +208,12 @@ class SkillMixture(LightningDataModule):
         return self.parts
 
     def setup(self, stage: str) -> None:
-        for part in self.parts:
+        for part in self.parts + self.train_only:
             part.processor = self.trainer.lightning_module.processor
 
     def train_dataloader(self) -> DataLoader:
-        first = self.parts[0]
-        data = ConcatDataset([p.skill.dataset("train", p.train_size, p.seed) for p in self.parts + self.train_only])
+        first = self.trained[0]
+        data = ConcatDataset([p.skill.dataset("train", p.train_size, p.seed) for p in self.trained + self.train_only])
         # Mixed batches: per-skill batches made the tiny model collapse to constant answers.
         return DataLoader(data, batch_size=self.batch_size, sampler=SeededShuffle(len(data), first.seed, per_epoch=True),
                           num_workers=self.num_workers,

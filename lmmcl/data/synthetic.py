@@ -33,7 +33,7 @@ IMAGE_SIZE = 64  # every synthetic picture is IMAGE_SIZE x IMAGE_SIZE pixels (a 
 SHADE_SPREAD = 18  # an object's colour is its named colour +- this much per channel: still that colour
 # Part of every built model's cache key (tokenizer corpus, base pre-training data): bump it whenever a
 # change alters the generated samples, or a stale cached model would silently be reused.
-WORLD_VERSION = 4
+WORLD_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ class SyntheticDataset(Dataset):
         rng = random.Random(f"{self.seed}:{self.skill.name}:{self.split}:{index}")
         while True:  # rejection: keep only content that belongs to this split
             drawn = self.skill.generate(rng)
-            if picture_split(self.skill.name, drawn.image) == self.split:
+            if picture_split(self.skill.split_key, drawn.image) == self.split:
                 break
         return Sample(drawn.image, drawn.question, drawn.answer, list(drawn.answers or []),
                       meta={"skill": self.skill.name, "index": index})
@@ -217,11 +217,21 @@ class SyntheticSkill(Skill):
     def __init__(self, name: str, generator: str, metric: str, kind: str = "target", chance: float = 0.0,
                  max_new_tokens: int = 6, image_size: int = IMAGE_SIZE, grid: int = 4, description: str = "",
                  **params: Any):
+        if "params" in params:  # generators read the YAML's own keys: a nested block would be silently ignored
+            raise LmmclError(f"Skill {name!r}: write the generator's parameters ({', '.join(params['params'])}) as "
+                             f"top-level keys of its YAML, not under `params:`.")
         if generator not in GENERATORS:
             raise LmmclError(f"Skill {name!r}: unknown generator {generator!r}. Known: {', '.join(sorted(GENERATORS))}")
         self.name, self.generator, self.metric, self.kind = name, generator, metric, kind
         self.chance, self.max_new_tokens, self.description = chance, max_new_tokens, description
         self.image_size, self.grid, self.params = image_size, grid, params
+
+    @property
+    def split_key(self) -> str:
+        """The name its pictures' split is keyed by: ``split_as`` (an easier version of a target skill splits its
+        pictures as that target does, so none of its training pictures is one of the target's test pictures),
+        else its own name."""
+        return self.params.get("split_as", self.name)
 
     def generate(self, rng: random.Random) -> Drawn:
         return GENERATORS[self.generator](rng, self)

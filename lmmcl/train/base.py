@@ -23,9 +23,10 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
              warmup_ratio: float = 0.05, gradient_clip_val: float | None = 1.0, seed: int = 0,
              accelerator: str = "cpu", val_every: int | None = None, num_workers: int = 0,
              callbacks: list[Any] = (), recipe: str = "full", component_lr: dict[str, float] | None = None,
-             train_only: list[str] = ()) -> Path:
+             train_only: list[str] = (), eval_only: list[str] = ()) -> Path:
     """Train the model in ``src`` on ``skills`` and ``train_only`` (trained, never scored) with the ``recipe``'s
-    parameters, and save it to ``out`` atomically.
+    parameters, score it on ``skills`` and ``eval_only`` (scored, never trained: the target skills before any
+    stage), and save it to ``out`` atomically.
 
     ``component_lr`` gives model components their own LR (e.g. ``{language_model: 1e-4}``).
     ``val_every`` (epochs; default: only after the last) and ``callbacks`` serve learning-curve measurements
@@ -44,7 +45,7 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
         L.seed_everything(seed, verbose=False)
         module = LMMModule(preset, model_path=str(src), lr=lr, warmup_ratio=warmup_ratio, component_lr=component_lr)
         data = SkillMixture(skills, train_size=train_size, test_size=test_size, batch_size=batch_size, seed=seed,
-                            num_workers=num_workers, train_only=train_only)
+                            num_workers=num_workers, train_only=train_only, eval_only=eval_only)
         trainer = L.Trainer(accelerator=accelerator, devices=1, max_epochs=epochs, logger=False,
                             enable_checkpointing=False, num_sanity_val_steps=0,
                             check_val_every_n_epoch=val_every or epochs, enable_model_summary=False,
@@ -56,12 +57,16 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
               f"(once; cached in {out})")
         trainer.fit(module, data)
     scores = {k: round(v, 2) for k, v in module.last_scores.items()}
+    held, targets = ({k: v for k, v in scores.items() if k in names} for names in (skills, eval_only))
     chance = {s.name: s.chance for s in data.benchmarks}
     with atomic_dir(out) as tmp:
         module.model.save_pretrained(tmp)
         module.processor.save_pretrained(tmp)
-        (tmp / "base_eval.json").write_text(json.dumps({"heldout_test": scores, "chance": chance}, indent=2))
-    print(f"[lmmcl] base model held-out test scores: {scores}")
+        (tmp / "base_eval.json").write_text(json.dumps({"heldout_test": held, "target_test": targets,
+                                                        "chance": chance}, indent=2))
+    print(f"[lmmcl] base model held-out test scores: {held}")
+    if targets:
+        print(f"[lmmcl] base model target test scores (never trained on): {targets}")
     return out
 
 
@@ -178,10 +183,11 @@ def ship(preset: Any) -> Path:
     for old in SHIPPED.glob("*/made_by.json"):
         if json.loads(old.read_text()).get("preset") == preset.name and old.parent != out:
             shutil.rmtree(old.parent)
-    scores = json.loads((base / "base_eval.json").read_text())["heldout_test"]
+    scores = json.loads((base / "base_eval.json").read_text())
     made_by = {"preset": preset.name, "config_hash": base.name.rsplit("-", 1)[-1], "command": "make base",
                "torch": torch.__version__, "versions": library_versions(), "cpu": cpu.describe(),
-               "world": WORLD_VERSION, "build": preset.build, "pretrain": preset.pretrain, "heldout_test": scores}
+               "world": WORLD_VERSION, "build": preset.build, "pretrain": preset.pretrain, "heldout_test": scores["heldout_test"],
+               "target_test": scores.get("target_test", {})}
     with atomic_dir(out) as tmp:  # a shipped base is never without its made_by.json
         shutil.copytree(base, tmp, dirs_exist_ok=True)
         (tmp / "made_by.json").write_text(json.dumps(made_by, indent=2) + "\n")

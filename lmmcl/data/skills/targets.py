@@ -22,8 +22,10 @@ def species(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     """A 'bird' = head over a two-cell body; its two colours name the species (CUB-200 analog).
 
     Nuisances: where the bird stands, its size and shades, the backdrop, and a distractor shape beside it.
+    With ``gold_species`` (names), only those species are drawn; the options still come from all of them.
     """
-    (head, body), name = rng.choice(list(SPECIES.items()))
+    golds = skill.params.get("gold_species")  # an easier version: only these species are ever the answer
+    (head, body), name = rng.choice([item for item in SPECIES.items() if not golds or item[1] in golds])
     grid, cell = skill.grid, skill.cell_px
     col, row = rng.randrange(grid - 1), rng.randrange(grid - 1)
     canvas = skill.canvas(rng)
@@ -71,6 +73,7 @@ def pathology(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     """A tissue-like texture, maybe with a dark lesion; yes/no and open questions (PathVQA analog).
 
     Nuisances: the stain's shade, the pattern's phase, the lesion's place, size and darkness.
+    ``questions``: which of the two question kinds are asked (default both, half each).
     """
     pattern = rng.choice(tuple(TISSUE))
     lesion = rng.random() < 0.5
@@ -88,7 +91,8 @@ def pathology(rng: random.Random, skill: SyntheticSkill) -> Drawn:
         inset = rng.randint(0, max(0, skill.cell_px // 8))
         x0, y0, x1, y1 = canvas.box(rng.randrange(canvas.n_cells), margin=inset)
         canvas.draw.ellipse((x0, y0, x1, y1), fill=(rng.randint(45, 75), rng.randint(10, 30), rng.randint(35, 65)))
-    if rng.random() < 0.5:
+    asked = skill.params.get("questions", ("lesion", "pattern"))  # an easier version: the yes/no half only
+    if rng.random() < 0.5 and "lesion" in asked or "pattern" not in asked:
         question, answer = "Does this tissue show a lesion? Answer yes or no.", "yes" if lesion else "no"
     else:
         question, answer = "What pattern does this tissue show?", pattern
@@ -106,11 +110,12 @@ def text(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     Nuisances: the sign's colour and shade, where the sign and the word sit, black or white ink, the backdrop.
     With ``column`` (pixels), the letters sit on columns that wide, one letter centred in each: the tiny model's
     8-pixel patches at the 32 pixels it reads are 16 of the 64-pixel picture, and letters cut by a patch edge
-    are read far worse (docs/history/2026-11-28-text-stage-and-world-4.md).
+    are read far worse (docs/history/2026-11-28-text-stage-and-world-4.md). ``words``: the words drawn (default
+    :data:`WORDS`).
     """
     from lmmcl.data.font import draw_text, text_width
 
-    word = rng.choice(WORDS)
+    word = rng.choice(skill.params.get("words", WORDS))
     size, scale = skill.image_size, max(2, skill.image_size // 16)
     canvas = skill.canvas(rng)
     height = 5 * scale + 2
