@@ -37,15 +37,33 @@ class LoRA(Callback, ModelAdapter):
         dropout: dropout on the adapter's input while training.
         merge: merge the adapters into the base weights at the end of every stage (before its evaluation)
             and re-initialise them for the next stage; ``False`` keeps one unmerged adapter for the sequence.
+        max_rank_fraction: caps ``r`` at this fraction of the adapted layers' width (the smaller side of the
+            narrowest one), scaling ``alpha`` alike so the update's scale ``alpha / r`` stays; None: no cap. Why:
+            the paper's r 256 is 7 % of a 7B model's 3,584, but exceeds the tiny model's 128, where an "adapter"
+            would not be low-rank at all.
     """
 
     idle_in_base_evaluation = True  # merges only in the evaluation that ends a stage (lmmcl.train.base_row)
 
-    def __init__(self, r: int = 256, alpha: float = 32, dropout: float = 0.05, merge: bool = True):
+    def __init__(self, r: int = 256, alpha: float = 32, dropout: float = 0.05, merge: bool = True,
+                 max_rank_fraction: float | None = None):
         if r < 1:
             raise LmmclError(f"LoRA rank must be >= 1, got r={r}.")
+        if max_rank_fraction is not None and not 0 < max_rank_fraction <= 1:
+            raise LmmclError(f"LoRA max_rank_fraction must be in (0, 1], got {max_rank_fraction}.")
         self.r, self.alpha, self.dropout, self.merge = r, alpha, dropout, merge
+        self.max_rank_fraction = max_rank_fraction
         self.targets: list[str] = []
+
+    def capped(self, model: torch.nn.Module) -> tuple[int, float]:
+        """(rank, alpha) for the adapted layers of ``model``: ``r`` capped by ``max_rank_fraction`` of the
+        narrowest layer's smaller side, ``alpha`` scaled alike."""
+        if self.max_rank_fraction is None:
+            return self.r, self.alpha
+        modules = dict(model.named_modules())
+        width = min(min(modules[t].in_features, modules[t].out_features) for t in self.targets)
+        cap = max(1, round(self.max_rank_fraction * width))
+        return (cap, self.alpha * cap / self.r) if self.r > cap else (self.r, self.alpha)
 
     # --- called by FreezeRecipe once the recipe is applied ----------------------------------------
     def adapt_model(self, pl_module: LightningModule, trainable_names: list[str]) -> list[str]:
@@ -54,15 +72,15 @@ class LoRA(Callback, ModelAdapter):
 
         model = pl_module.model
         self.targets = linear_owners(model, trainable_names)
-        config = LoraConfig(r=self.r, lora_alpha=self.alpha, lora_dropout=self.dropout,
-                            target_modules=self.targets, bias="none")
+        r, alpha = self.capped(model)
+        config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=self.dropout, target_modules=self.targets, bias="none")
         inject_adapter_in_model(config, model)
         names = []
         for name, param in model.named_parameters():
             param.requires_grad_(is_adapter_parameter(name))
             if param.requires_grad:
                 names.append(name)
-        rank_zero_info(f"[lmmcl] LoRA r={self.r} alpha={self.alpha} dropout={self.dropout} on {len(self.targets)} "
+        rank_zero_info(f"[lmmcl] LoRA r={r} alpha={alpha:g} dropout={self.dropout} on {len(self.targets)} "
                        f"linear layers ({'merged at every stage end' if self.merge else 'unmerged'})")
         return names
 

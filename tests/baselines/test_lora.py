@@ -107,3 +107,19 @@ def test_a_lora_run_resumed_at_a_stage_ends_with_the_uninterrupted_weights(make_
     resumed = run(str(Path(full.log_dir) / "checkpoints" / "stage1-species.ckpt"))
     for name, value in resumed.lightning_module.model.state_dict().items():
         torch.testing.assert_close(value, weights[name], msg=lambda m: f"{name}: {m}")
+
+
+def test_rank_is_capped_at_a_fraction_of_the_width_with_the_update_scale_kept():
+    """The paper's r 256 of a 3,584-wide model is 7 %: on the 128-wide tiny model the cap gives r 9, and alpha
+    shrinks alike so alpha / r, the update's scale, stays 32 / 256."""
+    module = LMMModule("tiny_scratch")
+    names = apply_recipe(module.model, get_recipe("lora"), module.preset.components)
+    lora = LoRA(r=256, alpha=32, max_rank_fraction=0.0714)
+    lora.adapt_model(module, names)
+    r, alpha = lora.capped(module.model)
+    assert module.preset.build["text"]["hidden_size"] == 128 and r == 9
+    assert alpha / r == pytest.approx(32 / 256)
+    assert {layer.r["default"] for layer in lora_layers(module.model)} == {9}
+    small = LoRA(r=4, max_rank_fraction=0.0714)
+    small.targets = lora.targets
+    assert small.capped(module.model) == (4, 32)  # below the cap: as asked
