@@ -13,7 +13,8 @@ from lmmcl.data.synthetic import COLORS, SHAPES
 
 TARGETS = ["species", "count", "pathology", "text", "clock"]
 HELDOUT = ["background", "color", "exist", "shape", "position", "chart", "document", "arrow", "choice", "caption"]
-PRETRAIN = ["words"]  # base pre-training only
+EASIER = ["species_easy", "count_easy", "pathology_easy", "text_easy", "clock_easy"]  # the targets' easier versions
+PRETRAIN = ["words", *EASIER]  # base pre-training only
 SKILLS = TARGETS + HELDOUT + PRETRAIN
 
 # Each skill's answer format, as a predicate on (sample); one place, so a new skill adds one line.
@@ -34,6 +35,12 @@ FORMATS = {
     "choice": lambda s: re.fullmatch("[ABCD]", s.answer) and s.answers[1] in COLORS,
     "caption": lambda s: all(w in COLORS or w in SHAPES or w == "and" for w in s.answer.split()),
     "words": lambda s: 3 <= len(s.answer.split()) <= 6 and all(w in VOCABULARY for w in s.answer.split()),
+    "species_easy": lambda s: re.fullmatch("[ABCD]", s.answer)
+    and s.answers[1] in ("Scarlet Tanager", "Golden Warbler", "Violet Finch"),
+    "count_easy": lambda s: s.answer in ("1", "2", "3"),
+    "pathology_easy": lambda s: s.answer in ("yes", "no"),
+    "text_easy": lambda s: s.answer in WORDS[::3],
+    "clock_easy": lambda s: re.fullmatch(r"(0[1-9]|1[0-2]):00", s.answer),
 }
 
 
@@ -84,6 +91,24 @@ def test_every_synthetic_skill_has_a_format_check_and_a_kind():
     assert all(get_skill(n).kind == "pretrain" for n in PRETRAIN)
 
 
+@pytest.mark.parametrize("easier", EASIER)
+def test_an_easier_version_never_trains_on_its_target_s_test_pictures(easier):
+    """The base pre-trains on the easier versions: their pictures split as their target's do, so none of their
+    training pictures is one of the target's test pictures (and the target's test questions are never trained)."""
+    target = easier.removesuffix("_easy")
+    assert get_skill(easier).split_key == target and get_skill(easier).kind == "pretrain"
+    train = {get_skill(easier).dataset("train", 600)[i].image.tobytes() for i in range(600)}
+    test = {get_skill(target).dataset("test", 200)[i].image.tobytes() for i in range(200)}
+    assert not train & test
+
+
+def test_generator_parameters_nested_under_params_are_refused():
+    from lmmcl.data.synthetic import SyntheticSkill
+
+    with pytest.raises(ValueError, match="top-level keys"):
+        SyntheticSkill("text", "text", "exact_match", params={"column": 16})
+
+
 def test_split_assignment_is_stable():
     assert split_of(("x", 1)) == split_of(("x", 1))
 
@@ -121,7 +146,7 @@ def test_skill_gallery_logs_one_grid_per_benchmark():
 
 # The synthetic world as of each WORLD_VERSION. Changed the world on purpose? Bump WORLD_VERSION in
 # lmmcl/data/synthetic.py (cached tokenizers and base models are keyed by it) and add the new fingerprint.
-WORLD_FINGERPRINTS = {2: "b9cbe929666f25a0", 3: "7aefc0058e490927", 4: "d2348918f9986282"}
+WORLD_FINGERPRINTS = {2: "b9cbe929666f25a0", 3: "7aefc0058e490927", 4: "d2348918f9986282", 5: "c8b65e0a7d6db254"}
 
 
 def test_world_changes_bump_the_world_version():
@@ -129,6 +154,6 @@ def test_world_changes_bump_the_world_version():
     from lmmcl.data.synthetic import WORLD_VERSION, SyntheticSkill, world_fingerprint
 
     synthetic = [s for s in map(get_skill, known_skills()) if isinstance(s, SyntheticSkill)]  # sorted by name
-    assert len(synthetic) == 16
+    assert len(synthetic) == 21
     assert world_fingerprint(synthetic) == WORLD_FINGERPRINTS.get(WORLD_VERSION), (
         "the synthetic world's samples changed: bump WORLD_VERSION and record the new fingerprint")
