@@ -30,7 +30,7 @@ def pretrain(src: str | Path, out: str | Path, *, preset: str, skills: list[str]
 
     ``component_lr`` gives model components their own LR (e.g. ``{language_model: 1e-4}``).
     ``val_every`` (epochs; default: only after the last) and ``callbacks`` serve learning-curve measurements
-    (benchmarks/base_levers.py); ``accelerator`` lets such a measurement run on a GPU.
+    (research/base_levers.py); ``accelerator`` lets such a measurement run on a GPU.
     """
     import lightning as L
     from lightning.pytorch.utilities.seed import isolate_rng

@@ -5,8 +5,8 @@ For 128 training pictures of a skill, the vision tower's and the projector's tok
 it (the part that carries the picture). A language model reads its input through RMSNorm, so a shared part
 many times the deviation leaves it little to read. docs/history/2026-11-27-binding-the-picture.md holds the runs.
 
-    python -m benchmarks.image_signal                       # the tiny preset's random-weight build
-    python -m benchmarks.image_signal --model DIR --skill shape
+    python -m research.image_signal                       # the tiny preset's random-weight build
+    python -m research.image_signal --model DIR --skill shape
 """
 
 from __future__ import annotations

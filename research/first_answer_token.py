@@ -5,7 +5,7 @@ token its median rank among the vocabulary and its mean logit below the top toke
 model answers that question with something else at a confidence a narrow recipe has to overturn first
 (docs/history/2026-11-28-text-stage-and-world-4.md).
 
-    python -m benchmarks.first_answer_token lmmcl/models/shipped/llava-base-<hash> text species count
+    python -m research.first_answer_token lmmcl/models/shipped/llava-base-<hash> text species count
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 def main() -> None:
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from benchmarks.skill_probe import inputs
+    from research.skill_probe import inputs
     from lmmcl.data.collate import IGNORE_INDEX, Collator
     from lmmcl.data.skill import get_skill
 

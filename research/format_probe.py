@@ -8,9 +8,9 @@ teaches) would tie a format to its instruction and keep the others.
 Control and treatment continue the shipped tiny base for the same number of steps on its own pre-training mixture
 (configs/model/tiny.yaml: the ten held-out analogs and ``words``, its LR and warmup), the treatment with ``formats``
 (below) in it; then one stage of ``--stage``
-(``benchmarks/skill_probe.py``, the recipe and LR given) trains each, scoring the held-out skills as it goes.
+(``research/skill_probe.py``, the recipe and LR given) trains each, scoring the held-out skills as it goes.
 
-    python -m benchmarks.format_probe --out /tmp/format_probe            # ~12 minutes on two idle cores
+    python -m research.format_probe --out /tmp/format_probe            # ~12 minutes on two idle cores
 
 ``formats`` lives here, not in the package: a new skill changes the world's fingerprint, and with it every
 cached and shipped base. The probe reads skills from a copy of configs/skills with ``formats.yaml`` added, kept
@@ -101,7 +101,7 @@ def main() -> None:
         pretrain(base, out / arm, preset="tiny", skills=heldout, train_only=extra, train_size=per_skill, epochs=1,
                  lr=mixture["lr"], warmup_ratio=mixture["warmup_ratio"])
     for arm in arms:
-        subprocess.run([sys.executable, "-m", "benchmarks.skill_probe", "--skill", a.stage, "--model", str(out / arm),
+        subprocess.run([sys.executable, "-m", "research.skill_probe", "--skill", a.stage, "--model", str(out / arm),
                         "--recipe", a.recipe, "--lr", a.lr, "--clip", "1", "--steps", a.steps,
                         "--every", str(min(250, int(a.steps))),
                         "--train-size", a.train_size, "--test-size", a.test_size, "--threads", str(a.threads),

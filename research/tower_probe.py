@@ -4,7 +4,7 @@ Trains a fresh linear head on a model directory's frozen tower tokens for ``--st
 :func:`lmmcl.models.vision_pretrain.glyph_batch` (or ``stroke_batch``) pictures, then prints its accuracy on the
 cells that hold a character (stroke) in 256 new pictures, beside the majority class's share.
 
-    python -m benchmarks.tower_probe lmmcl/models/shipped/llava-base-<hash> --task glyph
+    python -m research.tower_probe lmmcl/models/shipped/llava-base-<hash> --task glyph
 
 ``--answers SKILL`` asks instead whether the frozen tower's tokens tell a closed-set skill's answers apart: a
 linear and an MLP classifier on all its tokens of a picture (flattened), trained on 6,000 training pictures and

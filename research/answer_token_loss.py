@@ -5,7 +5,7 @@ clipping 1.0), then prints, for the first ``--show`` training samples, each answ
 and the greedy answer. Why: on ``pathology`` the narrow recipes keep a batch loss near 2.2 while their greedy
 answers are 85-90 % right (docs/history/2026-11-27-stage-length-and-vision-tasks.md).
 
-    python -m benchmarks.answer_token_loss lmmcl/models/shipped/llava-base-<hash> --skill pathology
+    python -m research.answer_token_loss lmmcl/models/shipped/llava-base-<hash> --skill pathology
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 def main() -> None:
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from benchmarks.skill_probe import WholeModel, inputs
+    from research.skill_probe import WholeModel, inputs
     from lmmcl.data.collate import IGNORE_INDEX
     from lmmcl.data.skill import get_skill
     from lmmcl.models.presets import get_preset

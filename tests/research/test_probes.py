@@ -13,7 +13,7 @@ def run(module, argv, monkeypatch, capsys):
 
 
 def test_skill_probe_trains_only_the_recipe_logs_its_curve_with_the_heldout_scores_and_saves(tmp_path, monkeypatch, capsys):
-    from benchmarks import skill_probe
+    from research import skill_probe
 
     log = tmp_path / "curve.jsonl"
     out = run(skill_probe, ["--skill", "count", "--model", str(built_checkpoint(get_preset("tiny_scratch"))),
@@ -29,7 +29,7 @@ def test_skill_probe_trains_only_the_recipe_logs_its_curve_with_the_heldout_scor
 
 
 def test_tower_probe_reports_accuracy_beside_the_majority_class(monkeypatch, capsys):
-    from benchmarks import tower_probe
+    from research import tower_probe
 
     out = run(tower_probe, [str(built_checkpoint(get_preset("tiny_scratch"))), "--task", "stroke", "--steps", "2"],
               monkeypatch, capsys)
@@ -37,7 +37,7 @@ def test_tower_probe_reports_accuracy_beside_the_majority_class(monkeypatch, cap
 
 
 def test_answer_token_loss_prints_each_answer_piece_with_its_loss(monkeypatch, capsys):
-    from benchmarks import answer_token_loss
+    from research import answer_token_loss
 
     out = run(answer_token_loss, [str(built_checkpoint(get_preset("tiny_scratch"))), "--skill", "pathology",
                                   "--steps", "1", "--show", "2"], monkeypatch, capsys)
@@ -46,7 +46,7 @@ def test_answer_token_loss_prints_each_answer_piece_with_its_loss(monkeypatch, c
 
 def test_format_probe_asks_one_content_in_four_answer_formats_and_runs_both_arms(tmp_path, monkeypatch, capsys):
     import lmmcl.data.skill as skill_module
-    from benchmarks import format_probe
+    from research import format_probe
     from lmmcl.data.synthetic import COLORS, SHAPES
 
     monkeypatch.setattr(skill_module, "SKILL_CONFIG_DIR", skill_module.SKILL_CONFIG_DIR)  # restored afterwards
@@ -70,7 +70,7 @@ def test_format_probe_asks_one_content_in_four_answer_formats_and_runs_both_arms
 
 
 def test_lost_answers_counts_answers_lost_since_the_base_and_which_left_the_questions_answer_set(tmp_path, capsys):
-    from benchmarks import lost_answers
+    from research import lost_answers
 
     run = tmp_path / "run"
     answers = {0: {"choice": ["A", "B", "C"], "caption": ["red square", "blue circle"]},  # all right at the base

@@ -7,7 +7,7 @@ and prints both accuracies and every sample on which they disagree. ``--ckpt`` s
 references, replies shifted by a known number of minutes (-1, +1: a one-minute misreading; +59), which shows
 where the two rules part independently of how well the model reads clocks.
 
-    python -m benchmarks.clock_rule [--preset tiny] [--test-size 256] [--ckpt PATH]
+    python -m research.clock_rule [--preset tiny] [--test-size 256] [--ckpt PATH]
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def shifted(ref: str, minutes: int) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     p = parser(__doc__.splitlines()[0], NAME)
-    p.set_defaults(preset="tiny")
+    p.prog = f"python -m research.{NAME}"  # benchmarks.common's parser, for a research probe
+    p.set_defaults(preset="tiny", out=Path("research/results") / f"{NAME}.json")
     p.add_argument("--skill", default="clock")
     p.add_argument("--test-size", type=int, default=256)
     p.add_argument("--ckpt", type=Path, help="a stage checkpoint whose weights to score")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmarks.clock_rule import shifted
+from research.clock_rule import shifted
 
 
 @pytest.mark.parametrize("ref, minutes, reply", [("04:00", -1, "3:59"), ("12:00", -1, "11:59"), ("11:59", 1, "12:00"),

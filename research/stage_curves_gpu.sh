@@ -8,12 +8,12 @@
 set -u
 limit=${1:-420}
 sweep=${2:-1}
-out=${RESULTS_DIR:-benchmarks/results}
+out=${RESULTS_DIR:-research/results}
 mkdir -p /tmp/curves "$out"
 export OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 base=$(ls -d lmmcl/models/shipped/llava-base-*)
 log=$out/stage_curves.jsonl
-run() { tag=$1; shift; timeout "$limit" python3 -m benchmarks.skill_probe --model "$base" --clip 1 --threads 1 \
+run() { tag=$1; shift; timeout "$limit" python3 -m research.skill_probe --model "$base" --clip 1 --threads 1 \
         --train-size 8000 --test-size 128 --log "$log" --tag "$tag" "$@" >"/tmp/curves/$tag.log" 2>&1 & }
 if [ "$sweep" = 1 ]; then
   for s in species count pathology text clock; do

@@ -8,7 +8,7 @@ where is it), teacher-forced, and reports the loss and the accuracy of the first
 scenes. No picture is drawn: this measures the language model alone. 
 docs/history/2026-11-27-binding-the-picture.md holds the runs.
 
-    python -m benchmarks.oracle_binding --kinds 4 --lr 3e-4 --factor --steps 1000
+    python -m research.oracle_binding --kinds 4 --lr 3e-4 --factor --steps 1000
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 set -u
 limit=${1:-400}
 sweep=${2:-1}
-out=${RESULTS_DIR:-benchmarks/results}
+out=${RESULTS_DIR:-research/results}
 export OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 python3 -c "import sys, torch, transformers, lightning; print(sys.version, torch.__version__, transformers.__version__, lightning.__version__, torch.cuda.get_device_name(0))"
 tiny="--image-size 32 --patch 8 --vision-width 64 --vision-layers 2 --vision-heads 2 --text-width 128 --text-layers 4"
@@ -16,7 +16,7 @@ targets="--skills species,count,pathology,text,clock"
 small64="--image-size 64 --patch 8 --vision-width 64 --vision-layers 2 --vision-heads 2 --text-width 128 --text-layers 4"
 size=$([ "$sweep" = 1 ] && echo 4000 || echo 2000)
 common="--accelerator gpu --workers 2 --train-size $size --epochs 12 --val-every 1 --test-size 128 --curve $out/curves.jsonl --log $out/levers.jsonl"
-run() { tag=$1; shift; LMMCL_CACHE=/tmp/lmmcl-cache/$tag timeout "$limit" python3 -m benchmarks.base_levers --tag "$tag" $common "$@" >"$out/$tag.log" 2>&1 & }
+run() { tag=$1; shift; LMMCL_CACHE=/tmp/lmmcl-cache/$tag timeout "$limit" python3 -m research.base_levers --tag "$tag" $common "$@" >"$out/$tag.log" 2>&1 & }
 if [ "$sweep" = 1 ]; then
   run A_tiny_lr2e-3 $tiny --lr 0.002
   run B_big_lr1e-3 $big --lr 0.001

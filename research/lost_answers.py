@@ -7,7 +7,7 @@ references' words): a digit for a letter question, a word of the text stage for 
 output shift of the paper's finding (c) taking over the answer format; the others are wrong choices within the
 format. Prints, per recipe and stage, the lost answers per run, the foreign share and the commonest lost answers.
 
-    python -m benchmarks.lost_answers logs/compare/tiny --seeds 0 1 2
+    python -m research.lost_answers logs/compare/tiny --seeds 0 1 2
 """
 
 from __future__ import annotations

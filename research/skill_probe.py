@@ -9,14 +9,14 @@ picture = the model answers the question's prior). Modes:
 - ``vision-head``: the vision tower plus a linear classifier on its pooled tokens, no language model
   (closed-set skills only): can the picture's property be read at all?
 
-    python -m benchmarks.skill_probe --skill shape --max-objects 1 --mode vision-head --steps 1000
-    python -m benchmarks.skill_probe --skill shape --max-objects 1 --steps 600
-    python -m benchmarks.skill_probe --skill shape --freeze-lm-steps 300 --steps 900
-    python -m benchmarks.skill_probe --skill clock --model $LMMCL_CACHE/models/llava-base-<hash> --clip 1
-    python -m benchmarks.skill_probe --skill text --model lmmcl/models/shipped/llava-base-<hash> \
+    python -m research.skill_probe --skill shape --max-objects 1 --mode vision-head --steps 1000
+    python -m research.skill_probe --skill shape --max-objects 1 --steps 600
+    python -m research.skill_probe --skill shape --freeze-lm-steps 300 --steps 900
+    python -m research.skill_probe --skill clock --model $LMMCL_CACHE/models/llava-base-<hash> --clip 1
+    python -m research.skill_probe --skill text --model lmmcl/models/shipped/llava-base-<hash> \
         --recipe mlp_gate_up --clip 1 --log curves.jsonl --tag mgu_text    # one stage's learning curve
 
-benchmarks/stage_curves_gpu.sh runs many of these at once on a GPU machine.
+research/stage_curves_gpu.sh runs many of these at once on a GPU machine.
 
 docs/history/README.md lists the records of what these showed.
 """

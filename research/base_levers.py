@@ -5,8 +5,8 @@ margin over chance). ``--src`` continues a previous run's weights with a fresh s
 in chunks); ``--skills`` narrows the mixture. docs/history/2026-11-27-world-3-first-base.md and
 docs/history/2026-11-27-binding-the-picture.md hold the runs made with it.
 
-    python -m benchmarks.base_levers --tag e1 --epochs 1 --train-size 1000 --lr 0.002
-    python -m benchmarks.base_levers --tag e3 --src $LMMCL_CACHE/levers/base-e1 --seed 1 --epochs 1
+    python -m research.base_levers --tag e1 --epochs 1 --train-size 1000 --lr 0.002
+    python -m research.base_levers --tag e3 --src $LMMCL_CACHE/levers/base-e1 --seed 1 --epochs 1
 """
 
 from __future__ import annotations
@@ -48,12 +48,12 @@ def main() -> None:
     p.add_argument("--max-objects", type=int, default=0,
                    help="cap the objects per scene of color/exist/shape/position (a curriculum phase; 0: no cap)")
     p.add_argument("--src", default="", help="continue from this checkpoint instead of building a fresh model")
-    p.add_argument("--log", default="benchmarks/results/base_levers.jsonl")
+    p.add_argument("--log", default="research/results/base_levers.jsonl")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 on the shared machine)")
     p.add_argument("--test-size", type=int, default=64, help="test samples per skill")
     p.add_argument("--val-every", type=int, default=0,
                    help="also score the test splits every N epochs and append each to --curve (a learning curve)")
-    p.add_argument("--curve", default="benchmarks/results/base_curves.jsonl")
+    p.add_argument("--curve", default="research/results/base_curves.jsonl")
     p.add_argument("--accelerator", default="cpu", help="cpu, or gpu on a GPU machine")
     p.add_argument("--workers", type=int, default=0, help="data-loader worker processes")
     p.add_argument("--align-epochs", type=int, default=0,
