@@ -2,11 +2,10 @@
 
 torch's own kernels (``ATEN_CPU_CAPABILITY``), MKL (``MKL_CBWR``, its conditional numerical reproducibility) and
 oneDNN (``ONEDNN_MAX_CPU_ISA``) each pick the widest instruction set the CPU has, and AVX-512 and AVX2 round
-differently. Measured (docs/history/2026-12-06-cpu-code-path.md): on an AMD EPYC with AVX-512, a short base build
-gives bit-identical weights twice under either choice and different weights between them, and the ten-skill base
-rebuilt on its default path scored a held-out mean of 63.3 where the shipped one scored 74.2; pinned, the short
-build took the same time and the base's rebuild there was bit-identical. The pin does not make CPU vendors agree:
-pinned the same way, an Intel Xeon rebuilt the base to other weights (held-out mean 70.3).
+differently, so a build on the default path of an AVX-512 machine differs from one on the pinned path. Measured
+(docs/results/decisions.md, "CPU code path"): pinned, a rebuild on the machine that made the shipped base gave
+bit-identical weights and the pin cost no build time there; an Intel Xeon pinned the same way gives other weights,
+so the pin does not make CPU vendors agree.
 
 The variables must be set before torch starts, so :func:`pin` runs first in ``lmmcl``'s command line; a variable
 the user has set is left alone.

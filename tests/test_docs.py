@@ -44,3 +44,36 @@ def test_every_relative_link_in_the_docs_resolves():
             elif fragment and dest.suffix == ".md" and fragment not in anchors(dest):
                 broken.append(f"{path.relative_to(ROOT)}: {target} (no such heading)")
     assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def recipe_rows(path: Path) -> dict[str, list[str]]:
+    """The rows of the first table whose header starts "| recipe | learning | held-out final": recipe -> cells."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| recipe | learning | held-out final"))
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip().replace("*", "") for c in line.strip("|").split("|")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_the_readme_headline_table_repeats_the_results_page():
+    readme, results = recipe_rows(ROOT / "README.md"), recipe_rows(ROOT / "docs" / "results" / "results.md")
+    shown = [r for r in readme if r in results]
+    assert shown, "the README's results table shows no recipe of docs/results/results.md's first table"
+    differ = {r: (readme[r][:3], results[r][:3]) for r in shown if readme[r][:3] != results[r][:3]}
+    assert not differ, f"README vs docs/results/results.md (learning, held-out final, held-out mean): {differ}"
+
+
+def test_the_readme_figure_is_drawn_from_the_results_page(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("figure", ROOT / "docs" / "figures" / "learning_vs_forgetting.py")
+    figure = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figure)
+    ours, paper = figure.read_table()
+    results = recipe_rows(ROOT / "docs" / "results" / "results.md")
+    assert set(ours) == {r for r in results if not r.startswith(("chance", "paper"))} and len(paper) == 3
+    assert figure.draw(tmp_path / "figure.png").stat().st_size > 10_000
