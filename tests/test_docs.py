@@ -77,3 +77,12 @@ def test_the_readme_figure_is_drawn_from_the_results_page(tmp_path):
     results = recipe_rows(ROOT / "docs" / "results" / "results.md")
     assert set(ours) == {r for r in results if not r.startswith(("chance", "paper"))} and len(paper) == 3
     assert figure.draw(tmp_path / "figure.png").stat().st_size > 10_000
+
+
+def test_every_repository_path_the_docs_cite_exists():
+    """Guide, reference, results and READMEs name files that exist (the history records describe their own day)."""
+    cited = re.compile(r"\b(?:lmmcl|tests|configs|benchmarks|research)/[\w./-]+\.(?:py|yaml|md|sh)\b")
+    missing = [f"{path.relative_to(ROOT)}: {name}"
+               for path in markdown_files() if "history" not in path.relative_to(ROOT).parts
+               for name in sorted(set(cited.findall(path.read_text(encoding="utf-8")))) if not (ROOT / name).exists()]
+    assert not missing, "the docs cite files that do not exist:\n" + "\n".join(missing)
