@@ -21,16 +21,32 @@ from lmmcl.eval import normalize as norm
 
 def _text(value: object, what: str, metric: str) -> str:
     if not isinstance(value, str):
-        raise LmmclError(f"{metric} got {value!r} as {what}; predictions and references must be strings "
+        raise LmmclError(f"{metric} got {value!r} as {what}; predictions must be strings "
                          f"(an unanswered sample is the empty string \"\").")
     return value
 
 
-def as_refs(target: str | Sequence[str], metric: str = "a metric") -> list[str]:
-    """A target as a list of accepted references; anything but strings is an error naming the value."""
-    if target is None or isinstance(target, str):
-        return [_text(target, "reference", metric)]
-    return [_text(ref, "reference", metric) for ref in target]
+def reference_text(value: object, metric: str = "a metric") -> str:
+    """A reference as text: a string as it is; a number or a boolean read from JSON as the answer it states
+    (``3`` and ``3.0`` -> ``"3"``, ``2.5`` -> ``"2.5"``, ``true`` -> ``"yes"``); anything else is an error naming it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    raise LmmclError(f"{metric} got {value!r} as reference; a reference is a string, a number or a boolean "
+                     f"(an item without an answer is a bad record, skipped when the data is read).")
+
+
+def as_refs(target: object, metric: str = "a metric") -> list[str]:
+    """A target as a list of accepted references (one reference or a list of them; numbers and booleans read as
+    text by :func:`reference_text`); anything else is an error naming the value."""
+    if isinstance(target, (list, tuple)):
+        return [reference_text(ref, metric) for ref in target]
+    return [reference_text(target, metric)]
 
 
 class AnswerMetric(torchmetrics.Metric):
@@ -52,8 +68,9 @@ class AnswerMetric(torchmetrics.Metric):
     def add_sum_state(self, name: str) -> None:
         self.add_state(name, torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
 
-    def update(self, preds: Sequence[str], targets: Sequence[str | Sequence[str]]) -> None:
-        """Score a batch; a target is one reference or a list of accepted references."""
+    def update(self, preds: Sequence[str], targets: Sequence[object]) -> None:
+        """Score a batch; a target is one reference or a list of accepted references (strings, or numbers and
+        booleans read from JSON: :func:`reference_text`)."""
         if len(preds) != len(targets):
             raise ValueError(f"{type(self).__name__}.update got {len(preds)} predictions for {len(targets)} targets.")
         sums: Counter = Counter()
@@ -100,8 +117,10 @@ class ExactMatch(BestReferenceMetric):
 
 class VQAAccuracy(AnswerMetric):
     """VQA accuracy after the official VQA normalisation: the mean, over leaving out each reference in turn, of
-    min(#remaining references equal to the reply / 3, 1) - for any number of references, as lmms-eval does
-    (10 annotators give the official rule; one matching reference of one scores 0, of two 1/3 per subset).
+    min(#remaining references equal to the reply / k, 1) with k = min(3, #references - 1). With 4 or more
+    references k is the official 3 (10 annotators give the official rule, as lmms-eval computes it); with fewer, a
+    reply every reference agrees with still scores 1 (two references: 1 remains, k = 1); one reference is an exact
+    match after the VQA normalisation (leaving it out would leave nothing to match).
     """
 
     def score(self, pred: str, refs: list[str]) -> float:
@@ -109,7 +128,10 @@ class VQAAccuracy(AnswerMetric):
             return 0.0
         reply = norm.normalize_vqa(pred)
         hits = [norm.normalize_vqa(ref) == reply for ref in refs]
-        return sum(min((sum(hits) - hit) / 3, 1.0) for hit in hits) / len(hits)
+        if len(hits) == 1:
+            return float(hits[0])
+        needed = min(3, len(hits) - 1)
+        return sum(min((sum(hits) - hit) / needed, 1.0) for hit in hits) / len(hits)
 
 
 class ANLS(BestReferenceMetric):

@@ -25,16 +25,62 @@ def test_exact_match(pred, refs, expected):
 
 
 @pytest.mark.parametrize("pred, refs, expected", [
-    # leave-one-out for any count (lmms-eval): each subset without one reference, min(matches / 3, 1), averaged
-    ("Two", ["2", "two", "cat"], (1 / 3 + 1 / 3 + 2 / 3) / 3),   # leaving out a "2": 1 match; leaving out cat: 2
-    ("2", ["2", "2", "2.", "3"], (2 / 3 * 3 + 1) / 4),          # three matches: 2/3 in three subsets, 1 in one
+    # leave-one-out: each subset without one reference, min(matches / k, 1) with k = min(3, n - 1), averaged
+    ("Two", ["2", "two", "cat"], (1 / 2 + 1 / 2 + 2 / 2) / 3),   # k = 2: leaving out a "2" leaves 1 match
+    ("2", ["2", "2", "2.", "3"], (2 / 3 * 3 + 1) / 4),          # k = 3 from 4 references on: the official rule
     ("dog", ["cat"], 0.0),
-    ("dog", ["dog"], 0.0),                                       # the only reference left out: nothing to match
-    ("stop", ["stop"] * 3 + ["go"] * 6, (3 * 2 / 3 + 6) / 9),     # 9 answers: same rule as 10 (was min(3/3, 1) = 1)
+    ("dog", ["dog"], 1.0),                                       # one reference: an exact match
+    ("Dogs!", ["dogs"], 1.0),                                    # ... after the VQA normalisation
+    ("dog", ["dog", "dog"], 1.0),                                # every reference agrees: 1 with any count
+    ("dog", ["dog", "cat"], (0 + 1) / 2),                        # k = 1: leaving out cat leaves one match
+    ("dog", ["dog"] * 3, 1.0),
+    ("stop", ["stop"] * 3 + ["go"] * 6, (3 * 2 / 3 + 6) / 9),     # 9 answers: same rule as 10
     ("dog", [], 0.0),
 ])
 def test_vqa_accuracy_leave_one_out_for_any_count(pred, refs, expected):
     assert score("vqa_accuracy", pred, refs) == pytest.approx(expected)
+
+
+# Hand-computed: every metric on one reference (own data usually has one) and on several (the best one counts,
+# except vqa_accuracy's agreement rule above and mc_letter's [letter, option text]).
+@pytest.mark.parametrize("name, pred, one, many, expected_one, expected_many", [
+    ("exact_match", "Red circle", "red circle", ["blue", "red circle"], 1.0, 1.0),
+    ("exact_match", "red", "blue", ["blue", "green"], 0.0, 0.0),
+    ("anls", "invoice numbr", "invoice number", ["total", "invoice number"], 1 - 1 / 14, 1 - 1 / 14),
+    ("relaxed_accuracy", "104", "100", ["50", "100"], 1.0, 1.0),
+    ("mc_letter", "B", "B", ["B", "a dog"], 1.0, 1.0),
+    ("mc_letter", "a dog", "B", ["B", "a dog"], 0.0, 1.0),  # the option's text needs the text reference
+    ("count", "three", "3", ["4", "3"], 1.0, 1.0),
+    ("clock", "3:59", "4:00", ["7:30", "4:00"], 1.0, 1.0),
+    ("yes_no", "Yes, it is.", "yes", ["no", "yes"], 1.0, 1.0),
+    ("token_f1", "red big circle", "red circle", ["blue", "red circle"], 0.8, 0.8),  # P 2/3, R 1
+    ("bleu", "red circle", "red circle", ["blue square", "red circle"], 1.0, 1.0),
+    ("vqa_accuracy", "red", "red", ["red", "red", "blue"], 1.0, (1 / 2 + 1 / 2 + 1) / 3),
+])
+def test_every_metric_with_one_and_with_several_references(name, pred, one, many, expected_one, expected_many):
+    for refs, expected in (([one], expected_one), (many, expected_many)):
+        metric = build_metric(name)
+        metric.update([pred], [refs])
+        assert float(metric.compute()) == pytest.approx(expected), (name, refs)
+    single = build_metric(name)
+    single.update([pred], [one])  # a bare reference, not in a list
+    assert float(single.compute()) == pytest.approx(expected_one)
+
+
+@pytest.mark.parametrize("name, pred, ref, expected", [
+    ("count", "3", 3, 1.0),              # an integer count from a JSON file
+    ("count", "three", [3, 4], 1.0),
+    ("count", "2", 3, 0.0),
+    ("exact_match", "3", 3.0, 1.0),      # a float that is a whole number reads as one
+    ("relaxed_accuracy", "2.7", 2.5, 0.0),    # 8 % off
+    ("relaxed_accuracy", "2.52", 2.5, 1.0),
+    ("yes_no", "yes", True, 1.0),        # a JSON boolean states yes or no
+    ("vqa_accuracy", "7", 7, 1.0),
+])
+def test_references_of_other_types_are_read_as_the_answer_they_state(name, pred, ref, expected):
+    metric = build_metric(name)
+    metric.update([pred], [ref])
+    assert float(metric.compute()) == pytest.approx(expected)
 
 
 def test_vqa_accuracy_blank_annotator_does_not_change_the_rule():
