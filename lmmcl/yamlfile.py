@@ -26,6 +26,31 @@ def load_yaml(path: str | Path) -> Any:
         raise LmmclError(f"Cannot read {path}: {err.strerror or err}. Check the path.") from None
 
 
+def key_line(path: str | Path, key: str) -> int | None:
+    """The 1-based line of the first mapping key ``key`` in the YAML file ``path`` (at any depth), or None."""
+    try:
+        root = yaml.compose(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    nodes = [root] if root is not None else []
+    while nodes:
+        node = nodes.pop(0)
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == key:
+                    return k.start_mark.line + 1
+                nodes.append(v)
+        elif isinstance(node, yaml.SequenceNode):
+            nodes.extend(node.value)
+    return None
+
+
+def where_key(path: str | Path, key: str) -> str:
+    """``"<path>, line <n>"`` where ``key`` is set in ``path`` (just the path when it is not found)."""
+    line = key_line(path, key)
+    return f"{path}, line {line}" if line else str(path)
+
+
 def config_files(argv: list[str]) -> list[Path]:
     """Files named by ``--config`` and by YAML-file values (``--trainer.callbacks+=configs/baseline/lwf.yaml``)."""
     files = []

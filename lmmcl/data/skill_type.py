@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from PIL import Image
@@ -44,6 +45,7 @@ class Skill(ABC):
     """
 
     name: str
+    source_file: Path | None = None  # the skill YAML it was built from (set by lmmcl.data.skill.get_skill)
     metric: str = "exact_match"
     max_new_tokens: int = 8
     chance: float = 0.0
@@ -60,14 +62,23 @@ class Skill(ABC):
     def check_available(self) -> None:
         """Raise a clear error if the data cannot be reached (before any model is loaded)."""
 
+    def survey(self, split: str) -> tuple[int, dict[str, int]] | None:
+        """Rows the split's files hold and those that would be skipped, by reason, read without images or a model
+        (``lmmcl plan``); None where that is not known without loading the data."""
+        return None
 
-# Skill types: the ``type`` field of a skill YAML picks a factory taking the YAML's remaining keys.
+
+# Skill types: the ``type`` field of a skill YAML picks a factory taking the YAML's remaining keys; a type
+# registered with ``source_file=True`` also gets the YAML's path (its data paths are relative to it).
 SKILL_TYPES: dict[str, Callable[..., Skill]] = {}
+FILE_AWARE: set[str] = set()
 
 
-def register_skill_type(name: str) -> Callable:
+def register_skill_type(name: str, source_file: bool = False) -> Callable:
     def wrap(factory: Callable[..., Skill]) -> Callable[..., Skill]:
         SKILL_TYPES[name] = factory
+        if source_file:
+            FILE_AWARE.add(name)
         return factory
 
     return wrap

@@ -125,8 +125,9 @@ class DriftMonitor(Callback):
                 raise LmmclError(f"drift.skills {sorted(targets & set(names))} are target skills of this run: drift "
                                  f"prompts must be held out (choose among {trainer.datamodule.heldout_names}).")
             sizes = [self.n // len(names) + (k < self.n % len(names)) for k in range(len(names))]
+            built = {skill.name: skill for skill in trainer.datamodule.benchmarks}  # skill files: by their name
             samples = [s for name, size in zip(names, sizes) if size
-                       for s in get_skill(name).dataset("test", size, self.seed)]
+                       for s in (built.get(name) or get_skill(name)).dataset("test", size, self.seed)]
             collate = Collator(pl_module.processor, train=False)  # left padding: the last position is the answer's first
             self._batches = list(DataLoader(samples, batch_size=self.batch_size, collate_fn=collate))
             ids = number_token_ids(pl_module.processor.tokenizer)

@@ -15,6 +15,7 @@ from lmmcl.quiet import silence_dependency_deprecations
 from lmmcl.train.module import LMMModule
 from lmmcl.train.recipes import FreezeRecipe
 from lmmcl.rundir import run_dir
+from lmmcl.train.skill_files import resolve_skill_files
 from lmmcl.train.runs import RunRecord, place_run, release_versions, run_identity, run_name
 from lmmcl.train.stages import SequentialStages, run_sequence
 from lmmcl.train.validate import DEFAULT_CONFIG, validate_fit
@@ -42,6 +43,7 @@ class LMMCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config
+        resolve_skill_files(cfg)  # ./my_skill.yaml -> an absolute path, before anything reads it
         if self.subcommand == "fit":  # checked in seconds, before weights load or logs/ is written
             validate_fit(cfg)
         self.run_identity = run_identity(cfg)
@@ -120,5 +122,6 @@ def resolve(args: list[str]) -> dict[str, object]:
     with warnings.catch_warnings():  # args given while sys.argv names the tool: intended here
         warnings.filterwarnings("ignore", ".*args parameter is intended to run from within Python.*")
         cli = ResolvedConfig(**cli_kwargs(args))
+    resolve_skill_files(cli.config[cli.subcommand])
     config = cli.config[cli.subcommand].as_dict()
     return {k: v for k, v in config.items() if k != "config" and not k.startswith("__")}  # not the file names

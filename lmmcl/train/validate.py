@@ -82,8 +82,16 @@ def check_skills(cfg: Any) -> None:
     if both:
         raise LmmclError(f"{both} is both a target skill (--data.skills) and held out (--data.heldout); a held-out "
                          f"benchmark must not be trained on. Remove it from one list ({sources(cfg)}).")
-    for name in skills + heldout:
-        get_skill(name).check_available()
+    built = {entry: get_skill(entry) for entry in skills + heldout}  # a bad skill file: its own message
+    names: dict[str, list[str]] = {}
+    for entry, skill in built.items():
+        names.setdefault(skill.name, []).append(entry)
+    clash = {name: entries for name, entries in names.items() if len(entries) > 1}
+    if clash:
+        raise LmmclError(f"Two skills are named the same: {clash}. A skill file's name is its `name:` key or its file "
+                         f"name; rename one ({sources(cfg)}).")
+    for skill in built.values():
+        skill.check_available()
 
 
 def check_recipe_on_model(cfg: Any) -> None:

@@ -341,9 +341,11 @@ def test_hub_rows_without_pixels_name_the_missing_column(local, tmp_path, monkey
 def test_plan_resolves_sources_without_loading_data(local):
     plan = dataset_plan(["ai2d", "timeclock", "species"])
     by_key = {(row["skill"], row["split"]): row for row in plan}
-    assert by_key["ai2d", "test"] | {"where": None} == {
+    assert by_key["ai2d", "test"] | {"where": None, "file": None} == {
         "skill": "ai2d", "kind": "heldout", "split": "test", "id": "lmms-lab/ai2d", "config": None,
-        "hub_split": "test", "rows": 3088, "metric": "mc_letter", "found": True, "where": None}
+        "hub_split": "test", "rows": 3088, "skipped": None, "metric": "mc_letter", "found": True, "where": None,
+        "file": None}
+    assert by_key["ai2d", "test"]["file"].endswith("configs/skills/ai2d.yaml")
     assert by_key["timeclock", "train"]["found"] and by_key["species", "train"]["where"] == "generated"
     table = format_plan(plan)
     assert "lmms-lab/ai2d:test" in table and "AvaXiao/clockreading-time:train" in table

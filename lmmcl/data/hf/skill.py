@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # `datasets` takes seconds to import: only the code paths tha
 log = logging.getLogger("lmmcl.data.hf")
 
 
-@register_skill_type("hf")
+@register_skill_type("hf", source_file=True)
 class HFSkill(Skill):
     """A benchmark or training set read with `datasets`, shaped entirely by configs/skills/<name>.yaml.
 
@@ -37,13 +37,15 @@ class HFSkill(Skill):
         splits: lmmcl split ("train", "test") -> :class:`Source` keys for it; a held-out benchmark has only "test".
         metric, kind, chance, max_new_tokens: see :class:`Skill`.
         description: one line for humans.
+        source_file: the skill YAML (a relative ``data_dir`` is relative to its folder).
         **defaults: :class:`Source` keys shared by every split (e.g. ``id``, ``columns``, ``data_dir``).
     """
 
     def __init__(self, name: str, splits: dict[str, dict[str, Any] | None], metric: str = "exact_match",
                  kind: str = "target", chance: float = 0.0, max_new_tokens: int = 16, description: str = "",
-                 **defaults: Any):
+                 source_file: str | Path | None = None, **defaults: Any):
         self.name, self.metric, self.kind, self.chance = name, metric, kind, chance
+        self.source_file = Path(source_file) if source_file else SKILL_CONFIG_DIR / f"{name}.yaml"
         self.max_new_tokens, self.description = max_new_tokens, description
         known = {f.name for f in fields(Source)}
         self.sources: dict[str, Source] = {}
@@ -81,12 +83,13 @@ class HFSkill(Skill):
         if split not in self.sources:
             what = "a held-out benchmark (evaluation only)" if self.kind == "heldout" else "a skill"
             raise LmmclError(f"Skill {self.name!r} is {what} with no {split!r} split; it has: "
-                             f"{', '.join(self.sources)} (see {SKILL_CONFIG_DIR / (self.name + '.yaml')}).")
+                             f"{', '.join(self.sources)} (see {self.source_file}).")
         return self.sources[split]
 
     def _data_root(self, src: Source) -> tuple[Path | None, str]:
         if src.data_dir:
-            return Path(os.path.expandvars(src.data_dir)).expanduser(), "data_dir"
+            path = Path(os.path.expandvars(src.data_dir)).expanduser()
+            return self.source_file.parent / path, "data_dir"  # an absolute path stays as it is
         if os.environ.get("LMMCL_DATA_DIR"):
             return Path(os.environ["LMMCL_DATA_DIR"]).expanduser() / self.name, f"$LMMCL_DATA_DIR/{self.name}"
         return None, ""
@@ -136,7 +139,7 @@ class HFSkill(Skill):
                          f"datasets.load_dataset({args})\"`, then copy its HF_HOME cache here and export "
                          "HF_HOME=<that dir>;")
         lines.append(f"  - save a copy (Dataset.save_to_disk or .to_parquet) as <dir>/{self.name}/{split} and export "
-                     f"LMMCL_DATA_DIR=<dir>, or set data_dir in {SKILL_CONFIG_DIR / (self.name + '.yaml')};")
+                     f"LMMCL_DATA_DIR=<dir>, or set data_dir in {self.source_file};")
         if src.id:
             lines.append("  - or let `datasets` download it here: export HF_DATASETS_OFFLINE=0.")
         if src.note:
@@ -184,7 +187,7 @@ class HFSkill(Skill):
         missing = [c for c in src.needed_columns() if available is not None and c not in available]
         if missing:
             raise LmmclError(f"Skill {self.name!r} ({split} split): column(s) {missing} not in {where}, which has "
-                             f"{available}. Fix `columns` in {SKILL_CONFIG_DIR / (self.name + '.yaml')}."
+                             f"{available}. Fix `columns` in {self.source_file}."
                              + (f" Note: {src.note.strip()}" if src.note else ""))
 
     def _build(self, split: str, src: Source, rows: Any, size: int | None, seed: int, where: str) -> HFDataset:
