@@ -63,7 +63,7 @@ def test_figures_go_to_the_run_dir_and_tensorboard(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(str(tmp_path)) as writer:
-        write_report(tmp_path, build_report("m", "r", SKILLS, HELDOUT, STAGES, 1, 2, counting_bias=BIAS), writer=writer)
+        write_report(tmp_path, build_report("m", "r", SKILLS, HELDOUT, STAGES, 1, 2, counting_bias=BIAS), loggers=[writer])
     assert (tmp_path / "accuracy_matrix.png").stat().st_size > 0 and (tmp_path / "counting_bias.png").stat().st_size > 0
     events = EventAccumulator(str(tmp_path), size_guidance={"images": 0})
     events.Reload()

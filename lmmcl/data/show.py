@@ -25,11 +25,13 @@ def gallery_split(skill: Skill) -> str:
     return "train" if "train" in skill.splits() else "test"
 
 
-def skill_grid(name: str, n: int = 8, split: str = "train", seed: int = 0, cols: int = 4, scale: int = 4,
+def skill_grid(skill: str | Skill, n: int = 8, split: str = "train", seed: int = 0, cols: int = 4, scale: int = 4,
                thumb: int = THUMB) -> Image.Image:
-    """``n`` samples of skill ``name`` as one picture: each image enlarged ``scale`` times (thumbnails of at
-    most ``thumb`` pixels), its question and answer below."""
-    data = get_skill(name).dataset(split, n, seed)
+    """``n`` samples of ``skill`` (a name, a skill file or a skill) as one picture: each image enlarged ``scale``
+    times (thumbnails of at most ``thumb`` pixels), its question and answer below."""
+    skill = get_skill(skill) if isinstance(skill, str) else skill
+    name = skill.name
+    data = skill.dataset(split, n, seed)
     samples = [data[i] for i in range(min(n, len(data)))]
     samples = [s for s in samples if s]
     side = min(max((s.image.width for s in samples), default=1) * scale, thumb)
@@ -50,19 +52,20 @@ def skill_grid(name: str, n: int = 8, split: str = "train", seed: int = 0, cols:
 
 
 class SkillGallery(Callback):
-    """Log one example grid per skill of the run (targets and held-out) to TensorBoard, once per run: the
+    """Log one example grid per skill of the run (targets and held-out) to its loggers, once per run: the
     train split, or the test split of a benchmark that has no train split."""
 
     def __init__(self, n: int = 8):
         self.n = n
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        experiment = getattr(trainer.logger, "experiment", None)
-        if not trainer.is_global_zero or not hasattr(experiment, "add_image"):
+        from lmmcl.report.loggers import log_image
+
+        if not trainer.is_global_zero or not trainer.loggers:
             return
         for skill in trainer.datamodule.benchmarks:
-            grid = np.asarray(skill_grid(skill.name, self.n, split=gallery_split(skill)))
-            experiment.add_image(f"skills/{skill.name}", grid, dataformats="HWC")
+            grid = np.asarray(skill_grid(skill, self.n, split=gallery_split(skill)))
+            log_image(trainer.loggers, f"skills/{skill.name}", grid)
 
 
 def main(argv: list[str]) -> int:

@@ -180,8 +180,10 @@ class DriftMonitor(Callback):
                                                         if self.action == "stop" else "."))
             if self.action == "stop":
                 trainer.should_stop = True
-        if trainer.logger is not None and step > 0:  # step 0 (KL 0) would share a global step with the last stage's end
-            trainer.logger.log_metrics(metrics, step=trainer.global_step)
+        if step > 0:  # step 0 (KL 0) would share a global step with the last stage's end
+            from lmmcl.report.loggers import log_scalars
+
+            log_scalars(trainer.loggers, metrics, step=trainer.global_step)
 
 
 def at_fraction(curve: dict[str, Any], fraction: float, key: str = "kl") -> float | None:

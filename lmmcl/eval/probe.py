@@ -128,9 +128,10 @@ class CountingBiasProbe(Callback, StageLoopExtension):
 
     def replay(self, trainer: Trainer, pl_module: LightningModule, entry: dict[str, Any], index: int) -> None:
         """Log ``entry`` as ``probe/<group>/<stat>`` at step ``index`` (a measured one, or a reused base row's)."""
-        if trainer.logger is not None:
-            trainer.logger.log_metrics({f"probe/{group}/{key}": value for group in self.groups
-                                        for key, value in entry[group].items() if key != "n"}, step=index)
+        from lmmcl.report.loggers import log_scalars
+
+        log_scalars(trainer.loggers, {f"probe/{group}/{key}": value for group in self.groups
+                                      for key, value in entry[group].items() if key != "n"}, step=index)
 
     def base_row_settings(self) -> dict[str, Any] | None:
         """The probe's options and its prompt skills' fingerprints (None when one is not synthetic: not reused)."""

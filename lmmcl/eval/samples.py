@@ -32,6 +32,7 @@ from lmmcl.rundir import run_dir
 from lmmcl.tables import markdown_table
 
 SAMPLES_DIR = "samples"
+SAMPLE_COLUMNS = ("score", "prediction", "references", "question")  # the samples table shown by the loggers
 
 
 class SampleLog(Callback):
@@ -88,10 +89,14 @@ class SampleLog(Callback):
         for benchmark, rows in records.items():
             atomic_write(folder / f"{benchmark}{suffix}.jsonl",
                          "".join(json.dumps({"stage": name, **r}) + "\n" for r in rows))
-        writer = getattr(trainer.logger, "experiment", None)
-        if self.tensorboard_n and trainer.is_global_zero and hasattr(writer, "add_text"):
+        if self.tensorboard_n and trainer.is_global_zero:
+            from lmmcl.report.loggers import log_table
+
             for benchmark, rows in records.items():
-                writer.add_text(f"samples/{benchmark}", samples_markdown(rows[:self.tensorboard_n]), global_step=row)
+                shown = rows[:self.tensorboard_n]
+                log_table(trainer.loggers, f"samples/{benchmark}", list(SAMPLE_COLUMNS),
+                          [[r["score"], r["prediction"], " / ".join(r["references"]), r["question"]] for r in shown],
+                          samples_markdown(shown), step=row)
 
 
 def samples_markdown(records: list[dict[str, Any]]) -> str:
@@ -99,7 +104,7 @@ def samples_markdown(records: list[dict[str, Any]]) -> str:
     def cell(text: Any) -> str:
         return str(text).replace("|", "\\|").replace("\n", " ")
 
-    return "\n".join(markdown_table(["score", "prediction", "references", "question"],
+    return "\n".join(markdown_table(list(SAMPLE_COLUMNS),
                                      [[f"{r['score']:.2f}", cell(r["prediction"]), cell(" / ".join(r["references"])),
                                        cell(r["question"])] for r in records]))
 

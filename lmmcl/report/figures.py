@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from lmmcl.atomic import atomic_write
 from lmmcl.plots import CHAR_IN, sized_figure
+from lmmcl.report.loggers import log_image
 from lmmcl.report.sections import SECTIONS
 
 def accuracy_matrix_figure(report: dict[str, Any]):
@@ -48,12 +49,14 @@ def render(fig) -> Any:
     return np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., :3])
 
 
-def write_figures(run_dir: str | Path, report: dict[str, Any], writer: Any = None,
+def write_figures(run_dir: str | Path, report: dict[str, Any], loggers: Iterable[Any] = (),
                   step: int | None = None) -> list[Path]:
-    """accuracy_matrix.png and one ``<key>.png`` per section with a figure (counting_bias.png) in ``run_dir``; also into
-    TensorBoard as ``report/<name>`` at ``step`` (default: the last row's index) when ``writer`` is a SummaryWriter."""
+    """accuracy_matrix.png and one ``<key>.png`` per section with a figure (counting_bias.png) in ``run_dir``; also to
+    every logger with an image API as ``report/<name>`` at ``step`` (default: the last row's index;
+    :mod:`lmmcl.report.loggers`)."""
     from PIL import Image
 
+    loggers = list(loggers)
     figures = {}
     if report["stages"]:
         figures["accuracy_matrix"] = accuracy_matrix_figure(report)
@@ -61,15 +64,12 @@ def write_figures(run_dir: str | Path, report: dict[str, Any], writer: Any = Non
     step = len(report["stages"]) - 1 if step is None else step
     paths = []
     for name, fig in figures.items():
-        pixels = render(fig)  # drawn once, for the PNG and for TensorBoard
+        pixels = render(fig)  # drawn once, for the PNG and for the loggers
         path = Path(run_dir) / f"{name}.png"
         png = io.BytesIO()
         Image.fromarray(pixels).save(png, format="PNG")
         atomic_write(path, png.getvalue())
-        if writer is not None:
-            writer.add_image(f"report/{name}", pixels, global_step=step, dataformats="HWC")
+        log_image(loggers, f"report/{name}", pixels, step)
         paths.append(path)
-    if writer is not None:
-        writer.flush()
     return paths
 

@@ -39,6 +39,21 @@ def _cl_section(report: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def stopped_message(entry: dict[str, Any]) -> str:
+    """One sentence for the terminal and report.md."""
+    untrained = ", ".join(entry["untrained"]) or "none"
+    cut = entry.get("cut_short")
+    cut = (f"; stage {cut['stage']!r} was cut short after {cut['trained_batches']} of {cut['batches']} batches (a row "
+           f"evaluated after it is the model as it stood; it has no checkpoint)") if cut else ""
+    return f"The run ended before its last stage: {entry['reason']}. Stages that did not train: {untrained}{cut}."
+
+
+def stopped_lines(report: dict[str, Any]) -> list[str]:
+    """report.md's first-screen warning of a run that ended early."""
+    entry = report.get("stopped")
+    return [f"**Warning: {stopped_message(entry)}**", ""] if entry else []
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """The accuracy matrix (rows: after which stage; columns: benchmarks), the summary, the continual-learning
     metrics and every section, as Markdown that also reads well in a terminal."""
@@ -46,7 +61,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [f"# lmmcl report: {report['model']} / {report['recipe']}", "",
              f"Trainable parameters: {report['trainable_params']:,} of {report['total_params']:,} "
              f"({100 * report['trainable_params'] / max(1, report['total_params']):.2f}%)", "",
-             *sample_counts.warning_lines(report),
+             *stopped_lines(report), *sample_counts.warning_lines(report),
              "## Accuracy (%) after each stage", "",
              *markdown_table(["after", *columns],
                              [[row["name"], *(_fmt(row["scores"].get(c)) for c in columns)] for row in report["stages"]])]

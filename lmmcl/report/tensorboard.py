@@ -1,4 +1,5 @@
-"""A run's report read back from its logs: its report.json, or its TensorBoard scalars and config.yaml."""
+"""A run's report read back from its logs: its report.json, or its logged scalars (TensorBoard events or a
+CSVLogger's metrics.csv, whichever the run directory holds) and config.yaml."""
 
 from __future__ import annotations
 
@@ -24,26 +25,57 @@ def _run_config(run_dir: Path) -> dict[str, Any]:
     return {}
 
 
-def report_from_tensorboard(run_dir: str | Path, skills: list[str] | None = None,
-                            heldout: list[str] | None = None) -> dict[str, Any]:
-    """The report from the run's TensorBoard scalars: ``stage/<benchmark>`` (step = row), the sections' own
-    (``probe/<group>/<stat>``), ``params/trainable``/``params/total``; names from config.yaml (or ``skills``/``heldout``)."""
+def tensorboard_scalars(run_dir: Path) -> dict[str, dict[int, float]]:
+    """Tag -> {step: value} of the run's TensorBoard events (a step logged twice: the last value wins)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    run_dir = Path(run_dir)
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
-    tags = events.Tags().get("scalars", [])
+    return {tag: {e.step: float(e.value) for e in events.Scalars(tag)} for tag in events.Tags().get("scalars", [])}
+
+
+def csv_scalars(path: Path) -> dict[str, dict[int, float]]:
+    """Tag -> {step: value} of a CSVLogger's metrics.csv (one row per logging call, empty cells elsewhere)."""
+    import csv
+
+    found: dict[str, dict[int, float]] = {}
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            step = int(float(row.get("step") or 0))
+            for tag, value in row.items():
+                if tag not in ("step", "epoch") and value not in (None, ""):
+                    found.setdefault(tag, {})[step] = float(value)
+    return found
+
+
+def logged_scalars(run_dir: Path) -> dict[str, dict[int, float]]:
+    """The run's scalars from what its directory holds: TensorBoard events, else a CSVLogger's metrics.csv."""
+    if any(run_dir.glob("events.out.tfevents*")):
+        return tensorboard_scalars(run_dir)
+    if (run_dir / "metrics.csv").exists():
+        return csv_scalars(run_dir / "metrics.csv")
+    return {}
+
+
+def report_from_tensorboard(run_dir: str | Path, skills: list[str] | None = None,
+                            heldout: list[str] | None = None) -> dict[str, Any]:
+    """The report from the run's logged scalars (TensorBoard events or metrics.csv): ``stage/<benchmark>`` (step =
+    row), the sections' own (``probe/<group>/<stat>``), ``params/trainable``/``params/total``; names from config.yaml
+    (or ``skills``/``heldout``)."""
+    run_dir = Path(run_dir)
+    scalars = logged_scalars(run_dir)
+    tags = list(scalars)
 
     def series(tag: str) -> dict[int, float]:
-        return {e.step: float(e.value) for e in events.Scalars(tag)}  # a step logged twice: the last value wins
+        return scalars.get(tag, {})
 
     config = _run_config(run_dir)
     data = config.get("data") or {}
     skills = list(skills or data.get("skills") or [])
     logged = [t[len("stage/"):] for t in tags if t.startswith("stage/") and t not in ("stage/step", "stage/lr")]
     if not logged:
-        raise LmmclError(f"{run_dir} has neither report.json nor TensorBoard stage/<benchmark> scalars: "
+        raise LmmclError(f"{run_dir} has neither report.json nor logged stage/<benchmark> scalars (TensorBoard events "
+                         f"or metrics.csv): "
                          f"is it a run directory (logs/<model>/<recipe>/version_<n>)?")
     if not skills:
         raise LmmclError(f"{run_dir} has no config.yaml naming the target skills in training order: pass them, "

@@ -39,6 +39,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.atomic import atomic_write
 from lmmcl.contracts import StageLoopExtension
+from lmmcl.report.loggers import log_scalars
 from lmmcl.rundir import run_dir
 
 FORMAT = 1  # bump when an entry's content changes meaning
@@ -194,8 +195,7 @@ class BaseRowCache:
 def replay(trainer: Trainer, module: LightningModule, stages: Any, entry: dict[str, Any]) -> None:
     """Write and log a reused base row as its evaluation does (called by ``SequentialStages.on_fit_start``)."""
     module.last_scores, module.last_samples = dict(entry["scores"]), dict(entry["samples"])
-    if trainer.logger is not None:
-        trainer.logger.log_metrics({f"val/{k}": v for k, v in entry["scores"].items()}, step=0)
+    log_scalars(trainer.loggers, {f"val/{k}": v for k, v in entry["scores"].items()}, step=0)
     log, run = sample_log(trainer), run_dir(trainer)
     if log is not None and run is not None:
         log.write_row(trainer, run, "base", 0, entry["records"])

@@ -7,16 +7,19 @@ import warnings
 from lightning.pytorch.cli import LightningCLI
 
 from lmmcl.data.datamodule import SkillSequence
+from lmmcl.errors import LmmclError
 from lmmcl.faults import armed, fault_callback
 from lmmcl.eval.drift import DriftMonitor
 from lmmcl.eval.samples import SampleLog
 from lmmcl.train.prepare import prepare_model
 from lmmcl.quiet import silence_dependency_deprecations
+from lmmcl.report.markdown import stopped_message
 from lmmcl.train.module import LMMModule
 from lmmcl.train.recipes import FreezeRecipe
-from lmmcl.rundir import run_dir
+from lmmcl.train.loggers import place_loggers
+from lmmcl.rundir import RunFolder, run_dir
 from lmmcl.train.skill_files import resolve_skill_files
-from lmmcl.train.runs import RunRecord, place_run, release_versions, run_identity, run_name
+from lmmcl.train.runs import RunRecord, release_versions, run_identity
 from lmmcl.train.stages import SequentialStages, run_sequence
 from lmmcl.train.validate import DEFAULT_CONFIG, validate_fit
 
@@ -48,18 +51,19 @@ class LMMCLI(LightningCLI):
             validate_fit(cfg)
         self.run_identity = run_identity(cfg)
         prepare_model(cfg.model.preset, cfg.model.model_path)  # a missing tiny base: built here, on one rank
-        logger = cfg.trainer.logger
-        init = getattr(logger, "init_args", None)
-        if init is None or "name" not in init:
-            return
-        if getattr(init, "name", None) in (None, "auto"):
-            init.name = run_name(cfg.model.preset, cfg.recipe.name, self.run_identity["baselines"])
-        if self.subcommand == "fit":
-            # A resumed run continues in the directory its checkpoint names; a new one never overwrites a config.
-            self.save_config_kwargs["overwrite"] = place_run(init, cfg.get("ckpt_path"), self.run_identity)
+        # Every logger into the run's directory; a resumed run continues in the one its checkpoint names.
+        fit = self.subcommand == "fit"
+        self.run_place = place_loggers(cfg.trainer.logger, cfg.model.preset, cfg.recipe.name,
+                                       self.run_identity["baselines"], cfg.get("ckpt_path"),
+                                       self.run_identity if fit else None)
+        if fit and self.run_place is not None:
+            self.save_config_kwargs["overwrite"] = self.run_place.resumed  # a new run never overwrites a config
 
     def before_fit(self) -> None:
-        self.trainer.callbacks.append(RunRecord(self.run_identity))  # every checkpoint knows its run
+        place = getattr(self, "run_place", None)
+        if place is not None and place.folder is not None:
+            self.trainer.callbacks.append(RunFolder(place.folder))  # report, samples, checkpoints: lmmcl's folder
+        self.trainer.callbacks.append(RunRecord(self.run_identity, place))  # every checkpoint knows its run
         if armed():
             self.trainer.callbacks.append(fault_callback())  # kill points for the fault-injection test
 
@@ -69,9 +73,15 @@ class LMMCLI(LightningCLI):
 
     def after_fit(self) -> None:
         folder = run_dir(self.trainer)  # on every rank: reading it is a collective
+        report = f"{folder / 'report.md' if folder else '(no logger)'} (and report.json)"
+        stages = next((cb for cb in self.trainer.callbacks if isinstance(cb, SequentialStages)), None)
+        stopped = stages.stopped if stages is not None else None
+        if stopped is not None and not stopped["asked"]:  # a run cut short by surprise must not look done
+            raise LmmclError(f"{stopped_message(stopped)} What it has is in {report}.")
         if self.trainer.is_global_zero:
-            print(f"\n[lmmcl] done. Report: {folder / 'report.md' if folder else '(no logger)'} "
-                  f"(and report.json); TensorBoard: make tensorboard")
+            head = f"stopped early as asked ({stopped['reason']}; untrained: {', '.join(stopped['untrained'])})" \
+                if stopped else "done"
+            print(f"\n[lmmcl] {head}. Report: {report}; TensorBoard: make tensorboard")
 
 
 class ResolvedConfig(LMMCLI):

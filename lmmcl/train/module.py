@@ -102,7 +102,8 @@ class LMMModule(LightningModule):
             raise LmmclError("No parameter requires grad: the freezing recipe selected nothing to train.")
         check_master_weights(self.trainer.precision, params)
         optimizer = torch.optim.AdamW(self._param_groups(), weight_decay=self.hparams.weight_decay)
-        steps = self.stage_steps() or max(1, int(self.trainer.estimated_stepping_batches))
+        estimated = self.trainer.estimated_stepping_batches  # infinite with max_time and no max_epochs
+        steps = self.stage_steps() or (max(1, int(estimated)) if math.isfinite(estimated) else 1)
         warmup = math.ceil(self.hparams.warmup_ratio * steps)
         scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

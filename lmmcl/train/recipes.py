@@ -34,6 +34,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.train.adapters import adapter_class
+from lmmcl.report.loggers import log_scalars
 from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
 from lmmcl.registry import config_dir, entry_path, known
@@ -165,8 +166,7 @@ class FreezeRecipe(Callback):
         self.param_counts = {"trainable": trainable, "total": total}  # the report's parameter counts
         rank_zero_info(f"[lmmcl] recipe {self.recipe.name!r}: {trainable:,} trainable of {total:,} parameters "
                        f"({100 * trainable / total:.2f}%) in {len(self.trainable_names)} tensors")
-        if trainer.logger is not None:
-            trainer.logger.log_metrics({"params/trainable": trainable, "params/total": total}, step=0)
+        log_scalars(trainer.loggers, {"params/trainable": trainable, "params/total": total}, step=0)
         out = run_dir(trainer)  # on every rank: reading it is a collective
         if trainer.is_global_zero and out is not None:
             out.mkdir(parents=True, exist_ok=True)

@@ -201,11 +201,11 @@ def release_versions() -> None:
 class RunRecord(Callback):
     """Writes the run's identity and directory into every checkpoint (``checkpoint["lmmcl_run"]``)."""
 
-    def __init__(self, identity: dict[str, Any]):
-        self.identity = dict(identity)
+    def __init__(self, identity: dict[str, Any], place: Any = None):
+        self.identity, self.place = dict(identity), place  # place: lmmcl.train.loggers.RunPlace
 
     def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
-        logger = trainer.logger
+        where = self.place if self.place is not None and self.place.version is not None else trainer.logger
         checkpoint[RECORD_KEY] = {**self.identity, "run_dir": str(run_dir(trainer).resolve()),
-                                  "save_dir": str(Path(logger.save_dir).resolve()), "name": logger.name,
-                                  "version": logger.version}
+                                  "save_dir": str(Path(where.save_dir).resolve()), "name": where.name,
+                                  "version": where.version}

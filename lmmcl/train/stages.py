@@ -11,7 +11,11 @@
   a :class:`~lmmcl.contracts.StageLoopExtension` callback adds one entry to its report section after each row
   and before the report is written (the counting-bias probe);
 - with ``base_cache``, the base row is evaluated once per base model, benchmarks, seed and evaluation settings
-  and replayed by later runs (:mod:`lmmcl.train.base_row`; ``lmmcl compare --train`` sets it).
+  and replayed by later runs (:mod:`lmmcl.train.base_row`; ``lmmcl compare --train`` sets it);
+- Lightning's run bounds act per stage: ``trainer.max_steps`` is each stage's optimizer steps,
+  ``limit_train_batches`` each stage's batches; ``max_epochs`` is the number of stages (set here);
+  ``max_time`` bounds the whole stage loop. A run that ends before its last stage records why and which stages
+  did not train (:mod:`lmmcl.train.stops`).
 """
 
 from __future__ import annotations
@@ -24,14 +28,20 @@ from typing import Any
 import torch
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from lmmcl.contracts import StageData, StageLoopExtension
 from lmmcl.faults import kill_point
 from lmmcl.train import base_row
 from lmmcl.report import build_report, write_report
+from lmmcl.report.loggers import log_scalars
 from lmmcl.rundir import run_dir
 from lmmcl.errors import LmmclError
+from lmmcl.report.markdown import stopped_message
+from lmmcl.train.stops import stop_reason, stopped_entry
+
+OPTIMIZER_STATE = ("optimizer_states", "lr_schedulers")  # what --stages.weights_only leaves out
+WEIGHTS_ONLY = "lmmcl_weights_only"  # a checkpoint's mark that it has no optimizer state
 
 
 def stage_seed(stage: int) -> int:
@@ -46,6 +56,9 @@ class SequentialStages(Callback):
 
     Args:
         save_checkpoints: write ``checkpoints/stage<k>-<skill>.ckpt`` and ``last.ckpt`` after every stage.
+        weights_only: keep the optimizer and LR-scheduler state out of those checkpoints (a 7B ``llm`` run's AdamW
+            state is twice its trained weights). Resuming such a checkpoint loses nothing: every stage starts with a
+            fresh optimizer and schedule, and checkpoints are written only at stage ends.
         base_cache: a directory of base rows (:mod:`lmmcl.train.base_row`): the base row is evaluated once per base
             model, benchmarks, seed and evaluation settings, and a later run with the same replays it instead of
             evaluating (same report, samples and TensorBoard values). Default: none, every run evaluates it.
@@ -54,9 +67,13 @@ class SequentialStages(Callback):
 
     idle_in_base_evaluation = True  # what it does in an evaluation, base_row.replay does for a reused base row
 
-    def __init__(self, save_checkpoints: bool = True, base_cache: str | None = None):
-        self.save_checkpoints, self.base_cache = save_checkpoints, base_cache
+    def __init__(self, save_checkpoints: bool = True, base_cache: str | None = None, weights_only: bool = False):
+        self.save_checkpoints, self.base_cache, self.weights_only = save_checkpoints, base_cache, weights_only
         self.rows: list[dict[str, Any]] = []
+        self.completed: list[str] = []  # stages whose training ran to the end (checkpointed)
+        self.stopped: dict[str, Any] | None = None  # why the run ended before its last stage (lmmcl.train.stops)
+        self.cut_short: dict[str, Any] | None = None  # the stage whose training a stop ended before its last batch
+        self._stage_checkpoint = False  # True while this callback writes a stage checkpoint
         self.extras: dict[str, Any] = {}  # other callbacks' report sections (e.g. counting_bias)
         self.stage_start_step = 0
         self.reused_base: dict[str, Any] | None = None  # a base-row cache entry, replayed at fit start
@@ -72,6 +89,11 @@ class SequentialStages(Callback):
             raise LmmclError("SequentialStages needs trainer.reload_dataloaders_every_n_epochs=1, or every stage "
                              "would silently train on the first skill.")
         trainer.fit_loop.max_epochs = n_stages
+        if trainer.max_steps > 0:  # per stage: at most max_steps optimizer steps of each stage's skill
+            per_stage = trainer.max_steps * trainer.accumulate_grad_batches
+            limit = trainer.limit_train_batches
+            trainer.limit_train_batches = per_stage if isinstance(limit, float) and limit == 1.0 else min(limit, per_stage)
+            trainer.fit_loop.epoch_loop.max_steps = -1
         if self.reused_base is not None:  # the base row from the cache instead of an evaluation (run_sequence)
             entry, self.reused_base = self.reused_base, None
             base_row.replay(trainer, pl_module, self, entry)
@@ -143,8 +165,7 @@ class SequentialStages(Callback):
         self.rows.append(row)
         self.extras["samples"] = samples
         index = len(self.rows) - 1
-        if trainer.logger is not None:
-            trainer.logger.log_metrics({f"stage/{k}": v for k, v in row["scores"].items()}, step=index)
+        log_scalars(trainer.loggers, {f"stage/{k}": v for k, v in row["scores"].items()}, step=index)
         for callback in trainer.callbacks:  # e.g. CountingBiasProbe: one entry of its report section per row
             if isinstance(callback, StageLoopExtension):
                 if sections is None:
@@ -170,18 +191,31 @@ class SequentialStages(Callback):
     def write_report(self, trainer: Trainer, pl_module: LightningModule) -> None:
         folder = run_dir(trainer)  # on every rank: reading it is a collective
         if trainer.is_global_zero and folder is not None:
-            path = write_report(folder, self.report(trainer, pl_module),
-                                writer=getattr(trainer.logger, "experiment", None))  # figures into TensorBoard too
+            path = write_report(folder, self.report(trainer, pl_module), loggers=trainer.loggers)  # figures too
             rank_zero_info(f"[lmmcl] report: {path}")
 
+    def stage_cut_short(self, trainer: Trainer) -> bool:
+        """Whether the current stage ended before its last batch (a time limit, a stop request)."""
+        return trainer.fit_loop.epoch_loop.batch_progress.current.completed < trainer.num_training_batches
+
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.stage_cut_short(trainer):  # not a finished stage: not checkpointed (resume would skip its rest)
+            self.cut_short = {"stage": self.stage_name(trainer), "trained_batches":
+                              trainer.fit_loop.epoch_loop.batch_progress.current.completed,
+                              "batches": trainer.num_training_batches}
+            return
+        self.completed.append(self.stage_name(trainer))
         run = run_dir(trainer) if self.save_checkpoints else None  # on every rank: a collective
         if run is None:
             return
         folder = run / "checkpoints"
         path = folder / f"stage{trainer.current_epoch + 1}-{self.stage_name(trainer)}.ckpt"
         tmp = path.with_name(path.name + ".tmp")
-        trainer.save_checkpoint(tmp, weights_only=False)  # full state: resume needs optimizer + loops
+        self._stage_checkpoint = True
+        try:
+            trainer.save_checkpoint(tmp, weights_only=False)  # loops and callbacks: resume needs them
+        finally:
+            self._stage_checkpoint = False
         if trainer.is_global_zero:
             kill_point("checkpoint_write")  # tests: killed here, the .tmp is never read (lmmcl.faults)
             os.replace(tmp, path)  # atomic: a crash leaves the previous checkpoint intact
@@ -195,13 +229,54 @@ class SequentialStages(Callback):
             os.replace(last_tmp, last)
         trainer.strategy.barrier()
 
+    def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+        if self.weights_only and self._stage_checkpoint:
+            for key in OPTIMIZER_STATE:
+                checkpoint.pop(key, None)
+            checkpoint[WEIGHTS_ONLY] = True
+
+    def on_load_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+        if checkpoint.get(WEIGHTS_ONLY):
+            for key in OPTIMIZER_STATE:  # nothing to restore: the next stage builds its own optimizer and schedule
+                checkpoint.setdefault(key, [])
+            rank_zero_info("[lmmcl] resuming from a weights-only stage checkpoint (--stages.weights_only): the "
+                           "optimizer state was not saved; the next stage starts with a fresh optimizer and LR schedule, "
+                           "as every stage does, so nothing is lost.")
+
+    # --- a run that ends early -------------------------------------------------------------------
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        skills = trainer.datamodule.skill_names
+        if len(self.completed) >= len(skills) or self.stopped is not None:
+            return
+        reason, asked = stop_reason(trainer, self.extras)
+        self.record_stop(trainer, pl_module, stopped_entry(reason, asked, skills, self.completed, self.cut_short))
+
+    def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt) and trainer.state.fn == TrainerFn.FITTING:
+            skills = trainer.datamodule.skill_names
+            stage = skills[trainer.current_epoch] if trainer.current_epoch < len(skills) else None
+            cut = self.cut_short or ({"stage": stage, "trained_batches": trainer.fit_loop.epoch_loop.batch_progress
+                                      .current.completed, "batches": trainer.num_training_batches} if stage else None)
+            entry = stopped_entry("interrupted (Ctrl-C)", False, skills, self.completed, cut)
+            self.record_stop(trainer, pl_module, entry)
+
+    def record_stop(self, trainer: Trainer, pl_module: LightningModule, entry: dict[str, Any]) -> None:
+        """Keep ``entry`` in the report (``stopped``), rewrite it and say so."""
+        self.stopped = self.extras["stopped"] = entry
+        if self.rows:
+            self.write_report(trainer, pl_module)
+        rank_zero_warn(f"[lmmcl] {stopped_message(entry)}")
+
     # --- resume ----------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "extras": self.extras}
+        return {"rows": self.rows, "extras": self.extras, "completed": self.completed}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.rows = list(state_dict["rows"])
         self.extras = dict(state_dict.get("extras", {}))
+        self.extras.pop("stopped", None)  # a resumed run goes on: the stop it records is its own
+        # older checkpoints: every stage row was a finished stage
+        self.completed = list(state_dict.get("completed", [r["name"] for r in self.rows[1:]]))
 
 
 def run_sequence(trainer: Trainer, model: LightningModule, datamodule: LightningDataModule,

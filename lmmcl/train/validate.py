@@ -49,6 +49,30 @@ def check_numbers(cfg: Any) -> None:
             raise LmmclError(f"--{option} {value!r} is invalid: it must be {valid}. Fix it in {sources(cfg)}.")
 
 
+def check_run_bounds(cfg: Any) -> None:
+    """Lightning's flags that bound a run, read per stage (lmmcl.train.stages): refused where they cannot be."""
+    from lmmcl.data.order import apply_order
+
+    stages = len(apply_order(list(value_at(cfg, "data.skills") or []), value_at(cfg, "data.order")))
+    epochs = value_at(cfg, "trainer.max_epochs")
+    if epochs not in (None, -1, stages):
+        raise LmmclError(f"--trainer.max_epochs {epochs} cannot apply: a stage is one epoch of its skill's training "
+                         f"split, so a run has max_epochs = its number of stages ({stages}), set by lmmcl. Drop the "
+                         f"option; to train each stage on more samples raise --data.train_size, to stop each stage "
+                         f"sooner use --trainer.max_steps N (per stage) ({sources(cfg)}).")
+    limit = value_at(cfg, "trainer.limit_train_batches")
+    if limit is not None and limit <= 0:
+        raise LmmclError(f"--trainer.limit_train_batches {limit} would train no stage: give a number of batches per "
+                         f"stage (e.g. 10) or a fraction of each stage's batches in (0, 1] ({sources(cfg)}).")
+    steps = value_at(cfg, "trainer.max_steps")
+    if steps is not None and steps not in (-1,) and steps < 1:
+        raise LmmclError(f"--trainer.max_steps {steps} would train no stage: it is each stage's number of optimizer "
+                         f"steps; give a number >= 1, or -1 for every batch ({sources(cfg)}).")
+    if steps not in (None, -1) and isinstance(limit, float) and limit != 1.0:
+        raise LmmclError(f"--trainer.max_steps {steps} and --trainer.limit_train_batches {limit} both bound each "
+                         f"stage; give one of them ({sources(cfg)}).")
+
+
 def check_model(cfg: Any) -> None:
     from lmmcl.models.presets import get_preset
 
@@ -103,7 +127,7 @@ def check_recipe_on_model(cfg: Any) -> None:
     select_parameters(model, get_recipe(value_at(cfg, "recipe.name")), preset.components)
 
 
-CHECKS = (check_numbers, check_skills, check_recipe, check_model, check_recipe_on_model)
+CHECKS = (check_numbers, check_run_bounds, check_skills, check_recipe, check_model, check_recipe_on_model)
 
 
 def validate_fit(cfg: Any) -> None:
