@@ -30,6 +30,7 @@ TOOLS: dict[str, str] = {
     "plan": "lmmcl.train.plan:main",       # resolve datasets of an experiment without loading them
     "samples": "lmmcl.eval.samples:main",  # per-sample answers of a run, and how they changed between stages
     "probe": "lmmcl.train.iterations:main",  # counting bias and layer contribution over a counting-only tune
+    "export": "lmmcl.tools.export:main",   # a run's model as a save_pretrained folder (LoRA merged, model card)
 }
 
 
