@@ -2,7 +2,9 @@
 
 Reasons found when a split is built (texts): ``empty_question``, ``missing_answer``, ``bad_answer``. Found when
 an item is read or collated: ``missing_image``, ``undecodable_image``, ``too_long`` (prompt + answer over
-``data.max_length``: lmmcl never truncates, truncation can cut image tokens). Read-time reasons travel with
+``data.max_length``: lmmcl never truncates, truncation can cut image tokens). Conversation files add
+``no_assistant_turn``, ``image_count_mismatch`` (image placeholders and images differ in number) and, at collate,
+``multi_image`` (more images than the model takes per prompt; :mod:`lmmcl.data.conversations`). Read-time reasons travel with
 each batch (``batch["bad_records"]``), so they add up across DataLoader workers and ranks.
 """
 
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 REASONS = ("empty_question", "missing_answer", "bad_answer", "missing_image", "undecodable_image", "too_long",
-           "bad_record")
+           "bad_record", "no_assistant_turn", "image_count_mismatch", "multi_image")
 
 
 @dataclass(frozen=True)

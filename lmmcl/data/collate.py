@@ -1,7 +1,8 @@
 """Turn samples into model batches through the model's own processor and chat template.
 
 Training batches: prompt then answer, right-padded; labels are -100 on everything but the answer tokens
-(prompt text, the image placeholder's expanded tokens, padding). Evaluation batches: prompts only,
+(prompt text, the image placeholder's expanded tokens, padding). A conversation (a sample with ``messages``: several
+turns or images) is encoded whole through the chat template, and every assistant turn is labelled. Evaluation batches: prompts only,
 left-padded, so batched greedy generation continues every row from its last real token.
 The answer's ids are those the tokenizer gives it right after the prompt's text (:func:`answer_ids`), appended to
 the prompt's ids: training sees exactly the prompt tokens generation starts from, and answer tokens generation can
@@ -33,6 +34,43 @@ def answer_positions(labels: torch.Tensor) -> torch.Tensor:
 def chat_prompt(processor: Any, question: str) -> str:
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
     return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+
+def image_count(messages: list[dict[str, Any]]) -> int:
+    return sum(part["type"] == "image" for m in messages for part in m["content"])
+
+
+def sample_text(processor: Any, sample: Sample, train: bool) -> tuple[str, list[Any]]:
+    """The text a sample is encoded from and its images, in order: a plain sample's prompt (its answer is appended
+    when training); a conversation's every turn when training, its turns up to the last user turn, with the
+    generation prompt, when evaluating (the images those turns show)."""
+    if not sample.messages:
+        return chat_prompt(processor, sample.question), [sample.image]
+    turns = sample.messages if train else sample.messages[:-1]
+    text = processor.apply_chat_template(turns, add_generation_prompt=not train, tokenize=False)
+    return text, sample.images[:image_count(turns)]
+
+
+def assistant_labels(processor: Any, tokenizer: Any, ids: list[int], sample: Sample) -> list[int]:
+    """Labels of a conversation encoded whole (``ids``): every assistant turn's tokens (and its end-of-turn token) as
+    the chat template renders them, IGNORE_INDEX elsewhere. Each turn's start is the length of the encoded
+    conversation before it (with the generation prompt), its tokens those :func:`answer_ids` gives in context."""
+    labels = [IGNORE_INDEX] * len(ids)
+    for k, message in enumerate(sample.messages):
+        if message["role"] != "assistant":
+            continue
+        before = sample.messages[:k]
+        prompt = processor.apply_chat_template(before, add_generation_prompt=True, tokenize=False)
+        head = processor(text=[prompt], images=sample.images[:image_count(before)] or None)["input_ids"][0]
+        head = head.tolist() if torch.is_tensor(head) else list(head)
+        answer = answer_ids(tokenizer, [prompt], ["\n".join(p["text"] for p in message["content"]
+                                                           if p["type"] == "text").strip()])[0]
+        if ids[:len(head)] != head or ids[len(head):len(head) + len(answer)] != answer:
+            raise LmmclError(f"Sample {sample.meta}: the chat template does not render assistant turn {k} as the prompt "
+                             f"before it followed by the answer and the end-of-turn token, so its tokens cannot be "
+                             f"found to train on. Check the model's chat template.")
+        labels[len(head):len(head) + len(answer)] = answer
+    return labels
 
 
 def answer_separator(prompt: str) -> str:
@@ -68,14 +106,18 @@ class Collator:
     ``input_ids``: the module skips it.
     """
 
-    def __init__(self, processor: Any, train: bool, max_length: int = 512):
-        self.processor, self.train, self.max_length = processor, train, max_length
+    def __init__(self, processor: Any, train: bool, max_length: int = 512, max_images: int | None = None):
+        self.processor, self.train, self.max_length, self.max_images = processor, train, max_length, max_images
         self.tokenizer = processor.tokenizer
         self.skipped = 0
 
     def __call__(self, samples: list[Sample | None]) -> dict[str, Any]:
         good = [s for s in samples if s]
         bad = merge_counts(Counter(reason_of(s) for s in samples if not s))
+        if self.max_images is not None:  # a model that takes fewer images per prompt (lmmcl.data.conversations)
+            many = sum(len(s.images) > self.max_images for s in good)
+            good = [s for s in good if len(s.images) <= self.max_images]
+            bad = merge_counts(bad, {"multi_image": many})
         batch: dict[str, Any] = {"refs": [], "questions": []}
         while good:
             batch = self._encode(good)
@@ -91,8 +133,9 @@ class Collator:
         return batch
 
     def _encode(self, good: list[Sample]) -> dict[str, Any]:
-        prompts = [chat_prompt(self.processor, s.question) for s in good]
-        enc = self.processor(text=prompts, images=[s.image.convert("RGB") for s in good],
+        texts = [sample_text(self.processor, s, self.train) for s in good]
+        prompts = [text for text, _ in texts]
+        enc = self.processor(text=prompts, images=[i.convert("RGB") for _, images in texts for i in images],
                              padding=True, padding_side="left", return_tensors="pt")
         batch = self._train_batch(enc, good, prompts) if self.train else dict(enc)
         batch["refs"] = [s.answers for s in good]
@@ -108,12 +151,18 @@ class Collator:
         for sample in samples:
             if not sample.answer.strip():
                 raise LmmclError(f"Empty answer in sample {sample.meta}: a training target must be non-empty.")
-        answers = answer_ids(self.tokenizer, prompts, [s.answer.strip() for s in samples])
+        plain = [k for k, s in enumerate(samples) if not s.messages]
+        answers = dict(zip(plain, answer_ids(self.tokenizer, [prompts[k] for k in plain],
+                                             [samples[k].answer.strip() for k in plain])))
         rows, labels = [], []
-        for ids, mask, answer in zip(enc["input_ids"], enc["attention_mask"], answers):
+        for k, (ids, mask, sample) in enumerate(zip(enc["input_ids"], enc["attention_mask"], samples)):
             prompt = ids[mask.bool()].tolist()
-            rows.append(prompt + answer)
-            labels.append([IGNORE_INDEX] * len(prompt) + answer)
+            if sample.messages:  # the whole conversation is encoded: its assistant turns are the labels
+                rows.append(prompt)
+                labels.append(assistant_labels(self.processor, self.tokenizer, prompt, sample))
+                continue
+            rows.append(prompt + answers[k])
+            labels.append([IGNORE_INDEX] * len(prompt) + answers[k])
         width = max(map(len, rows))
         pad = self.tokenizer.pad_token_id
         batch = {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask")}

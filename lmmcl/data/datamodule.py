@@ -55,6 +55,7 @@ class SkillDataModule(LightningDataModule):
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.seed, self.max_length = seed, max_length
         self.processor: Any = None
+        self.max_images: int | None = None  # images per prompt the model takes (its preset's max_images)
         self.asked: int | None = test_size  # set from the test split when it is loaded
         self.load_bad: dict[str, int] = {}
         self.train_asked: int | None = train_size  # the same two for the training split, when it is loaded
@@ -105,7 +106,8 @@ class SkillDataModule(LightningDataModule):
             sampler = None
         return DataLoader(data, batch_size=self.batch_size if train else self.eval_batch_size, sampler=sampler,
                           num_workers=self.num_workers, persistent_workers=False,
-                          collate_fn=Collator(self.processor, train=train, max_length=self.max_length))
+                          collate_fn=Collator(self.processor, train=train, max_length=self.max_length,
+                                              max_images=self.max_images))
 
     def train_dataloader(self, shuffle_seed: int = 0) -> DataLoader:
         return self._loader("train", train=True, shuffle_seed=shuffle_seed)
@@ -167,9 +169,9 @@ class SkillSequence(LightningDataModule):
         return self.targets + self.heldout
 
     def setup(self, stage: str) -> None:
-        processor = self.trainer.lightning_module.processor
+        module = self.trainer.lightning_module
         for dm in self.targets + self.heldout:
-            dm.processor = processor
+            dm.processor, dm.max_images = module.processor, getattr(module.preset, "max_images", None)
 
     def train_dataloader(self) -> DataLoader:
         stage = self.trainer.current_epoch

@@ -86,6 +86,7 @@ def get_skills(names: Sequence[str]) -> list[Skill]:
 def _import_skill_types() -> None:
     # Importing the modules registers their types; done lazily to keep `import lmmcl` light.
     import lmmcl.data.skills  # noqa: F401  (the synthetic type and its generators)
+    import lmmcl.data.conversations  # noqa: F401  (conversation files)
     try:
         import lmmcl.data.hf  # noqa: F401
     except ImportError as err:  # the real-data loaders are optional until they exist

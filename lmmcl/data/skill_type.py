@@ -23,17 +23,24 @@ SKILL_CONFIG_DIR = config_dir("skills")  # one <name>.yaml per skill: its type a
 @dataclass
 class Sample:
     """One question about one image. ``answers`` holds every accepted reference (e.g. 10 VQA annotators);
-    ``answer`` is the single training target."""
+    ``answer`` is the single training target.
+
+    A conversation (:mod:`lmmcl.data.conversations`) also has ``messages`` (the HF chat format, an image part per
+    image) and ``images`` (in order); ``question`` and ``answer`` are then its last user and assistant turns."""
 
     image: Image.Image
     question: str
     answer: str
     answers: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    images: list[Image.Image] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.answers:
             self.answers = [self.answer]
+        if not self.images:
+            self.images = [self.image]
 
 
 class Skill(ABC):

@@ -47,6 +47,7 @@ class ModelPreset:
     dtype: str = "float32"
     description: str = ""
     meta_config: str | None = None  # a config.json relative to configs/model/: the architecture without weights
+    max_images: int | None = None  # images one prompt may hold (None: any); a conversation with more is a bad record
 
     def local_path(self) -> Path:
         """The built (randomly initialised) checkpoint's directory (builder presets only)."""

@@ -137,8 +137,9 @@ def test_skill_gallery_logs_one_grid_per_benchmark():
     from lmmcl.data.show import SkillGallery
 
     logged = {}
-    experiment = SimpleNamespace(add_image=lambda tag, img, dataformats: logged.__setitem__(tag, img.shape))
-    trainer = SimpleNamespace(is_global_zero=True, logger=SimpleNamespace(experiment=experiment),
+    writer = SimpleNamespace(add_image=lambda tag, img, dataformats, global_step: logged.__setitem__(tag, img.shape),
+                             add_text=lambda *args, **kwargs: None, flush=lambda: None)  # a SummaryWriter's methods
+    trainer = SimpleNamespace(is_global_zero=True, loggers=[writer],
                               datamodule=SimpleNamespace(benchmarks=[get_skill("count"), get_skill("color")]))
     SkillGallery(n=4).on_fit_start(trainer, None)
     assert set(logged) == {"skills/count", "skills/color"} and all(len(s) == 3 and s[2] == 3 for s in logged.values())
