@@ -153,7 +153,7 @@ class Collator:
                 raise LmmclError(f"Empty answer in sample {sample.meta}: a training target must be non-empty.")
         plain = [k for k, s in enumerate(samples) if not s.messages]
         answers = dict(zip(plain, answer_ids(self.tokenizer, [prompts[k] for k in plain],
-                                             [samples[k].answer.strip() for k in plain])))
+                                             [samples[k].answer.strip() for k in plain]))) if plain else {}
         rows, labels = [], []
         for k, (ids, mask, sample) in enumerate(zip(enc["input_ids"], enc["attention_mask"], samples)):
             prompt = ids[mask.bool()].tolist()

@@ -108,6 +108,8 @@ def test_every_assistant_turn_is_trained_through_the_family_chat_template(skill_
     data = get_skill(str(skill_files / "colours.yaml")).dataset("train")
     batch = Collator(processor, train=True, max_length=4096)([data[0], data[3], data[4]])
     assert batch["bad_records"] == {}
+    alone = Collator(processor, train=True, max_length=4096)([data[3], data[4]])  # conversations only
+    assert torch.equal(alone["labels"][0], batch["labels"][1][:alone["labels"].shape[1]])
     tokenizer = processor.tokenizer
     eos = tokenizer.eos_token_id
     trained = []
