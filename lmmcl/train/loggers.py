@@ -99,6 +99,8 @@ def place_loggers(value: Any, preset: str, recipe: str, baselines: list[str], ck
             for key, val in (("save_dir", place.save_dir), ("name", place.name), ("version", place.version)):
                 _set(init, key, val)
         elif _has(init, "save_dir"):
+            if place.folder is None and identity is None:  # lmmcl validate: the logger keeps its own place
+                continue
             if place.folder is None:
                 raise LmmclError(f"--trainer.logger {spec.class_path}: the run's version is not known before it starts "
                                  f"(several processes started by an outside launcher), so this logger cannot be pointed "

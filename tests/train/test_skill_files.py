@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from lmmcl.data.plan import main as plan_main
-from lmmcl.data.plan import resolve_config
+from lmmcl.train.plan import main as plan_main
+from lmmcl.train.plan import resolve_config
 from lmmcl.data.skill import get_skill
 from lmmcl.errors import LmmclError
 
