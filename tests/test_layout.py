@@ -8,7 +8,7 @@ from tests.test_imports import PACKAGE, cycles, import_graph
 
 ENTRY = {"cli", "contracts"}
 UTILITIES = {"errors", "failures", "faults", "registry", "yamlfile", "atomic", "tables", "plots", "cpu", "quiet",
-             "rundir"}
+             "rundir", "loggers"}
 SHIMS = {"perf": "lmmcl.train.perf"}  # old path named by run directories' saved config.yaml
 PACKAGES = {"train", "tools", "models", "data", "eval", "baselines", "report", "configs"}
 ARCHITECTURE = PACKAGE.parent / "docs" / "reference" / "architecture.md"

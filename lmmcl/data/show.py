@@ -59,7 +59,7 @@ class SkillGallery(Callback):
         self.n = n
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        from lmmcl.report.loggers import log_image
+        from lmmcl.loggers import log_image
 
         if not trainer.is_global_zero or not trainer.loggers:
             return

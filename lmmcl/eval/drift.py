@@ -181,7 +181,7 @@ class DriftMonitor(Callback):
             if self.action == "stop":
                 trainer.should_stop = True
         if step > 0:  # step 0 (KL 0) would share a global step with the last stage's end
-            from lmmcl.report.loggers import log_scalars
+            from lmmcl.loggers import log_scalars
 
             log_scalars(trainer.loggers, metrics, step=trainer.global_step)
 

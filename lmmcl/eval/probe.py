@@ -128,7 +128,7 @@ class CountingBiasProbe(Callback, StageLoopExtension):
 
     def replay(self, trainer: Trainer, pl_module: LightningModule, entry: dict[str, Any], index: int) -> None:
         """Log ``entry`` as ``probe/<group>/<stat>`` at step ``index`` (a measured one, or a reused base row's)."""
-        from lmmcl.report.loggers import log_scalars
+        from lmmcl.loggers import log_scalars
 
         log_scalars(trainer.loggers, {f"probe/{group}/{key}": value for group in self.groups
                                       for key, value in entry[group].items() if key != "n"}, step=index)

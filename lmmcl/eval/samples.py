@@ -90,7 +90,7 @@ class SampleLog(Callback):
             atomic_write(folder / f"{benchmark}{suffix}.jsonl",
                          "".join(json.dumps({"stage": name, **r}) + "\n" for r in rows))
         if self.tensorboard_n and trainer.is_global_zero:
-            from lmmcl.report.loggers import log_table
+            from lmmcl.loggers import log_table
 
             for benchmark, rows in records.items():
                 shown = rows[:self.tensorboard_n]

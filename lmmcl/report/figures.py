@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 from lmmcl.atomic import atomic_write
 from lmmcl.plots import CHAR_IN, sized_figure
-from lmmcl.report.loggers import log_image
+from lmmcl.loggers import log_image
 from lmmcl.report.sections import SECTIONS
 
 def accuracy_matrix_figure(report: dict[str, Any]):
@@ -53,7 +53,7 @@ def write_figures(run_dir: str | Path, report: dict[str, Any], loggers: Iterable
                   step: int | None = None) -> list[Path]:
     """accuracy_matrix.png and one ``<key>.png`` per section with a figure (counting_bias.png) in ``run_dir``; also to
     every logger with an image API as ``report/<name>`` at ``step`` (default: the last row's index;
-    :mod:`lmmcl.report.loggers`)."""
+    :mod:`lmmcl.loggers`)."""
     from PIL import Image
 
     loggers = list(loggers)

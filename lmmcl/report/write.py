@@ -13,7 +13,7 @@ from lmmcl.report.markdown import render_markdown
 
 def write_report(run_dir: str | Path, report: dict[str, Any], loggers: Iterable[Any] = (), figures: bool = True) -> Path:
     """report.json, report.md and (``figures``) the PNG figures, also sent to ``loggers`` (the run's Lightning
-    loggers, or a SummaryWriter; :mod:`lmmcl.report.loggers`)."""
+    loggers, or a SummaryWriter; :mod:`lmmcl.loggers`)."""
     run_dir = Path(run_dir)
     atomic_write(run_dir / "report.json", json.dumps(report, indent=2) + "\n")
     atomic_write(run_dir / "report.md", render_markdown(report))

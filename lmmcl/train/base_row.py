@@ -39,7 +39,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.atomic import atomic_write
 from lmmcl.contracts import StageLoopExtension
-from lmmcl.report.loggers import log_scalars
+from lmmcl.loggers import log_scalars
 from lmmcl.rundir import run_dir
 
 FORMAT = 1  # bump when an entry's content changes meaning

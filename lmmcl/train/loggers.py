@@ -10,7 +10,7 @@
 - without a TensorBoard or CSV logger, the root is the first logger's ``save_dir`` (``logs`` if it has none).
 
 report.json, report.md, the figures, ``samples/``, ``checkpoints/`` and config.yaml are written there by lmmcl
-itself, so they are the same whatever the loggers (:mod:`lmmcl.report.loggers` sends them the figures and samples).
+itself, so they are the same whatever the loggers (:mod:`lmmcl.loggers` sends them the figures and samples).
 """
 
 from __future__ import annotations

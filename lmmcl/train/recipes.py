@@ -34,7 +34,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
 from lmmcl.train.adapters import adapter_class
-from lmmcl.report.loggers import log_scalars
+from lmmcl.loggers import log_scalars
 from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
 from lmmcl.registry import config_dir, entry_path, known

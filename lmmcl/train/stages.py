@@ -34,7 +34,7 @@ from lmmcl.contracts import StageData, StageLoopExtension
 from lmmcl.faults import kill_point
 from lmmcl.train import base_row
 from lmmcl.report import build_report, write_report
-from lmmcl.report.loggers import log_scalars
+from lmmcl.loggers import log_scalars
 from lmmcl.rundir import run_dir
 from lmmcl.errors import LmmclError
 from lmmcl.report.markdown import stopped_message
