@@ -58,14 +58,16 @@ def run_config(run_dir: Path) -> dict[str, Any]:
 
 def adapters_of(config: dict[str, Any]) -> tuple[Any, list[Any]]:
     """The run's freezing recipe and the model adapters it applied (the recipe's own, then baseline callbacks)."""
-    from lmmcl.baselines import CLASSES
     from lmmcl.contracts import ModelAdapter
+    from lmmcl.train.baseline_registry import baseline_class, class_paths
     from lmmcl.train.recipes import FreezeRecipe
 
     freeze = FreezeRecipe(**(config.get("recipe") or {}))
     adapters = [freeze.adapter] if freeze.adapter is not None else []
+    by_class = {path.rpartition(".")[2]: name for name, path in class_paths().items()}
     for callback in (config.get("trainer") or {}).get("callbacks") or []:
-        cls = CLASSES.get(str(callback.get("class_path", "")).rpartition(".")[2])
+        name = by_class.get(str(callback.get("class_path", "")).rpartition(".")[2])
+        cls = baseline_class(name) if name else None
         if cls is not None and issubclass(cls, ModelAdapter):
             adapters.append(cls(**(callback.get("init_args") or {})))
     return freeze, adapters
