@@ -13,6 +13,7 @@ class _Trainer:
 
     callbacks: list = []
     logger = None
+    loggers: list = []
     is_global_zero = True
     log_dir = None
 
