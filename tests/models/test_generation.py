@@ -5,9 +5,16 @@ import torch
 
 from lmmcl.data.collate import Collator, chat_prompt
 from lmmcl.data.skill import get_skill
+from lmmcl.models.presets import get_preset
+from lmmcl.train.base import ensure_base
 from lmmcl.train.module import LMMModule
 
 FAMILIES = ["tiny", "tiny_onevision", "tiny_next", "tiny_qwen2_5_vl"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def tiny_base():
+    ensure_base(get_preset("tiny"))  # a fresh clone has only the shipped base; fit copies it, LMMModule does not
 
 
 @pytest.fixture(autouse=True, scope="module")
