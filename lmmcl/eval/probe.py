@@ -14,6 +14,11 @@ then the mean and the (population) std over samples. Counting prompts are report
 others as ``heldout`` (docs/reference/metrics.md); e.g. ``target.mass_mean``, ``heldout.mass_std``, ``heldout.mass_max_mean``.
 Mass rising on the other prompts after a counting stage is the bias that tracks forgetting.
 
+The prompts are the probe's own pictures: test-split samples drawn at the probe's ``seed`` (``PROBE_SEED`` by
+default, a seed no run's data uses), never an item the run scores: any prompt that is also a scored test item of the
+run (same skill, picture and question) is replaced by the next one (:meth:`CountingBiasProbe.avoid`). A non-counting
+number mass measured on the very items whose held-out scores it is compared with would share their noise.
+
 Each entry is appended to report.json's ``counting_bias`` section by the stage loop (saved in checkpoints;
 rendered and drawn as counting_bias.png by :mod:`lmmcl.eval.counting_bias_section`) and logged as ``probe/<group>/<stat>`` at
 step = row index.
@@ -44,6 +49,14 @@ ORDINAL_WORDS = frozenset(
 NUMERAL = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+|[0-9]+(?:st|nd|rd|th)")
 SPACE_MARKERS = "Ġ▁"  # byte-level BPE and SentencePiece word-start markers
 STATS = ("mass", "max_prob", "max_logit")
+PROBE_SEED = 7919
+
+
+def item_key(sample: Any) -> tuple[str, str]:
+    """What makes a test item the same item: its question and its picture's pixels."""
+    import hashlib
+
+    return sample.question, hashlib.sha1(sample.image.convert("RGB").tobytes()).hexdigest()
 
 
 def is_number_text(text: str) -> bool:
@@ -104,21 +117,30 @@ class CountingBiasProbe(Callback, StageLoopExtension):
         other: skills whose test questions are the non-counting prompts ("Describe the image.").
         max_new_tokens: generated steps per prompt (default: each skill's own ``max_new_tokens``).
         batch_size: prompts per generation batch.
-        seed: seed of the probe's test samples.
+        seed: seed of the probe's test samples (its own pictures: not the run's ``data.seed``).
     """
 
     section = "counting_bias"  # its rendering: lmmcl.eval.counting_bias_section
 
     def __init__(self, n: int = 32, counting: Sequence[str] = ("count",), other: Sequence[str] = ("caption",),
-                 max_new_tokens: int | None = None, batch_size: int = 16, seed: int = 0):
+                 max_new_tokens: int | None = None, batch_size: int = 16, seed: int = PROBE_SEED):
         self.n, self.max_new_tokens, self.batch_size, self.seed = n, max_new_tokens, batch_size, seed
         self.groups = {"target": list(counting), "heldout": list(other)}
         self._data: dict[str, list[tuple[Any, Any]]] | None = None
+        self._scored: dict[str, set[tuple[str, str]]] = {}  # per skill: the run's scored test items (avoid)
         self._number_ids: list[int] | None = None
 
     # --- hooks -----------------------------------------------------------------------------------
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        self.avoid(getattr(trainer.datamodule, "eval_modules", []))
         self._prompts()  # fail at start-up, not after the base evaluation, if a skill is unavailable
+
+    def avoid(self, eval_modules: Sequence[Any]) -> None:
+        """Never prompt with a test item these data modules score (each a
+        :class:`~lmmcl.data.datamodule.SkillDataModule` of the run's evaluation)."""
+        names = {name for names in self.groups.values() for name in names}
+        self._scored = {dm.name: {item_key(s) for s in dm.split_data("test")} for dm in eval_modules if dm.name in names}
+        self._data = None
 
     def collect(self, trainer: Trainer, pl_module: LightningModule, row: dict[str, Any], index: int) -> dict[str, Any]:
         """The entry of matrix row ``row`` (called by the stage loop after it adds it)."""
@@ -156,7 +178,6 @@ class CountingBiasProbe(Callback, StageLoopExtension):
     def _prompts(self) -> dict[str, list[tuple[Any, Any]]]:
         """Per group: (skill, dataset) pairs holding ``n`` test samples in all."""
         from lmmcl.data.skill import get_skill
-        from lmmcl.data.synthetic import drawn_once
 
         if self._data is None:
             self._data = {}
@@ -164,9 +185,23 @@ class CountingBiasProbe(Callback, StageLoopExtension):
                 skills = [get_skill(name) for name in names]
                 for skill in skills:
                     skill.check_available()
-                self._data[group] = [(s, drawn_once(s.dataset("test", size, self.seed)))  # drawn once per run
+                self._data[group] = [(s, self._draw(s, size))  # drawn once per run
                                      for s, size in zip(skills, shares(self.n, len(skills))) if size]
         return self._data
+
+    def _draw(self, skill: Any, size: int) -> Any:
+        """``size`` test samples of ``skill`` at the probe's seed, none of them an item the run scores."""
+        from torch.utils.data import Subset
+
+        from lmmcl.data.synthetic import drawn_once
+
+        scored = self._scored.get(skill.name, set())
+        data = drawn_once(skill.dataset("test", size, self.seed))
+        clash = [i for i in range(len(data)) if item_key(data[i]) in scored]
+        if clash:  # rare (another seed's pictures): room to replace every scored item
+            data = drawn_once(skill.dataset("test", size + len(scored), self.seed))
+            clash = [i for i in range(len(data)) if item_key(data[i]) in scored]
+        return Subset(data, [i for i in range(len(data)) if i not in clash][:size])
 
     @torch.no_grad()
     def measure(self, pl_module: LightningModule) -> dict[str, dict[str, float]]:

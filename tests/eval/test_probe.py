@@ -90,3 +90,27 @@ def test_probe_in_a_staged_run(make_trainer, tiny_data_kwargs):
         assert got["heldout"]["mass_mean"] == pytest.approx(want["heldout"]["mass_mean"], rel=1e-5)
     assert rebuilt["summary"] == pytest.approx(report["summary"], abs=1e-4)
     assert rebuilt["trainable_params"] == report["trainable_params"]
+
+
+def test_the_probes_prompts_are_never_items_the_run_scores():
+    from types import SimpleNamespace
+
+    from lmmcl.data.datamodule import SkillDataModule
+    from lmmcl.eval.probe import PROBE_SEED, item_key
+
+    def prompts(probe):
+        return {item_key(data[i]) for _, data in probe._prompts()["heldout"] for i in range(len(data))}
+
+    scored_seeds = [0, 1, 2, 100]  # the default config's, the reported seeds' and the calibration seed's test items
+    scored = {item_key(s) for seed in scored_seeds for s in SkillDataModule("caption", test_size=64, seed=seed).split_data("test")}
+    probe = CountingBiasProbe(n=32)
+    assert probe.seed == PROBE_SEED not in scored_seeds
+    assert len(prompts(probe)) == 32 and not prompts(probe) & scored  # its own pictures: no item in common
+
+    # a probe told to draw at the run's own data seed would prompt with exactly the scored items: it replaces them
+    run = SkillDataModule("caption", test_size=8, seed=0)
+    same = CountingBiasProbe(n=8, seed=0)
+    run_items = {item_key(s) for s in run.split_data("test")}
+    assert prompts(same) == run_items
+    same.setup(SimpleNamespace(datamodule=SimpleNamespace(eval_modules=[run])), None, "fit")
+    assert len(prompts(same)) == 8 and not prompts(same) & run_items
