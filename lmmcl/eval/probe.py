@@ -204,12 +204,13 @@ class CountingBiasProbe(Callback, StageLoopExtension):
         return Subset(data, [i for i in range(len(data)) if i not in clash][:size])
 
     @torch.no_grad()
-    def measure(self, pl_module: LightningModule) -> dict[str, dict[str, float]]:
-        """``{"target": {stat: value}, "heldout": {...}}`` for the module's current weights."""
+    def measure(self, pl_module: LightningModule, groups: Sequence[str] = ("target", "heldout")) -> dict[str, dict[str, float]]:
+        """``{"target": {stat: value}, "heldout": {...}}`` (the ``groups`` asked for) for the module's current weights."""
         model, was_training = pl_module.model, pl_module.model.training
         model.eval()
         try:
-            return {group: self._measure_group(pl_module, parts) for group, parts in self._prompts().items()}
+            return {group: self._measure_group(pl_module, parts) for group, parts in self._prompts().items()
+                    if group in groups}
         finally:
             model.train(was_training)
 

@@ -10,11 +10,12 @@ from lightning.pytorch import LightningModule
 from transformers import get_cosine_schedule_with_warmup
 
 from lmmcl.contracts import LossTerm, StageData, stage_loop
+from lmmcl.eval.generate import BATCH_META, greedy_answers, model_inputs
 from lmmcl.eval.sample_counts import SampleCounter, sample_entry
 from lmmcl.models import load_model
 from lmmcl.errors import LmmclError
 
-BATCH_META = ("refs", "questions", "bad_records")
+__all__ = ["BATCH_META", "LMMModule", "check_master_weights", "greedy_answers"]  # BATCH_META, greedy_answers: eval.generate's
 
 
 def check_master_weights(precision: str, params: list[torch.nn.Parameter]) -> None:
@@ -72,7 +73,7 @@ class LMMModule(LightningModule):
 
     # --- training --------------------------------------------------------------------------------
     def model_inputs(self, batch: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in batch.items() if k not in BATCH_META}
+        return model_inputs(batch)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         skipped = sum(batch.get("bad_records", {}).values())
@@ -177,10 +178,3 @@ class LMMModule(LightningModule):
         counts = self.sample_counter.reduced([dm.name for dm in parts], self.trainer.strategy, self.device)
         return {dm.name: sample_entry(dm.asked, counts[dm.name][0], dm.load_bad, counts[dm.name][1]) for dm in parts}
 
-
-def greedy_answers(model: Any, tokenizer: Any, inputs: dict[str, torch.Tensor], max_new_tokens: int) -> list[str]:
-    """``model``'s greedy answers to a left-padded prompt batch (``inputs``: its tensors), stripped of the prompt."""
-    out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-    new = out[:, inputs["input_ids"].shape[1]:]
-    return [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
