@@ -1,7 +1,9 @@
-"""Speed and memory callbacks: activation (gradient) checkpointing, and how long each step waits for data.
+"""Speed and memory callbacks: activation (gradient) checkpointing, how long each step waits for data, and where a
+run's time goes (training, evaluation).
 
-Both are plain Lightning callbacks, switched on from a trainer config (configs/trainer/grad_checkpointing.yaml)
-or by hand (``--trainer.callbacks+=lmmcl.train.perf.DataWaitTimer``). Neither changes what is computed.
+All are plain Lightning callbacks, switched on from a trainer config (configs/trainer/grad_checkpointing.yaml)
+or by hand (``--trainer.callbacks+=lmmcl.train.perf.DataWaitTimer``; ``lmmcl compare`` and ``lmmcl calibrate`` add
+:class:`PhaseTimer` to their runs). None changes what is computed.
 """
 
 from __future__ import annotations
@@ -90,3 +92,48 @@ class DataWaitTimer(Callback):
         total = self._wait + self._step
         return {"steps": self._steps, "wait_s": self._wait, "step_s": self._step, "first_batch_s": self._first,
                 "wait_share": self._wait / total if total else 0.0}
+
+
+class PhaseTimer(Callback):
+    """Wall time of a run by phase, in ``seconds``: ``training`` (the stages' batches, with the drift monitor's
+    points), ``evaluation`` (every accuracy-matrix row: generation on the benchmarks and what the stage loop does
+    after it: the counting-bias probe, the report) and ``other`` (start-up, checkpoints, the rest), the number of
+    ``evaluations`` and of training ``batches``. A phase runs from one of its hooks to the next hook of another phase, so the time a callback
+    spends after an evaluation counts as evaluation whatever the callbacks' order. Acts in no evaluation beyond
+    reading the clock, so a reused base row (:mod:`lmmcl.train.base_row`) needs no replay of it."""
+
+    idle_in_base_evaluation = True
+
+    def __init__(self):
+        self.seconds = {"training": 0.0, "evaluation": 0.0, "other": 0.0}
+        self.evaluations = self.batches = 0
+        self._phase, self._since = "other", time.perf_counter()
+
+    def switch(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[self._phase] += now - self._since
+        self._phase, self._since = phase, now
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        self.switch("other")
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.switch("training")
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
+        self.batches += 1
+
+    def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.evaluations += 1
+        self.switch("evaluation")
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.switch("other")
+
+    def teardown(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        self.switch("other")
+
+    def summary(self) -> dict[str, Any]:
+        self.switch(self._phase)  # count the phase running now
+        return {**{f"{k}_s": round(v, 2) for k, v in self.seconds.items()}, "evaluations": self.evaluations,
+                "batches": self.batches}
