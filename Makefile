@@ -13,19 +13,25 @@ ARGS    ?=
 MODEL_PATH ?=
 PORT    ?= 6006
 SMOKE_MODEL ?= tiny_scratch
+# RECIPES: make compare's entries (default: full llm sa_proj mlp_gate_up mlp; baselines only when named, e.g. mlp+lwf)
 RECIPES ?=
-# SEEDS: make compare trains every recipe once per seed (e.g. SEEDS="0 1 2"): mean ± std and claims.md
+# SEEDS: make compare trains every recipe at every budget once per seed (e.g. SEEDS="0 1 2"): means ± std, claims.md
 SEEDS   ?=
-# LRS: make compare first chooses the LR from this grid on selection seed 100, by the rule in lmmcl/tools/lr_select.py
-# (e.g. LRS="3e-4 1e-3 3e-3"), then trains the reported runs at it; lr_selection.md beside summary.md
-LRS     ?=
-# JOBS: make compare runs this many entries at once, each a single-thread process (lmmcl compare --jobs)
-JOBS    ?=
-# NO_LAYERS: make compare NO_LAYERS=1 skips each run's layer contribution (layers.json; claims.md's finding (d))
-NO_LAYERS ?=
-# RESUME: make compare RESUME=1 goes on where a stopped compare stopped: the runs it finished with the same arguments
-# are taken from their records (logs/compare/<model>/jobs/done/), not trained again
+# LR_SCALES / STEP_SCALES: make compare's stage budgets around the configured one (default LR x 0.5, 1, 2; steps x 1)
+LR_SCALES ?=
+STEP_SCALES ?=
+# JOBS: runs at once, each a single-thread process (lmmcl compare / calibrate --jobs); default: one per CPU core
+JOBS    ?= $(shell nproc 2>/dev/null || echo 1)
+# RESUME: make compare / calibrate RESUME=1 goes on where a stopped one stopped: the runs it finished with the same
+# arguments are taken from their records (<out>/jobs/done/), not trained again
 RESUME  ?=
+# DRY_RUN: make compare / calibrate DRY_RUN=1 prints the runs (and, compare, an estimate of their time), trains nothing
+DRY_RUN ?=
+# LRS, STEPS: make calibrate's grid (LR x optimizer steps per stage), e.g. LRS="1e-5 3e-5 1e-4" STEPS="300 600";
+# CONTROL: the recipe it calibrates (default llm, the paper's full-LLM control), on selection seed 100
+LRS     ?=
+STEPS   ?=
+CONTROL ?=
 
 # BASELINE: continual-learning baselines on top of RECIPE, joined by + (lwf, wise_ft, moe, lora: configs/baseline/);
 # appended to the config's callbacks; the run logs to logs/<MODEL>/<RECIPE>+<BASELINE>/. RECIPE=lora is LoRA alone.
@@ -35,7 +41,7 @@ BASELINE_ARGS = $(foreach b,$(subst +, ,$(BASELINE)),--trainer.callbacks+=config
 LMMCL_FIT = $(VENV)/bin/lmmcl fit --config configs/experiment/default.yaml --model.preset $(MODEL) \
 	--recipe.name $(RECIPE) $(if $(MODEL_PATH),--model.model_path $(MODEL_PATH)) $(BASELINE_ARGS)
 
-.PHONY: install train smoke base compare recipes rehearse test test-slow check bench tensorboard clean help
+.PHONY: install train smoke base compare calibrate recipes rehearse test test-slow check bench tensorboard clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -59,10 +65,15 @@ smoke: $(STAMP)  ## the whole pipeline on a minimal config with random weights (
 base: $(STAMP)  ## rebuild the tiny model's base from scratch and ship it (time: docs/results/results.md)
 	$(VENV)/bin/lmmcl base $(MODEL) --rebuild --ship
 
-compare: $(STAMP)  ## train the paper's recipes and baselines (lmmcl compare --list) on one base; logs/compare/
+compare: $(STAMP)  ## the paper's recipes at 3 stage budgets: frontiers, claims.md; logs/compare/<model>/
 	$(VENV)/bin/lmmcl compare --train --model $(MODEL) $(if $(RECIPES),--recipes $(RECIPES)) $(if $(SEEDS),--seeds $(SEEDS)) \
-		$(if $(LRS),--select-lr $(LRS)) $(if $(JOBS),--jobs $(JOBS)) $(if $(NO_LAYERS),--no-layers) \
-		$(if $(RESUME),--resume) -- $(ARGS)
+		$(if $(LR_SCALES),--lr-scales $(LR_SCALES)) $(if $(STEP_SCALES),--step-scales $(STEP_SCALES)) \
+		$(if $(JOBS),--jobs $(JOBS)) $(if $(RESUME),--resume) $(if $(DRY_RUN),--dry-run) -- $(ARGS)
+
+calibrate: $(STAMP)  ## the stage budget (LR, steps) set on llm, on seed 100: LRS="..." STEPS="..."; logs/calibrate/
+	@test -n "$(LRS)" -a -n "$(STEPS)" || { echo 'make calibrate needs LRS and STEPS, e.g. make calibrate LRS="1e-5 3e-5 1e-4" STEPS="300 600"'; exit 2; }
+	$(VENV)/bin/lmmcl calibrate --model $(MODEL) --lrs $(LRS) --steps $(STEPS) $(if $(CONTROL),--recipe $(CONTROL)) \
+		$(if $(JOBS),--jobs $(JOBS)) $(if $(RESUME),--resume) $(if $(DRY_RUN),--dry-run) -- $(ARGS)
 
 recipes: $(STAMP)  ## trainable parameters and optimizer memory of every recipe on MODEL, offline
 	$(VENV)/bin/lmmcl recipes $(MODEL) $(if $(MODEL_PATH),--model-path $(MODEL_PATH))

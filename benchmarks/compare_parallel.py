@@ -43,7 +43,8 @@ def compare_command(args, variant: str, out: Path) -> list[str]:
     options = {"serial": [], "serial_1": [], "serial_no_cache": ["--no-base-cache"],
                "jobs": ["--jobs", str(args.jobs)]}[variant]
     return [sys.executable, "-m", "lmmcl.cli", "compare", "--train", "--model", args.preset, "--recipes", *args.recipes,
-            "--seeds", *map(str, args.seeds), "--out", str(out / "compare"), *options, "--",
+            "--seeds", *map(str, args.seeds), "--lr-scales", "1",  # the configured budget only: the pool is the point
+            "--out", str(out / "compare"), *options, "--",
             "--trainer.logger.init_args.save_dir", str(out / "logs"), "--trainer.enable_progress_bar", "false",
             *([] if args.full else TINY_DATA)]
 

@@ -24,7 +24,9 @@ TOOLS: dict[str, str] = {
     "base": "lmmcl.train.base:main",       # build / rebuild the tiny model's pre-trained base
     "recipes": "lmmcl.tools.inspect:main",  # trainable parameters per recipe, offline
     "report": "lmmcl.report:main",         # regenerate a run's report from its logs
-    "compare": "lmmcl.tools.compare:main",  # runs side by side, learning vs forgetting
+    "compare": "lmmcl.tools.compare:main",  # runs side by side, learning vs forgetting, frontiers, claims
+    "calibrate": "lmmcl.tools.calibrate:main",  # the stage budget (LR, steps) set on the control recipe
+    "restore": "lmmcl.eval.restore:main",  # a run's blocks put back to the base's: what returns
     "layers": "lmmcl.eval.layers:main",    # per-layer contribution between two checkpoints
     "show": "lmmcl.data.show:main",        # a grid PNG of a skill's examples
     "plan": "lmmcl.train.plan:main",       # resolve datasets of an experiment without loading them

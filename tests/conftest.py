@@ -75,3 +75,48 @@ def cli_fit_args() -> list[str]:
             "--model.preset", "tiny_scratch", "--data.train_size", "16", "--data.batch_size", "4",
             "--data.test_size", "4", "--data.heldout", "[color]", "--trainer.callbacks", "[]",
             "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def option(args: list[str], name: str) -> str | None:
+    """The value after ``name`` in an argument list (its last occurrence: the one that wins), or None."""
+    return args[len(args) - 1 - args[::-1].index(name) + 1] if name in args else None
+
+
+@pytest.fixture
+def fake_fit(tmp_path, monkeypatch):
+    """``lmmcl fit`` replaced by a fake that writes a run directory (report.json with a counting-bias probe, and
+    config.yaml naming the baselines' callbacks) in milliseconds. ``fake_fit.calls`` holds every run's arguments;
+    ``fake_fit.stages = f(args)`` sets what a run scores: the accuracy-matrix rows on target ``count`` and held-out
+    ``color`` (default: 20 -> 50 and 80 -> 79)."""
+    import json
+    from types import SimpleNamespace
+
+    import yaml
+
+    from lmmcl.report import build_report
+    from lmmcl.train import cli as train_cli
+
+    def default_stages(args):
+        return [{"name": "base", "scores": {"count": 20.0, "color": 80.0}},
+                {"name": "count", "scores": {"count": 50.0, "color": 79.0}}]
+
+    def run(args):
+        fake.calls.append(args)
+        fake.made += 1
+        folder = tmp_path / "fake_runs" / f"run{fake.made}"
+        folder.mkdir(parents=True)
+        stages = fake.stages(args)
+        bias = [{"stage": s["name"], "target": {"mass_mean": 0.5}, "heldout": {"mass_mean": 0.1}} for s in stages]
+        report = build_report("tiny", option(args, "--recipe.name"), ["count"], ["color"], stages, 1, 2,
+                              counting_bias=bias)
+        (folder / "report.json").write_text(json.dumps(report))
+        classes = {"lwf": "lmmcl.baselines.LwF", "wise_ft": "lmmcl.baselines.WiSEFT", "moe": "lmmcl.baselines.MoE"}
+        baselines = [a.rpartition("/")[2].removesuffix(".yaml") for a in args
+                     if a.startswith("--trainer.callbacks+=") and a.endswith(".yaml")]
+        (folder / "config.yaml").write_text(yaml.safe_dump(
+            {"trainer": {"callbacks": [{"class_path": classes[b]} for b in baselines]}}))
+        return SimpleNamespace(trainer=SimpleNamespace(log_dir=str(folder), callbacks=[]))
+
+    fake = SimpleNamespace(calls=[], made=0, stages=default_stages, run=run)
+    monkeypatch.setattr(train_cli, "run", run)
+    return fake

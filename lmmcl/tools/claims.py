@@ -1,14 +1,18 @@
-"""The paper's four findings, judged on a comparison's runs: reproduced / not reproduced, with the numbers.
+"""The paper's four findings, judged on a comparison by rules that can fail: reproduced / not reproduced / not
+measured, each with its numbers. The rules are the ``RULE_*`` texts below, written into claims.md as they are.
 
-(a) narrow recipes (sa_proj, mlp_gate_up) learn >= 0.8x what full learns while their held-out final stays
-    within 5 points of the base, where full and llm lose >= 15;
-(b) held-out drops after a stage partly recover at later stages (recovery per recipe);
-(c) the counting-bias probe co-varies with held-out drops (correlation over stages x recipes x seeds, with n);
-(d) late MLP blocks drive the output shift (layer contribution by depth, from each run's ``layers.json``, which
-    ``lmmcl compare --train`` writes after every run; rule: :data:`LATE_MLP_RULE`), per recipe over seeds.
+(a) The narrow recipes (sa_proj, mlp_gate_up) learn nearly what the full-LLM control ``llm`` learns and forget far
+    less: at the configured budget, and on the learning-vs-forgetting frontier at matched learning
+    (:mod:`lmmcl.tools.frontier`), with a seed-bootstrap interval.
+(b) Held-out drops partly recover at later stages: the share of each stage's drop given back at any later stage
+    (:func:`lmmcl.eval.transfer.recovery_shares`), per recipe over its seeds.
+(c) The counting bias tracks forgetting: the probe's non-counting number mass against the held-out change, one
+    point per run and stage, net of stage and recipe, the interval from a bootstrap over runs
+    (:mod:`lmmcl.tools.association`).
+(d) Late MLPs cause the forgetting: restoring their base weights gives back more held-out score than restoring late
+    attention or early MLPs (:mod:`lmmcl.eval.restore`), and sa_proj, whose MLPs are frozen, comes out differently.
 
-Input: the aggregated rows of :func:`lmmcl.tools.seeds.aggregate` (means over seeds) and each run's report.json.
-A finding without the data to judge it is reported as "not measured", never as reproduced.
+A finding without the data its rule needs is "not measured", never "reproduced".
 """
 
 from __future__ import annotations
@@ -19,222 +23,220 @@ from pathlib import Path
 from typing import Any
 
 from lmmcl.tables import markdown_table
-from lmmcl.tools.seeds import mean_std, with_spread
+from lmmcl.tools.association import Observation, bootstrap_partial_correlation
+from lmmcl.tools.seeds import with_spread
 
-NARROW, BROAD = ("sa_proj", "mlp_gate_up"), ("full", "llm")
-LEARN_RATIO, KEEP, LOSE = 0.8, -5.0, -15.0
-RECOVERY_MIN_DROP, RECOVERY_SHARE = 5.0, 0.2
-CORRELATION_MIN = 0.3
-# Finding (d). The per-run test is the earlier one (largest MLP change late, MLP > attention in the late half) with
-# three corrections: "late" was layer >= L // 2, which for an odd L put the middle layer in the late half (2 of 3
-# layers); every run of every recipe was pooled into one share, so entries with more runs weighed more and sa_proj,
-# whose MLP weights never change, counted as evidence that MLPs drive the shift; and a run with no change at all
-# counted against the finding instead of saying nothing. Now: per recipe over its seeds, and the verdict over the
-# recipes that train language-model MLPs, each weighing the same.
-LATE_MLP_RULE = ("a run follows it when its largest MLP change lies in the last half of the language-model layers "
-                 "(the last floor(L/2) of L: the middle layer of an odd count is not late) and, summed over those "
-                 "layers, its MLP change exceeds its self-attention change; a recipe follows it when more than half "
-                 "of its measured runs (seeds) do; reproduced when more than half of the recipes that train "
-                 "language-model MLP weights follow it (recipes that leave them frozen are listed, not counted)")
-LATE_MLP_MEASURE = (
-    "Each run's layers.json (lmmcl.eval.layers: written by lmmcl compare --train after every run, or by lmmcl layers): "
-    "for every language-model layer, the change of its self-attention and MLP outputs between the base model and "
-    "the run's final weights, read through the LM head and averaged over the positions that predict answer tokens "
-    "of the counting-bias probe's counting prompts. A block's output change includes what changed before it (its "
-    "input moved), so this says where the shift is largest, not which weights caused it: in a recipe that leaves the "
-    "MLP weights frozen (sa_proj) every MLP change is carried from the trained attention, so such a recipe says "
-    "whether the MLPs pass the shift on, not whether they drive it.")
+NARROW, CONTROL = ("sa_proj", "mlp_gate_up"), "llm"
+LEARN_RATIO, FORGET_RATIO = 0.7, 1 / 3
+RECOVERY_MEDIAN = 0.25
+MATTERS = 1.0  # points of held-out mean: less is within an evaluation's noise
+NO_CHANGE = 1e-6  # points: what "changes nothing" allows (the same weights give the same answers)
 
-
-def heldout_curve(report: dict[str, Any]) -> list[float]:
-    """Mean held-out change from the base after each stage (points)."""
-    base = report["stages"][0]["scores"]
-    return [statistics.fmean(row["scores"][h] - base[h] for h in report["heldout"]) for row in report["stages"][1:]]
+RULE_A = (f"at the configured budget each narrow recipe ({', '.join(NARROW)}) learns at least {LEARN_RATIO}x what "
+          f"{CONTROL} learns, and on the frontiers its mean forgetting at matched learning is at most "
+          f"{FORGET_RATIO:.2f}x {CONTROL}'s, with the seed-bootstrap 95 % interval of that ratio below 1")
+RULE_B = ("per run at the configured budget, every stage but the last whose held-out mean dropped at least 1 point "
+          "gives a share: the most of that drop given back at any later stage, divided by the drop; reproduced when "
+          f"the median share over its seeds' drops is at least {RECOVERY_MEDIAN} for every narrow recipe that has a "
+          "drop (recipes without one are listed)")
+RULE_C = ("one point per run and stage (every run of the compare, every budget): the change from the base of the "
+          "counting-bias probe's number mass on non-counting prompts, and of the held-out mean; their partial "
+          "correlation net of stage and recipe fixed effects, with a 95 % interval from a bootstrap over runs (the "
+          "effective n is the number of runs); reproduced when it is negative (mass up with forgetting) with the "
+          "interval's upper end below 0")
+RULE_D = ("at the configured budget, per recipe (means over seeds): the held-out mean given back by putting the "
+          "base's weights back into the late MLPs (last half of the language-model layers), the late attention, and "
+          "the early MLPs; reproduced when every recipe that trains MLP weights gets more back from the late MLPs "
+          f"than from either control, and sa_proj (MLPs frozen) comes out differently: restoring its MLPs changes no "
+          f"weight and no score (within {NO_CHANGE} points) and restoring its late attention gives back at least "
+          f"{MATTERS} point")
 
 
-def recovery(report: dict[str, Any]) -> dict[str, float]:
-    """The worst held-out change over the stages, the final one, and how much came back (final - worst)."""
-    curve = heldout_curve(report)
-    worst = min(curve)
-    return {"worst": worst, "final": curve[-1], "recovered": curve[-1] - worst}
+def verdict(ok: bool) -> str:
+    return "reproduced" if ok else "not reproduced"
 
 
-def judge_learning_vs_forgetting(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    missing = [r for r in NARROW + BROAD if r not in rows]
+def not_measured(detail: str, **numbers: Any) -> dict[str, Any]:
+    return {"verdict": "not measured", "detail": detail, **numbers}
+
+
+def fmt_interval(ci: list[float] | None, spec: str = ".2f") -> str:
+    return "-" if ci is None else f"[{format(ci[0], spec)}, {format(ci[1], spec)}]"
+
+
+# --- (a) -------------------------------------------------------------------------------------------------------
+def judge_learning_vs_forgetting(rows: dict[str, dict[str, Any]], matched: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """(a) from the configured budget's rows (per recipe, means over seeds) and the frontier comparison with the
+    control (:func:`lmmcl.tools.frontier.bootstrap_matched`)."""
+    missing = [r for r in (CONTROL, *NARROW) if r not in rows]
     if missing:
-        return {"verdict": "not measured", "detail": f"needs rows {', '.join(missing)}"}
-    full = rows["full"]["learning"]
-    checks = {f"{r} learns >= {LEARN_RATIO}x full": rows[r]["learning"] >= LEARN_RATIO * full for r in NARROW}
-    checks |= {f"{r} held-out final >= {KEEP:+.0f}": rows[r]["heldout_final"] >= KEEP for r in NARROW}
-    checks |= {f"{r} held-out final <= {LOSE:+.0f}": rows[r]["heldout_final"] <= LOSE for r in BROAD}
-    numbers = "; ".join(f"{r} {with_spread(rows[r]['learning'], rows[r].get('learning_std'))} / "
-                        f"{with_spread(rows[r]['heldout_final'], rows[r].get('heldout_final_std'))}"
-                        for r in NARROW + BROAD)
-    failed = [k for k, ok in checks.items() if not ok]
-    return {"verdict": "reproduced" if not failed else "not reproduced", "checks": checks,
-            "detail": f"learning / held-out final: {numbers}" + (f"; fails: {', '.join(failed)}" if failed else "")}
+        return not_measured(f"needs {', '.join(missing)} at the configured budget", rule=RULE_A)
+    control = rows[CONTROL]
+    if not control["learning"] or control["learning"] <= 0:
+        return not_measured(f"{CONTROL} learned nothing ({control['learning']}): no learning to divide by", rule=RULE_A)
+    per_recipe, reasons = {}, []
+    for recipe in NARROW:
+        m = matched.get(recipe) or {}
+        ratio, ci = m.get("ratio"), (m.get("ci95") or {}).get("ratio")
+        numbers = {"learning_ratio": rows[recipe]["learning"] / control["learning"],
+                   "heldout_final": rows[recipe]["heldout_final"], "forgetting_ratio": ratio, "forgetting_ratio_ci95": ci,
+                   "overlap": m.get("overlap")}
+        if ratio is None or ci is None:
+            reasons.append(f"{recipe}: no frontier overlap with {CONTROL}, or {CONTROL} does not forget there")
+            numbers["ok"] = None
+        else:
+            numbers["ok"] = numbers["learning_ratio"] >= LEARN_RATIO and ratio <= FORGET_RATIO and ci[1] < 1
+        per_recipe[recipe] = numbers
+    budget = "; ".join(f"{r} {with_spread(rows[r]['learning'], rows[r].get('learning_std'))} / "
+                       f"{with_spread(rows[r]['heldout_final'], rows[r].get('heldout_final_std'))}"
+                       for r in (CONTROL, *NARROW))
+    frontier = "; ".join(f"{r}: learns {v['learning_ratio']:.2f}x {CONTROL}, forgets "
+                         + ("-" if v["forgetting_ratio"] is None else f"{v['forgetting_ratio']:.2f}x")
+                         + f" at matched learning (95 % {fmt_interval(v['forgetting_ratio_ci95'])})"
+                         for r, v in per_recipe.items())
+    detail = f"configured budget, learning / held-out final: {budget}. {frontier}"
+    if reasons:
+        return not_measured(f"{detail}; {'; '.join(reasons)}", rule=RULE_A, per_recipe=per_recipe)
+    return {"verdict": verdict(all(v["ok"] for v in per_recipe.values())), "detail": detail, "rule": RULE_A,
+            "per_recipe": per_recipe}
 
 
-def judge_recovery(reports: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+# --- (b) -------------------------------------------------------------------------------------------------------
+def heldout_means(report: dict[str, Any]) -> list[float]:
+    """The mean held-out score after every accuracy-matrix row (row 0: the base)."""
+    return [statistics.fmean(row["scores"][h] for h in report["heldout"]) for row in report["stages"]]
+
+
+def judge_recovery(curves: dict[str, list[list[float]]]) -> dict[str, Any]:
+    """(b) from each recipe's runs' :func:`heldout_means` (configured budget, one list per seed)."""
+    from lmmcl.eval.transfer import RECOVERY_MIN_DROP, recovery_shares
+
     per_recipe = {}
-    for recipe, runs in reports.items():
-        values = [recovery(r) for r in runs if len(r["stages"]) > 2]
-        if values:
-            per_recipe[recipe] = {k: statistics.fmean(v[k] for v in values) for k in ("worst", "final", "recovered")}
-    dropping = {r: v for r, v in per_recipe.items() if v["worst"] <= -RECOVERY_MIN_DROP}
-    if not dropping:
-        return {"verdict": "not measured", "per_recipe": per_recipe,
-                "detail": f"no recipe drops {RECOVERY_MIN_DROP:.0f}+ held-out points at any stage"}
-    recovered = {r: v["recovered"] >= RECOVERY_SHARE * -v["worst"] for r, v in dropping.items()}
-    detail = "; ".join(f"{r}: worst {v['worst']:+.1f}, final {v['final']:+.1f}, back {v['recovered']:+.1f}"
+    for recipe, runs in curves.items():
+        shares = [v for held in runs for v in recovery_shares(held).values()]
+        per_recipe[recipe] = {"drops": len(shares), "runs": len(runs), "shares": shares,
+                              "median_share": statistics.median(shares) if shares else None}
+    judged = {r: per_recipe[r] for r in NARROW if per_recipe.get(r, {}).get("drops")}
+    detail = "; ".join(f"{r}: median {'-' if v['median_share'] is None else format(v['median_share'], '.2f')} over "
+                       f"{v['drops']} drops of >= {RECOVERY_MIN_DROP:.0f} point in {v['runs']} runs"
                        for r, v in per_recipe.items())
-    return {"verdict": "reproduced" if all(recovered.values()) else "not reproduced", "per_recipe": per_recipe,
-            "detail": f"{detail} (rule: every recipe that drops >= {RECOVERY_MIN_DROP:.0f} points gets back "
-                      f">= {RECOVERY_SHARE:.0%} of its worst drop by the last stage)"}
+    if not judged:
+        return not_measured(f"no narrow recipe has a held-out drop of >= {RECOVERY_MIN_DROP:.0f} point before its last "
+                            f"stage ({detail or 'no runs'})", rule=RULE_B, per_recipe=per_recipe)
+    ok = all(v["median_share"] >= RECOVERY_MEDIAN for v in judged.values())
+    return {"verdict": verdict(ok), "detail": detail, "rule": RULE_B, "per_recipe": per_recipe,
+            "judged": list(judged)}
 
 
-def pearson(xs: list[float], ys: list[float]) -> float | None:
-    if len(xs) < 3 or statistics.pstdev(xs) == 0 or statistics.pstdev(ys) == 0:
-        return None
-    return statistics.correlation(xs, ys)
+# --- (c) -------------------------------------------------------------------------------------------------------
+def probe_observations(run: str, recipe: str, report: dict[str, Any]) -> list[Observation]:
+    """One point per stage of a run: non-counting number-mass change and held-out mean change, both from the base
+    (the probe's entries are one per accuracy-matrix row, in its order)."""
+    probe = [e.get("heldout", {}).get("mass_mean") for e in report.get("counting_bias") or []]
+    held = heldout_means(report)
+    if len(probe) != len(held) or None in probe:
+        return []
+    return [Observation(run, k, recipe, probe[k] - probe[0], held[k] - held[0]) for k in range(1, len(held))]
 
 
-def judge_counting_bias(reports: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """Correlation of the number-token mass on non-counting prompts (change from the base) with the held-out
-    change, over every stage of every run: the paper's bias predicts a negative correlation."""
-    xs, ys = [], []
-    for runs in reports.values():
-        for report in runs:
-            probe = {e["stage"]: e["heldout"]["mass_mean"] for e in report.get("counting_bias", [])
-                     if "mass_mean" in e.get("heldout", {})}
-            names = [row["name"] for row in report["stages"]]
-            if names[0] not in probe:
-                continue
-            for name, change in zip(names[1:], heldout_curve(report)):
-                if name in probe:
-                    xs.append(probe[name] - probe[names[0]])
-                    ys.append(change)
-    r = pearson(xs, ys)
-    if r is None:
-        return {"verdict": "not measured", "n": len(xs), "detail": f"n = {len(xs)} (stage, run) points: too few or constant"}
-    ok = r <= -CORRELATION_MIN
-    return {"verdict": "reproduced" if ok else "not reproduced", "r": r, "n": len(xs),
-            "detail": f"Pearson r = {r:+.2f} over n = {len(xs)} (stage x run) points between the number-token mass "
-                      f"on non-counting prompts and the held-out change (rule: r <= -{CORRELATION_MIN})"}
+def judge_counting_bias(points: list[Observation]) -> dict[str, Any]:
+    """(c) from every run's :func:`probe_observations`."""
+    stats = bootstrap_partial_correlation(points)
+    n = f"{stats['runs']} runs ({stats['points']} run-stage points)"
+    if stats["r"] is None or stats["ci95"] is None:
+        return not_measured(f"{n}: too few, or nothing left once stage and recipe are taken out", rule=RULE_C, **stats)
+    ok = stats["r"] < 0 and stats["ci95"][1] < 0
+    return {"verdict": verdict(ok), "rule": RULE_C, **stats,
+            "detail": f"partial r = {stats['r']:+.2f} (95 % {fmt_interval(stats['ci95'], '+.2f')}) between the "
+                      f"non-counting number-mass change and the held-out change, net of stage and recipe; n = {n}"}
 
 
-def late_mlp_numbers(result: dict[str, Any]) -> dict[str, Any] | None:
-    """What :data:`LATE_MLP_RULE` reads from one ``layers.json``; None when it cannot say where the shift is (fewer
-    than two layers, or no change at all)."""
-    layers = result["layers"]
-    first_late = len(layers) - len(layers) // 2
-    late = [r for r in layers if r["layer"] >= first_late]
-    late_mlp, late_attn = sum(r["mlp"] for r in late), sum(r["self_attn"] for r in late)
-    all_mlp = sum(r["mlp"] for r in layers)
-    if len(layers) < 2 or all_mlp == 0 or late_mlp + late_attn == 0:
-        return None
-    top = max(layers, key=lambda r: r["mlp"])["layer"]
-    trained = result.get("trained")  # which blocks the run trained (lmmcl compare; not in lmmcl layers' files)
-    return {"layers": len(layers), "first_late": first_late, "top_mlp_layer": top,
-            "mlp_share_late": late_mlp / (late_mlp + late_attn),  # > 0.5: MLP outweighs attention in the late half
-            "late_share_mlp": late_mlp / all_mlp,  # the share of all MLP change that lies in the late half
-            "follows": top >= first_late and late_mlp > late_attn,
-            "mlp_trained": None if trained is None else bool(trained.get("mlp"))}
-
-
-def late_mlp_recipe(row: dict[str, Any]) -> dict[str, Any]:
-    """One recipe's runs under :data:`LATE_MLP_RULE`: per-seed values, means with spread, n, and whether it follows."""
-    run_dirs = row.get("run_dirs") or []
-    paths = [Path(d) / "layers.json" if d else None for d in run_dirs]
-    files = [json.loads(p.read_text()) if p is not None and p.exists() else None for p in paths]
-    per_run = [late_mlp_numbers(f) if f is not None else None for f in files]  # in the order of the seeds
-    measured = [v for v in per_run if v is not None]
-    out: dict[str, Any] = {"seeds": row.get("seeds") or [None] * len(run_dirs), "runs": len(run_dirs),
-                           "with_layers": sum(f is not None for f in files), "n": len(measured),
-                           "follows": sum(v["follows"] for v in measured)}
-    for key in ("mlp_share_late", "late_share_mlp"):
-        out[key], out[f"{key}_std"] = mean_std([v[key] for v in measured])
-        out[f"{key}_per_seed"] = [None if v is None else v[key] for v in per_run]
-    out["top_mlp_layer_per_seed"] = [None if v is None else v["top_mlp_layer"] for v in per_run]
-    out["layers"] = measured[0]["layers"] if measured else None
-    out["first_late"] = measured[0]["first_late"] if measured else None
-    trained = {v["mlp_trained"] for v in measured}
-    out["mlp_trained"] = trained.pop() if len(trained) == 1 else None  # None: unknown (or runs disagree)
-    out["verdict"] = ("not measured" if not measured else
-                      "follows" if out["follows"] > len(measured) / 2 else "does not follow")
+# --- (d) -------------------------------------------------------------------------------------------------------
+def restore_numbers(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One recipe's restore analyses (one per seed): per group, the mean held-out and mass change and how many
+    weight tensors the runs had changed."""
+    groups = list(dict.fromkeys(g for r in results for g in r["groups"]))
+    out: dict[str, Any] = {"runs": len(results)}
+    for g in groups:
+        values = [r["groups"][g] for r in results if g in r["groups"]]
+        masses = [v["noncounting_mass_change"] for v in values if v.get("noncounting_mass_change") is not None]
+        out[g] = {"heldout_mean_change": statistics.fmean(v["heldout_mean_change"] for v in values),
+                  "heldout_mean_change_per_seed": [v["heldout_mean_change"] for v in values],
+                  "noncounting_mass_change": statistics.fmean(masses) if masses else None,
+                  "changed_tensors": sum(v["changed_tensors"] for v in values)}
     return out
 
 
-def judge_late_mlp(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Finding (d) per recipe, over its seeds (:func:`late_mlp_recipe`), then over the recipes that train
-    language-model MLP weights (unknown counts as trained: a hand-made ``lmmcl layers`` file does not say)."""
-    per_recipe = {r["recipe"]: late_mlp_recipe(r) for r in rows}
-    result: dict[str, Any] = {"per_recipe": per_recipe, "rule": LATE_MLP_RULE}
-    if not any(v["with_layers"] for v in per_recipe.values()):
-        return {**result, "verdict": "not measured",
-                "detail": "no layers.json in the run directories (lmmcl compare --train writes them unless "
-                          "--no-layers; or lmmcl layers by hand)"}
-    judged = {name: v for name, v in per_recipe.items() if v["n"] and v["mlp_trained"] is not False}
-    frozen = [name for name, v in per_recipe.items() if v["n"] and v["mlp_trained"] is False]
-    runs = ", ".join(f"{name} {v['follows']}/{v['n']}" for name, v in judged.items())
-    aside = f" (MLP weights frozen, not counted: {', '.join(frozen)})" if frozen else ""
-    if not judged:
-        return {**result, "verdict": "not measured",
-                "detail": f"no measured recipe trains language-model MLP weights{aside}"}
-    following = [name for name, v in judged.items() if v["verdict"] == "follows"]
-    return {**result, "verdict": "reproduced" if len(following) > len(judged) / 2 else "not reproduced",
-            "recipes": len(judged), "following": following,
-            "detail": f"{len(following)} of {len(judged)} recipes that train language-model MLPs follow the rule "
-                      f"(largest MLP change in the late half, MLP > attention there; runs that do / measured: "
-                      f"{runs}){aside}; numbers per recipe below"}
+def judge_restore(per_recipe_results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """(d) from each recipe's restore.json results (configured budget)."""
+    per_recipe = {r: restore_numbers(v) for r, v in per_recipe_results.items() if v}
+    needed = ("late_mlp", "late_attention", "early_mlp")
+    per_recipe = {r: v for r, v in per_recipe.items() if all(g in v for g in needed)}
+    for recipe, v in per_recipe.items():
+        v["trains_mlp"] = v["late_mlp"]["changed_tensors"] + v["early_mlp"]["changed_tensors"] > 0
+        late = v["late_mlp"]["heldout_mean_change"]
+        v["late_mlp_leads"] = late > v["late_attention"]["heldout_mean_change"] and late > v["early_mlp"]["heldout_mean_change"]
+    mlp_recipes = {r: v for r, v in per_recipe.items() if v["trains_mlp"]}
+    control = per_recipe.get("sa_proj")
+    detail = "; ".join(f"{r}: late MLP {v['late_mlp']['heldout_mean_change']:+.1f}, late attention "
+                       f"{v['late_attention']['heldout_mean_change']:+.1f}, early MLP "
+                       f"{v['early_mlp']['heldout_mean_change']:+.1f}" for r, v in per_recipe.items())
+    if not mlp_recipes or control is None:
+        lacking = "no recipe that trains MLP weights" if not mlp_recipes else "sa_proj (the control) was not restored"
+        return not_measured(f"{lacking} ({detail or 'no restore analysis'})", rule=RULE_D, per_recipe=per_recipe)
+    frozen = control["late_mlp"]["changed_tensors"] + control["early_mlp"]["changed_tensors"] == 0
+    still = all(abs(control[g]["heldout_mean_change"]) <= NO_CHANGE for g in ("late_mlp", "early_mlp"))
+    attention = control["late_attention"]["heldout_mean_change"] >= MATTERS
+    control_ok = frozen and still and attention
+    leading = [r for r, v in mlp_recipes.items() if v["late_mlp_leads"]]
+    ok = len(leading) == len(mlp_recipes) and control_ok
+    return {"verdict": verdict(ok), "rule": RULE_D, "per_recipe": per_recipe,
+            "control": {"mlp_frozen": frozen, "mlp_restore_changes_nothing": still, "late_attention_matters": attention},
+            "detail": f"{detail} (points of held-out mean given back). Late MLPs lead in {len(leading)} of "
+                      f"{len(mlp_recipes)} MLP-training recipes; sa_proj control: MLP weights "
+                      f"{'frozen' if frozen else 'CHANGED'}, MLP restore {'changes nothing' if still else 'CHANGES scores'}"
+                      f", late attention {'matters' if attention else 'does not matter'}"}
 
 
-def fmt_share(mean: float | None, std: float | None) -> str:
-    """``0.71 ± 0.05`` (``-`` for none)."""
-    return "-" if mean is None else f"{mean:.2f}" + (f" ± {std:.2f}" if std else "")
+# --- all four ----------------------------------------------------------------------------------------------------
+def judge(rows: list[dict[str, Any]], runs: list[dict[str, Any]], matched: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Every finding. ``rows``: the configured budget's per-recipe means; ``runs``: every run's row (with
+    ``recipe``, ``configured``, ``run_dir`` and, where analysed, ``restore``); ``matched``: the frontier comparison
+    with the control. Reads each run's report.json and restore.json."""
+    reports = {r["run_dir"]: json.loads((Path(r["run_dir"]) / "report.json").read_text()) for r in runs}
+    configured = [r for r in runs if r.get("configured", True)]
+    curves: dict[str, list[list[float]]] = {}
+    restores: dict[str, list[dict[str, Any]]] = {}
+    for r in configured:
+        curves.setdefault(r["recipe"], []).append(heldout_means(reports[r["run_dir"]]))
+        path = Path(r["run_dir"]) / "restore.json"
+        if path.exists():
+            restores.setdefault(r["recipe"], []).append(json.loads(path.read_text()))
+    points = [p for r in runs for p in probe_observations(r["run_dir"], r["recipe"], reports[r["run_dir"]])]
+    return {"a_narrow_recipes_learn_without_forgetting": judge_learning_vs_forgetting({r["recipe"]: r for r in rows}, matched),
+            "b_heldout_drops_recover": judge_recovery(curves),
+            "c_counting_bias_tracks_forgetting": judge_counting_bias(points),
+            "d_late_mlps_cause_forgetting": judge_restore(restores)}
 
 
-def judge(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Every finding from aggregated rows (with ``run_dirs``); reads each run's report.json."""
-    by_recipe = {r["recipe"]: r for r in rows}
-    reports = {r["recipe"]: [json.loads((Path(d) / "report.json").read_text()) for d in r.get("run_dirs") or [] if d]
-               for r in rows}
-    return {"a_narrow_recipes_learn_without_forgetting": judge_learning_vs_forgetting(by_recipe),
-            "b_heldout_drops_recover": judge_recovery(reports),
-            "c_counting_bias_tracks_forgetting": judge_counting_bias(reports),
-            "d_late_mlp_drives_output_shift": judge_late_mlp(rows)}
-
-
-def render_claims(claims: dict[str, dict[str, Any]], seeds: list[Any]) -> str:
-    lines = [f"# The paper's findings in this comparison (seeds: {', '.join(map(str, seeds))}; means over seeds)", "",
+def render_claims(claims: dict[str, dict[str, Any]], seeds: list[Any], budget: str) -> str:
+    lines = [f"# The paper's findings in this comparison", "",
+             f"Seeds {', '.join(map(str, seeds))}; configured budget {budget}; means over seeds.", "",
              *markdown_table(["finding", "verdict", "measured"],
-                             [[name, c["verdict"], c["detail"]] for name, c in claims.items()])]
-    late = claims.get("d_late_mlp_drives_output_shift") or {}
-    if any(v["with_layers"] for v in (late.get("per_recipe") or {}).values()):
-        lines += ["", *render_late_mlp(late)]
+                             [[name, f"**{c['verdict']}**", c["detail"]] for name, c in claims.items()]), "",
+             "## Rules", ""]
+    lines += [f"- **{name}**: {c['rule']}." for name, c in claims.items()]
+    restore = claims.get("d_late_mlps_cause_forgetting", {}).get("per_recipe") or {}
+    if restore:
+        lines += ["", "## (d) Held-out mean given back by restoring base weights (points; mass: non-counting number "
+                      "mass change)", "",
+                  *markdown_table(["recipe", "MLP weights trained", "late MLP", "late attention", "early MLP",
+                                   "late MLP per seed", "mass change (late MLP / late attn / early MLP)"],
+                                  [[r, "yes" if v["trains_mlp"] else "no (frozen)",
+                                    *(f"{v[g]['heldout_mean_change']:+.2f}" for g in ("late_mlp", "late_attention", "early_mlp")),
+                                    " / ".join(f"{x:+.1f}" for x in v["late_mlp"]["heldout_mean_change_per_seed"]),
+                                    " / ".join("-" if v[g]["noncounting_mass_change"] is None else
+                                               f"{v[g]['noncounting_mass_change']:+.4f}"
+                                               for g in ("late_mlp", "late_attention", "early_mlp"))]
+                                   for r, v in restore.items()])]
     return "\n".join(lines) + "\n"
-
-
-def render_late_mlp(late: dict[str, Any]) -> list[str]:
-    """Finding (d)'s section: what is measured, the rule, and the numbers per recipe (mean ± std over seeds, n)."""
-    def trained(v: dict[str, Any]) -> str:
-        return {True: "yes", False: "no (frozen)", None: "unknown"}[v["mlp_trained"]]
-
-    def depth(v: dict[str, Any]) -> str:
-        return "-" if v["layers"] is None else f"{v['first_late']}-{v['layers'] - 1} of 0-{v['layers'] - 1}"
-
-    body = [[name, trained(v), f"{v['n']} of {v['runs']}", depth(v),
-             " / ".join("-" if t is None else str(t) for t in v["top_mlp_layer_per_seed"]),
-             fmt_share(v["mlp_share_late"], v["mlp_share_late_std"]),
-             fmt_share(v["late_share_mlp"], v["late_share_mlp_std"]), f"{v['follows']} of {v['n']}", v["verdict"]]
-            for name, v in late["per_recipe"].items()]
-    return ["## (d) Late MLP blocks drive the output shift: layer contribution by depth", "", LATE_MLP_MEASURE, "",
-            f"Rule: {late['rule']}.", "",
-            *markdown_table(["recipe", "LM MLP trained", "runs measured (n)", "late half (layers)",
-                             "largest MLP change at layer, per seed", "MLP share of the late-half change",
-                             "late-half share of the MLP change", "runs that follow", "recipe"], body),
-            "", "Shares are means ± std over the measured seeds; MLP share of the late-half change = late MLP / "
-                "(late MLP + late self-attention), above 0.5 when the MLPs outweigh attention there."]
-
-
-__all__ = ["judge", "render_claims", "recovery", "heldout_curve", "pearson", "mean_std", "late_mlp_numbers"]

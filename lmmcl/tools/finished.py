@@ -1,11 +1,12 @@
-"""The runs a compare has finished, recorded so that ``lmmcl compare --train --resume`` does not train them again.
+"""The runs a pool has finished, recorded so that ``--resume`` (``lmmcl compare``, ``lmmcl calibrate``) does not train
+them again.
 
 A three-seed compare of the tiny model trains for hours; stopped halfway (Ctrl-C, a closed terminal, a killed job)
 it used to lose the summary of every run it had finished. Now each run, once it has trained (and, where asked, been
-measured for its layer contribution), leaves ``<out>/jobs/done/<entry>[-seed<k>]-<hash>.json``: its ``lmmcl fit``
+analysed: the restore analysis), leaves ``<out>/jobs/done/<label>-<hash>.json``: its ``lmmcl fit``
 arguments and its summary row. With ``--resume`` a run whose arguments are exactly those of a record, and whose
 run directory still holds its report.json, is taken from the record; every other run trains. The hash is of the
-arguments, so the LR-selection runs of one entry and seed at several LRs keep one record each. Nothing checks that
+arguments, so the runs of one entry and seed at several budgets keep one record each. Nothing checks that
 the code is the same: after changing lmmcl, run the compare without ``--resume``.
 """
 
@@ -39,7 +40,7 @@ def reuse(work_dir: Path, tasks: list[Any]) -> list[Any]:
         done = json.loads(path.read_text()) if path.exists() else None
         run_dir = (done or {}).get("row", {}).get("run_dir")
         if done and done.get("args") == task.args and run_dir and (Path(run_dir) / "report.json").exists():
-            task.row = done["row"]
+            task.row = {**done["row"], "resumed": True}
             print(f"[lmmcl compare] resumed {task.label}: finished before, in {run_dir}", flush=True)
         else:
             todo.append(task)

@@ -1,11 +1,12 @@
-"""``lmmcl compare --jobs N``: the compare's runs as N parallel single-thread processes instead of one after another.
+"""``--jobs N`` (``lmmcl compare``, ``lmmcl calibrate``): a pool's runs as N parallel single-thread processes instead
+of one after another.
 
-Each run is ``lmmcl fit`` in its own process (``python -m lmmcl.tools.jobs RESULT.json [--layers] fit ...``) with one
-torch / OpenMP thread, its output in ``<out>/jobs/<entry>[-seed<k>].log``; it writes its summary row to ``RESULT.json``
-(the row ``lmmcl compare`` reads from a run's report.json), after measuring the run's layer contribution with
-``--layers`` (:func:`lmmcl.tools.compare.finish_run`, as a serial compare does). Runs start in the serial order, at
-most N at a time, and two runs that log to the same folder (``logs/<model>/<entry>``) never run at once, so every run
-gets the ``version_<n>`` the serial compare would give it. The rows come back in the serial order. A run that fails does not
+Each run is ``lmmcl fit`` in its own process (``python -m lmmcl.tools.jobs RESULT.json [--restore] fit ...``) with
+one torch / OpenMP thread, its output in ``<out>/jobs/<label>.log``; it writes its summary row to ``RESULT.json``
+(the row read from a run's report.json), after the restore analysis with ``--restore``
+(:func:`lmmcl.tools.finish.finish_run`, as a serial pool does). Runs start in the given order, at most N at a time,
+and two runs that log to the same folder (``logs/<model>/<entry>[/<budget>]``) never run at once, so every run gets
+the ``version_<n>`` the serial pool would give it. The rows come back in the given order. A run that fails does not
 stop the others; it is reported with its exit code, its log and the log's last lines.
 """
 
@@ -26,14 +27,14 @@ TAIL_LINES = 15
 
 @dataclass
 class Task:
-    """One run of a compare: its label (``<entry>`` or ``<entry> / seed <k>``), ``lmmcl fit`` arguments, the log
-    folder it shares with other runs (never two at once), whether its layer contribution is measured after it, the
-    caller's ``extra`` data, and what it returned: its summary row, or its exit code and log."""
+    """One run of a pool: its label (e.g. ``<entry> / seed <k>``), ``lmmcl fit`` arguments, the log folder it shares
+    with other runs (never two at once), whether the restore analysis runs after it, the caller's ``extra`` data,
+    and what it returned: its summary row, or its exit code and log."""
 
     label: str
     args: list[str]
     folder: str
-    layers: bool = False
+    restore: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     row: dict[str, Any] | None = None
     returncode: int | None = None
@@ -43,12 +44,12 @@ class Task:
     seconds: float = 0.0
 
     def file_stem(self) -> str:
-        return self.label.replace(" / seed ", "-seed").replace("/", "_").replace(" ", "_")
+        return self.label.replace(" / seed ", "-seed").replace(" / ", "-").replace("/", "_").replace(" ", "_")
 
 
 def failure_report(task: Task, tail: bool = True) -> str:
     """The failed run, its exit code, its log and (``tail``) the log's last lines."""
-    head = f"[lmmcl compare] FAILED: {task.label}: exit code {task.returncode}; log: {task.log}"
+    head = f"[lmmcl] FAILED: {task.label}: exit code {task.returncode}; log: {task.log}"
     lines = task.log.read_text(errors="replace").splitlines() if tail and task.log and task.log.exists() else []
     return "\n".join([head, *(f"    {line}" for line in lines[-TAIL_LINES:])])
 
@@ -76,10 +77,10 @@ def run_parallel(tasks: list[Task], jobs: int, work_dir: Path, poll_s: float = 0
                 task.started = time.time()
                 with task.log.open("w") as out:
                     proc = subprocess.Popen([sys.executable, "-m", "lmmcl.tools.jobs", str(task.result),
-                                             *(["--layers"] if task.layers else []), *task.args],
+                                             *(["--restore"] if task.restore else []), *task.args],
                                             stdout=out, stderr=subprocess.STDOUT, env=env)
                 running[proc] = task
-                print(f"[lmmcl compare] started {task.label} ({len(tasks) - len(pending)}/{len(tasks)}, "
+                print(f"[lmmcl] started {task.label} ({len(tasks) - len(pending)}/{len(tasks)}, "
                       f"{len(running)} running; log {task.log})", flush=True)
             time.sleep(poll_s)
             for proc in [p for p in running if p.poll() is not None]:
@@ -89,7 +90,7 @@ def run_parallel(tasks: list[Task], jobs: int, work_dir: Path, poll_s: float = 0
                     task.row = json.loads(task.result.read_text())
                     if on_done:
                         on_done(task)
-                    print(f"[lmmcl compare] finished {task.label} in {task.seconds:.0f} s", flush=True)
+                    print(f"[lmmcl] finished {task.label} in {task.seconds:.0f} s", flush=True)
                 else:
                     print(failure_report(task, tail=False), flush=True)  # in full once all have ended
     except BaseException:
@@ -102,27 +103,27 @@ def run_parallel(tasks: list[Task], jobs: int, work_dir: Path, poll_s: float = 0
 
 
 def worker(argv: list[str]) -> int:
-    """``python -m lmmcl.tools.jobs RESULT.json [--layers] fit ...``: one run with one thread (then, with
-    ``--layers``, its layer contribution); its summary row into RESULT.json."""
+    """``python -m lmmcl.tools.jobs RESULT.json [--restore] fit ...``: one run with one thread (then, with
+    ``--restore``, its restore analysis); its summary row into RESULT.json."""
     import torch
 
     from lmmcl.atomic import atomic_write
     from lmmcl.failures import guarded
-    from lmmcl.tools.compare import finish_run
+    from lmmcl.tools.finish import finish_run
     from lmmcl.train.cli import run
     from lmmcl.yamlfile import check_config_files
 
     torch.set_num_threads(1)
     result, args = Path(argv[0]), argv[1:]
-    layers = args[:1] == ["--layers"]
-    if layers:
+    restore = args[:1] == ["--restore"]
+    if restore:
         args = args[1:]
 
     def fit() -> int:
         check_config_files(args)
         start = time.time()
         cli = run(args)
-        atomic_write(result, json.dumps(finish_run(cli, time.time() - start, layers)) + "\n")
+        atomic_write(result, json.dumps(finish_run(cli, time.time() - start, restore)) + "\n")
         return 0
 
     return guarded("lmmcl fit", fit)

@@ -19,18 +19,19 @@ def mean_std(values: list[float]) -> tuple[float | None, float | None]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per recipe (in first-seen order) from per-seed rows (each with ``recipe`` and ``seed``).
+def aggregate(rows: list[dict[str, Any]], by: tuple[str, ...] = ("recipe",)) -> list[dict[str, Any]]:
+    """One row per recipe (per value of the ``by`` fields, e.g. recipe, lr and steps: one per recipe and budget; in
+    first-seen order) from per-seed rows (each with those fields and ``seed``).
 
     Each metric gets its mean under its own name (the schema of a one-seed row), ``<metric>_std`` and
     ``<metric>_per_seed`` (in the order of ``seeds``).
     """
-    by_recipe: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        by_recipe.setdefault(row["recipe"], []).append(row)
+        groups.setdefault(tuple(row.get(k) for k in by), []).append(row)
     out = []
-    for recipe, runs in by_recipe.items():
-        agg: dict[str, Any] = {"recipe": recipe, "model": runs[0].get("model"), "seeds": [r.get("seed") for r in runs],
+    for key, runs in groups.items():
+        agg: dict[str, Any] = {**dict(zip(by, key)), "model": runs[0].get("model"), "seeds": [r.get("seed") for r in runs],
                                "trainable_params": runs[0].get("trainable_params"),
                                "total_params": runs[0].get("total_params")}
         for metric in METRICS:

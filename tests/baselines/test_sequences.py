@@ -63,37 +63,27 @@ def test_baselines_are_appended_to_the_configs_callbacks(capsys):
     assert len(classes) > 2  # the default config's callbacks are kept
 
 
-def test_compare_lists_the_baselines_and_trains_entries(capsys, monkeypatch, tmp_path):
+def test_compare_lists_the_baselines_and_trains_entries(capsys, fake_fit, tmp_path):
     from lmmcl.tools import compare
-    from lmmcl.train import cli as train_cli
-    from lmmcl.report import build_report
+    from lmmcl.tools.finish import row_from_run
 
     assert compare.main(["--list"]) == 0
     listed = capsys.readouterr().out
     assert all(name in listed for name in known_baselines()) and set(known_baselines()) >= {"lora", "lwf", "wise_ft", "moe"}
     assert {"lora", "mlp+lwf", "mlp+wise_ft", "mlp+moe"} <= set(compare.PAPER_RECIPES + compare.PAPER_BASELINES)
+    assert compare.PAPER_RECIPES == ["full", "llm", "sa_proj", "mlp_gate_up", "mlp"]  # baselines only when named
 
-    calls = []
-
-    def fake_run(args):  # what `lmmcl fit` would get, and a run directory like the one it would write
-        calls.append(args)
-        run = tmp_path / f"run{len(calls)}"
-        run.mkdir()
-        stages = [{"name": "base", "scores": {"count": 20.0, "color": 80.0}},
-                  {"name": "count", "scores": {"count": 50.0, "color": 79.0}}]
-        recipe = args[args.index("--recipe.name") + 1]
-        (run / "report.json").write_text(json.dumps(build_report("tiny", recipe, ["count"], ["color"], stages, 1, 2)))
-        callbacks = [{"class_path": "lmmcl.baselines.LwF"}] if any("lwf" in a for a in args) else []
-        (run / "config.yaml").write_text(yaml.safe_dump({"trainer": {"callbacks": callbacks}}))
-        return type("CLI", (), {"trainer": type("T", (), {"log_dir": str(run)})})()
-
-    monkeypatch.setattr(train_cli, "run", fake_run)
     assert compare.main(["--train", "--model", "tiny", "--recipes", "sa_proj", "mlp_gate_up+lwf", "--out", str(tmp_path / "cmp"),
-                         "--no-layers"]) == 0  # these fake runs have no model to measure
-    assert calls[0][calls[0].index("--recipe.name") + 1] == "sa_proj" and not any("callbacks" in a for a in calls[0])
+                         "--lr-scales", "1", "--no-restore"]) == 0
+    calls = fake_fit.calls
+
+    def baseline_callbacks(args):
+        return [a for a in args if a.startswith("--trainer.callbacks+=") and a.endswith(".yaml")]
+
+    assert calls[0][calls[0].index("--recipe.name") + 1] == "sa_proj" and not baseline_callbacks(calls[0])
     assert calls[1][calls[1].index("--recipe.name") + 1] == "mlp_gate_up"
-    assert any(a.startswith("--trainer.callbacks+=") and a.endswith("lwf.yaml") for a in calls[1])
+    assert [a.rpartition("/")[2] for a in baseline_callbacks(calls[1])] == ["lwf.yaml"]
     assert not any("logger" in a for a in calls[1])  # the CLI names the run (tests/test_cli.py)
     rows = json.loads((tmp_path / "cmp" / "summary.json").read_text())["rows"]
     assert [r["recipe"] for r in rows] == ["sa_proj", "mlp_gate_up+lwf"]
-    assert compare.row_from_run(tmp_path / "run2")["recipe"] == "mlp_gate_up+lwf"  # labelled from its config.yaml
+    assert row_from_run(tmp_path / "fake_runs" / "run2")["recipe"] == "mlp_gate_up+lwf"  # labelled from its config.yaml

@@ -1,6 +1,7 @@
 import json
 
-from lmmcl.tools.compare import main, row_from_run
+from lmmcl.tools.compare import main
+from lmmcl.tools.finish import row_from_run
 from lmmcl.report import build_report
 
 

@@ -1,73 +1,53 @@
-"""How lmmcl compare runs its entries: one base-row cache shared by every run; each run's layer contribution measured
-once it has trained (not with --no-layers); the overrides never replace an entry's own recipe, model, seed or
-baselines; --jobs N (parallel single-thread runs) gives the serial compare's results and layer contributions, with a
-failing entry reported and the others kept."""
+"""How lmmcl compare runs its entries: one pool, one base-row cache shared by every run; the restore analysis after
+the configured budget's plain-recipe runs; the overrides never replace an entry's own recipe, model, seed or
+baselines; --jobs N (parallel single-thread runs) gives the serial compare's results and restore analyses, with a
+failing entry reported and the others kept; a stopped compare resumes."""
 
 import json
 from pathlib import Path
 
 from lmmcl.tools import compare
+from lmmcl.tools.budgets import Budget, RunConfig
 from lmmcl.tools.jobs import Task, run_parallel
 from lmmcl.train import cli as train_cli
+from tests.conftest import option
+
+ONE_BUDGET = ["--lr-scales", "1", "--no-restore"]  # these fake runs have no model to analyse
 
 
-def fake_runs(tmp_path, monkeypatch, measured=None):
-    """Replace lmmcl fit, the row read from its report, the layer measurement (the run directories it was called
-    for go into ``measured``) and the summary by fakes; the runs' arguments are recorded."""
-    from types import SimpleNamespace
-
-    calls = []
-    monkeypatch.setattr(train_cli, "run", lambda args: calls.append(args) or SimpleNamespace(
-        trainer=SimpleNamespace(log_dir=str(tmp_path / f"run{len(calls)}"))))
-    monkeypatch.setattr(compare, "measure_layers", lambda cli: (measured if measured is not None else []).append(
-        cli.trainer.log_dir))
-    monkeypatch.setattr(compare, "row_from_run", lambda run_dir, wall_time_s=None: {
-        "model": "tiny", "learning": 1.0, "heldout_final": -1.0, "heldout_mean": -1.0, "trainable_params": 1,
-        "total_params": 2, "wall_time_s": wall_time_s, "run_dir": run_dir})
-    monkeypatch.setattr(compare, "write_summary", lambda out_dir, rows, runs=None: Path(out_dir) / "summary.md")
-    return calls
-
-
-def option(args, name):
-    return args[args.index(name) + 1] if name in args else None
-
-
-def test_every_run_of_a_compare_shares_one_base_row_cache_unless_told_not_to(tmp_path, monkeypatch):
-    calls = fake_runs(tmp_path, monkeypatch)
+def test_every_run_of_a_compare_shares_one_base_row_cache_unless_told_not_to(tmp_path, fake_fit):
     out = tmp_path / "cmp"
-    assert compare.main(["--train", "--recipes", "full", "mlp+lwf", "--seeds", "0", "1", "--out", str(out),
+    assert compare.main(["--train", "--recipes", "full", "mlp+lwf", "--seeds", "0", "1", "--out", str(out), *ONE_BUDGET,
                          "--", "--data.train_size", "8"]) == 0
-    assert {option(c, "--stages.base_cache") for c in calls} == {str(out / "base_rows")}
-    calls.clear()
-    assert compare.main(["--train", "--recipes", "full", "--out", str(out), "--no-base-cache"]) == 0
-    assert option(calls[0], "--stages.base_cache") is None
+    assert {option(c, "--stages.base_cache") for c in fake_fit.calls} == {str(out / "base_rows")}
+    fake_fit.calls.clear()
+    assert compare.main(["--train", "--recipes", "full", "--out", str(out), "--no-base-cache", *ONE_BUDGET]) == 0
+    assert option(fake_fit.calls[0], "--stages.base_cache") is None
 
 
-def test_every_run_is_measured_for_layer_contribution_unless_told_not_to(tmp_path, monkeypatch):
-    measured = []
-    calls = fake_runs(tmp_path, monkeypatch, measured)
-    out = tmp_path / "cmp"
-    assert compare.main(["--train", "--recipes", "full", "sa_proj", "--seeds", "0", "1", "--out", str(out)]) == 0
-    assert measured == [str(tmp_path / f"run{k}") for k in range(1, 5)]  # each run once it has trained
-    measured.clear()
-    assert compare.main(["--train", "--recipes", "full", "--out", str(out), "--no-layers"]) == 0
-    assert len(calls) == 5 and measured == []
-    tasks = compare.compare_tasks("tiny", ["full"], [], [0], layers=True)  # a --jobs worker is told to measure
-    assert tasks[0].layers and tasks[0].args[0] == "fit"
+def test_the_restore_analysis_follows_the_configured_budgets_plain_recipe_runs():
+    config = RunConfig("tiny", 1e-3, 32, 320, {"lora": 5e-5}, (0,), 2, True)
+    budgets = [Budget(10, 5e-4), Budget(10, 1e-3)]
+    tasks = compare.compare_tasks("tiny", ["sa_proj", "mlp+lwf", "mlp+moe", "lora"], budgets, config, [], [0], None, True)
+    restored = {t.label: t.restore for t in tasks}
+    assert restored == {"sa_proj at lr5e-4_steps10 / seed 0": False, "mlp+lwf at lr5e-4_steps10 / seed 0": False,
+                        "mlp+moe at lr5e-4_steps10 / seed 0": False,  # lora: its own LR, no LR budget
+                        "sa_proj / seed 0": True, "mlp+lwf / seed 0": True,  # LwF leaves the model's weights its own
+                        "mlp+moe / seed 0": False, "lora / seed 0": False}  # adapters: no base weight to put back
+    assert not any(t.restore for t in compare.compare_tasks("tiny", ["sa_proj"], budgets, config, [], [0], None, False))
 
 
-def test_a_config_among_the_overrides_cannot_replace_an_entrys_recipe_or_drop_its_baselines(tmp_path, monkeypatch,
+def test_a_config_among_the_overrides_cannot_replace_an_entrys_recipe_or_drop_its_baselines(tmp_path, fake_fit,
                                                                                            cli_fit_args):
-    calls = fake_runs(tmp_path, monkeypatch)
     # cli_fit_args holds --config default.yaml (recipe mlp_gate_up, preset tiny) and --trainer.callbacks []
     assert compare.main(["--train", "--model", "tiny_scratch", "--recipes", "sa_proj+lwf", "--seeds", "3",
-                         "--out", str(tmp_path / "cmp"), "--", *cli_fit_args[1:]]) == 0
+                         "--out", str(tmp_path / "cmp"), *ONE_BUDGET, "--", *cli_fit_args[1:]]) == 0
     from lmmcl.train.cli import resolve
 
-    config = resolve(calls[0])
+    config = resolve(fake_fit.calls[0])
     assert config["recipe"]["name"] == "sa_proj" and config["model"]["preset"] == "tiny_scratch"
     assert config["seed_everything"] == 3 and config["data"]["seed"] == 3
-    assert [c["class_path"].rpartition(".")[2] for c in config["trainer"]["callbacks"]] == ["LwF"]
+    assert [c["class_path"].rpartition(".")[2] for c in config["trainer"]["callbacks"]] == ["LwF", "PhaseTimer"]
 
 
 def test_parallel_runs_never_share_a_log_folder_and_keep_the_serial_order(tmp_path, monkeypatch):
@@ -110,16 +90,17 @@ def test_jobs_give_the_serial_results_and_report_a_failing_entry(tmp_path, cli_f
                              *overrides, "--trainer.logger.init_args.save_dir", str(out / "logs")])
         rows = json.loads((out / "cmp" / "summary.json").read_text())["runs"]  # one per entry: no --seeds
         return code, {r["recipe"]: {name: {k: v for k, v in json.loads((Path(r["run_dir"]) / name).read_text()).items()
-                                           if k not in ("tuned", "seconds")}  # layers.json: the run's path, its time
-                                    for name in ("report.json", "layers.json")} for r in rows}
+                                           if k != "seconds"}  # restore.json: its time
+                                    for name in ("report.json", "restore.json")} for r in rows}
 
-    serial_code, serial = compare_run("serial", "--recipes", "mlp_gate_up", "sa_proj")
+    serial_code, serial = compare_run("serial", "--recipes", "mlp_gate_up", "sa_proj", "--lr-scales", "1")
     # sa_proj+moe fails at start-up: MoE needs a recipe that trains language-model MLPs
-    jobs_code, jobs = compare_run("jobs", "--recipes", "mlp_gate_up", "sa_proj+moe", "sa_proj", "--jobs", "2")
+    jobs_code, jobs = compare_run("jobs", "--recipes", "mlp_gate_up", "sa_proj+moe", "sa_proj", "--jobs", "2",
+                                  "--lr-scales", "1")
     assert serial_code == 0 and jobs_code == 1
-    # same runs, same reports (base row, learning, forgetting, probe, drift), the same layer contribution measured
-    # by the worker that ran each one
-    assert jobs == serial and serial["sa_proj"]["layers.json"]["trained"]["self_attn"] == [0, 1, 2, 3]
+    # same runs, same reports (base row, learning, forgetting, probe, drift), the same restore analysis run by the
+    # worker that trained each one
+    assert jobs == serial and serial["sa_proj"]["restore.json"]["groups"]["late_mlp"]["changed_tensors"] == 0
     out = capsys.readouterr().out
     assert "FAILED: sa_proj+moe: exit code 2" in out and "MoE turns language-model MLPs into experts" in out
     assert str(tmp_path / "jobs" / "cmp" / "jobs" / "sa_proj+moe.log") in out
@@ -127,69 +108,35 @@ def test_jobs_give_the_serial_results_and_report_a_failing_entry(tmp_path, cli_f
     # without --seeds every run has its config's seed (smoke.yaml: 0), and claims.md judges that one seed
     summary = json.loads((tmp_path / "serial" / "cmp" / "summary.json").read_text())
     assert [r["seed"] for r in summary["runs"]] == [0, 0] and summary["rows"][0]["seeds"] == [0]
-    assert "(seeds: 0; means over seeds)" in (tmp_path / "serial" / "cmp" / "claims.md").read_text()
+    assert "Seeds 0; configured budget" in (tmp_path / "serial" / "cmp" / "claims.md").read_text()
     logs = tmp_path / "jobs" / "logs" / "tiny_scratch"
     for entry in ("mlp_gate_up", "sa_proj"):  # each run in the version the serial compare gave it
         assert [p.name for p in (logs / entry).iterdir()] == ["version_0"]
 
 
-def test_a_seeded_compare_on_the_smoke_config_judges_claim_d_from_the_layers_it_measured(tmp_path, cli_fit_args):
-    def compare_run(name, *options):
-        out = tmp_path / name
-        assert compare.main(["--train", "--model", "tiny_scratch", "--seeds", "0", *options, "--out", str(out / "cmp"),
-                             "--", *cli_fit_args[1:], "--trainer.logger.init_args.save_dir", str(out / "logs")]) == 0
-        summary = json.loads((out / "cmp" / "summary.json").read_text())
-        claims = json.loads((out / "cmp" / "claims.json").read_text())["d_late_mlp_drives_output_shift"]
-        return summary, claims, (out / "cmp" / "claims.md").read_text()
-
-    summary, claims, md = compare_run("layers", "--recipes", "mlp_gate_up", "sa_proj")
-    for run in summary["runs"]:  # every run measured, into its own directory
-        result = json.loads((Path(run["run_dir"]) / "layers.json").read_text())
-        assert result["skills"] == ["count"] and len(result["layers"]) == 4  # no probe here: the probe's default
-        assert (Path(run["run_dir"]) / "layers.png").exists()
-    assert claims["verdict"] in ("reproduced", "not reproduced")  # judged on mlp_gate_up; sa_proj shown, not counted
-    assert "## (d) Late MLP blocks drive the output shift" in md and "| sa_proj | no (frozen) | 1 of 1 |" in md
-    rows = {r["recipe"]: r for r in summary["rows"]}
-    assert rows["mlp_gate_up"]["layer_contribution"]["n"] == 1  # the numbers in summary.json too
-    assert rows["mlp_gate_up"]["layer_contribution"]["mlp_share_late"] == claims["per_recipe"]["mlp_gate_up"]["mlp_share_late"]
-
-    summary, claims, md = compare_run("no_layers", "--recipes", "mlp_gate_up", "--no-layers")
-    assert not (Path(summary["runs"][0]["run_dir"]) / "layers.json").exists()
-    assert claims["verdict"] == "not measured" and "## (d)" not in md
-
-
-def test_a_stopped_compare_resumes_without_training_its_finished_runs_again(tmp_path, monkeypatch):
+def test_a_stopped_compare_resumes_without_training_its_finished_runs_again(tmp_path, fake_fit, monkeypatch):
     import pytest
 
-    from lmmcl.report import build_report
-
-    calls = fake_runs(tmp_path, monkeypatch)
-    trained = train_cli.run
-
-    def stopped_at_the_third(args):  # Ctrl-C while the third run trains; every run leaves a report.json
-        if len(calls) == 2:
+    def stopped_at_the_third(args):  # Ctrl-C while the third run trains
+        if len(fake_fit.calls) == 2:
             raise KeyboardInterrupt
-        cli = trained(args)
-        Path(cli.trainer.log_dir).mkdir()
-        stages = [{"name": "base", "scores": {"count": 20.0, "color": 80.0}},
-                  {"name": "count", "scores": {"count": 40.0, "color": 70.0}}]
-        report = build_report("tiny", option(args, "--recipe.name"), ["count"], ["color"], stages, 1, 2)
-        (Path(cli.trainer.log_dir) / "report.json").write_text(json.dumps(report))
-        return cli
+        return fake_fit.run(args)
 
     monkeypatch.setattr(train_cli, "run", stopped_at_the_third)
     out = tmp_path / "cmp"
-    command = ["--train", "--recipes", "full", "sa_proj", "--seeds", "0", "1", "--out", str(out), "--no-layers"]
+    command = ["--train", "--recipes", "full", "sa_proj", "--seeds", "0", "1", "--out", str(out), *ONE_BUDGET]
     with pytest.raises(KeyboardInterrupt):
         compare.main(command)
-    assert len(calls) == 2 and len(list((out / "jobs" / "done").iterdir())) == 2
+    assert len(fake_fit.calls) == 2 and len(list((out / "jobs" / "done").iterdir())) == 2
 
-    monkeypatch.setattr(train_cli, "run", lambda args: trained(args))  # goes on to the end this time
+    monkeypatch.setattr(train_cli, "run", fake_fit.run)  # goes on to the end this time
     assert compare.main([*command, "--resume"]) == 0
-    resumed = [(option(c, "--recipe.name"), option(c, "--seed_everything")) for c in calls[2:]]
+    resumed = [(option(c, "--recipe.name"), option(c, "--seed_everything")) for c in fake_fit.calls[2:]]
     assert resumed == [("full", "1"), ("sa_proj", "1")]  # only the two the first compare had not finished
-    assert compare.main(command) == 0 and len(calls) == 8  # without --resume every run trains again
-    assert compare.main([*command, "--resume", "--", "--model.lr", "1e-4"]) == 0 and len(calls) == 12  # other args
+    timeline = json.loads((out / "summary.json").read_text())["timeline"]
+    assert timeline["runs_resumed"] == 2 and timeline["runs_trained"] == 2
+    assert compare.main(command) == 0 and len(fake_fit.calls) == 8  # without --resume every run trains again
+    assert compare.main([*command, "--resume", "--", "--model.lr", "1e-4"]) == 0 and len(fake_fit.calls) == 12
 
 
 def test_a_resumed_runs_record_needs_its_run_directory(tmp_path):
@@ -202,7 +149,7 @@ def test_a_resumed_runs_record_needs_its_run_directory(tmp_path):
     assert finished.reuse(tmp_path, [again]) == [again] and again.row is None  # its run directory is gone
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "report.json").write_text("{}")
-    assert finished.reuse(tmp_path, [again]) == [] and again.row == task.row
+    assert finished.reuse(tmp_path, [again]) == [] and again.row == {**task.row, "resumed": True}
 
 
 def test_parallel_runs_report_each_finished_task_as_it_finishes(tmp_path, monkeypatch):
