@@ -17,9 +17,7 @@ to one block's change. The projection is the same linear map for every layer, so
 Checkpoints are Lightning ``.ckpt`` files from runs (``state_dict`` keys prefixed ``model.``, the architecture
 from the checkpoint's ``hyper_parameters``: preset / model_path) or ``save_pretrained`` directories.
 Writes ``layers.json``, ``layers.png`` and TensorBoard events into ``--out`` (default: ``logs/layers/<skill>``).
-
-:func:`measure_run` does the same for a run that has just finished (``lmmcl compare --train`` calls it after every
-run): its base model against its final weights, on the counting-bias probe's counting prompts, into the run directory.
+Where the shift shows is not what causes it: :mod:`lmmcl.eval.restore` tests that (``lmmcl compare`` runs it).
 """
 
 from __future__ import annotations
@@ -145,51 +143,6 @@ def answer_batches(processor: Any, skill: str, n: int, batch_size: int, seed: in
 
     data = get_skill(skill).dataset("test", n, seed)
     return list(DataLoader(data, batch_size=batch_size, collate_fn=Collator(processor, train=True)))
-
-
-def trained_blocks(model: Any) -> dict[str, list[int]]:
-    """Per block, the layers whose block has a trainable parameter (``requires_grad``: what the run's recipe and
-    adapters trained), e.g. ``{"self_attn": [], "mlp": [0, 1, 2, 3]}`` for ``mlp_gate_up``."""
-    layers = decoder_layers(model)
-    return {b: [i for i, layer in enumerate(layers) if any(p.requires_grad for p in getattr(layer, b).parameters())]
-            for b in BLOCKS}
-
-
-def measure_run(module: Any, callbacks: list[Any], out_dir: str | Path, device: str | torch.device | None = None) -> Path:
-    """The layer contribution of a finished run, written into its directory ``out_dir`` (layers.json, layers.png,
-    TensorBoard events).
-
-    Base: the model the run started from, loaded again as the run loaded it (``module``'s preset, model path and
-    dtype). Tuned: ``module.model`` as the run left it, the weights its ``checkpoints/last.ckpt`` holds, measured in
-    memory so that adapters (LoRA, MoE) are measured as they were evaluated, and runs without checkpoints too.
-    Samples: the counting-bias probe's counting prompts (its ``counting`` skills, ``n``, ``batch_size`` and ``seed``;
-    the run's :class:`~lmmcl.eval.probe.CountingBiasProbe` among ``callbacks``, else the probe's defaults), teacher-forced
-    with their answers: the paper reads the output shift on counting-style answers.
-    """
-    import time
-
-    from lmmcl.eval.probe import CountingBiasProbe, shares
-    from lmmcl.models import load_model
-
-    start = time.time()
-    probe = next((cb for cb in callbacks if isinstance(cb, CountingBiasProbe)), None) or CountingBiasProbe()
-    skills = probe.groups["target"]
-    batches = [batch for skill, n in zip(skills, shares(probe.n, len(skills))) if n
-               for batch in answer_batches(module.processor, skill, n, probe.batch_size, probe.seed)]
-    tuned = module.model
-    was, training = next(tuned.parameters()).device, tuned.training
-    hparams = module.hparams
-    base, _, _ = load_model(hparams.preset, hparams.get("model_path"), hparams.get("dtype"))
-    try:
-        result = layer_contributions(base.to(device or was), tuned.to(device or was), batches)
-    finally:  # where it was: a serial compare keeps the last run's module alive while the next one trains
-        tuned.to(was).train(training)
-    del base
-    result = {"base": f"preset {hparams.preset}" + (f", {hparams.model_path}" if hparams.get("model_path") else ""),
-              "tuned": f"{out_dir} (final weights, = checkpoints/last.ckpt)", "skill": ", ".join(skills),
-              "skills": list(skills), "n": probe.n, "seed": probe.seed, "projection": PROJECTION,
-              "trained": trained_blocks(tuned), "seconds": round(time.time() - start, 2), **result}
-    return write_outputs(out_dir, result)
 
 
 # --- output ------------------------------------------------------------------------------------------

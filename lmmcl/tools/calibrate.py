@@ -135,6 +135,9 @@ def calibrate(args: argparse.Namespace, overrides: list[str]) -> dict[str, Any] 
     print(f"[lmmcl calibrate] rule: {RULE}.\n[lmmcl calibrate] {len(tasks)} runs of {args.recipe} on seed {args.seed} "
           f"(batch {config.batch_size}): " + ", ".join(t.label.split(" at ")[1].split(" /")[0] for t in tasks), flush=True)
     if args.dry_run:
+        from lmmcl.tools.estimate import print_plan
+
+        print_plan(tasks, config.stages, out / "jobs", args.jobs)
         return None
     start = time.time()
     failed = run_pool(tasks, args.jobs, out / "jobs", args.resume)

@@ -220,7 +220,7 @@ def judge(rows: list[dict[str, Any]], runs: list[dict[str, Any]], matched: dict[
 
 
 def render_claims(claims: dict[str, dict[str, Any]], seeds: list[Any], budget: str) -> str:
-    lines = [f"# The paper's findings in this comparison", "",
+    lines = ["# The paper's findings in this comparison", "",
              f"Seeds {', '.join(map(str, seeds))}; configured budget {budget}; means over seeds.", "",
              *markdown_table(["finding", "verdict", "measured"],
                              [[name, f"**{c['verdict']}**", c["detail"]] for name, c in claims.items()]), "",

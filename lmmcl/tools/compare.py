@@ -37,7 +37,7 @@ from typing import Any
 from lmmcl.errors import LmmclError
 from lmmcl.report import atomic_write
 from lmmcl.tools.budgets import (LR_SCALES, SELECTION_SEED, STEP_SCALES, Budget, RunConfig, budget_overrides,
-                                 entry_own_lr, fmt_lr, run_config, scaled_budgets)
+                                 entry_own_lr, run_config, scaled_budgets)
 from lmmcl.tools.jobs import Task
 
 PAPER_RECIPES = ["full", "llm", "sa_proj", "mlp_gate_up", "mlp"]
@@ -79,23 +79,6 @@ def compare_tasks(model: str, entries: list[str], budgets: list[Budget], config:
     return tasks
 
 
-def print_plan(tasks: list[Task], config: RunConfig, work: Path, jobs: int) -> None:
-    """``--dry-run``: every run and the estimated wall time."""
-    from lmmcl.tools.estimate import RESTORE_EVALUATIONS, fmt_minutes, makespan, measured_rates, run_seconds
-
-    rates = measured_rates(work / "jobs")
-    seconds, seeds, stages = [], set(), config.stages
-    for t in tasks:
-        base_row = t.extra["seed"] not in seeds  # evaluated once per seed, by its first run
-        seeds.add(t.extra["seed"])
-        seconds.append(run_seconds(stages * t.extra["steps"], stages + base_row + RESTORE_EVALUATIONS * t.restore, rates))
-    for task, s in zip(tasks, seconds):
-        print(f"  {task.label:<52} ~{fmt_minutes(s)}" + ("  + restore analysis" if task.restore else ""))
-    print(f"[lmmcl compare] {len(tasks)} runs, configured budget {config.budget.label()}; estimated "
-          f"{fmt_minutes(makespan(seconds, jobs))} on {jobs} worker(s) ({rates['step_s']:.3f} s per step, "
-          f"{rates['evaluation_s']:.1f} s per evaluation: {rates['source']})")
-
-
 def train_and_compare(args: argparse.Namespace, overrides: list[str]) -> int:
     from lmmcl.tools.pool import check_entries, run_pool, task_row
 
@@ -109,7 +92,10 @@ def train_and_compare(args: argparse.Namespace, overrides: list[str]) -> int:
     tasks = compare_tasks(args.model, args.recipes, budgets, config, overrides, args.seeds,
                           None if args.no_base_cache else work / "base_rows", not args.no_restore)
     if args.dry_run:
-        print_plan(tasks, config, work, args.jobs)
+        from lmmcl.tools.estimate import print_plan
+
+        print(f"[lmmcl compare] configured budget {config.budget.label()}")
+        print_plan(tasks, config.stages, work / "jobs", args.jobs)
         return 0
     start = time.time()
     failed = run_pool(tasks, args.jobs, work / "jobs", args.resume)

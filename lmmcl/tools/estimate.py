@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 DEFAULT_RATES = {"step_s": 0.08, "evaluation_s": 2.5}  # tiny, batch 32, one thread (lmmcl/tools/estimate.py)
 RESTORE_EVALUATIONS = 4  # the final weights and three restored groups
@@ -50,3 +50,20 @@ def makespan(durations: list[float], jobs: int) -> float:
 
 def fmt_minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def print_plan(tasks: Sequence[Any], stages: int, work_dir: Path, jobs: int) -> float:
+    """Every run of a pool (:class:`lmmcl.tools.jobs.Task`, with ``extra["steps"]`` and ``extra.get("seed")``) with its
+    estimated seconds, and the estimated wall time on ``jobs`` workers (returned)."""
+    rates = measured_rates(work_dir)
+    seconds, seeds = [], set()
+    for task in tasks:
+        base_row = task.extra.get("seed") not in seeds  # evaluated once per seed, by its first run
+        seeds.add(task.extra.get("seed"))
+        seconds.append(run_seconds(stages * task.extra["steps"], stages + base_row + RESTORE_EVALUATIONS * task.restore,
+                                   rates))
+        print(f"  {task.label:<52} ~{fmt_minutes(seconds[-1])}" + ("  + restore analysis" if task.restore else ""))
+    wall = makespan(seconds, jobs)
+    print(f"[lmmcl] {len(tasks)} runs: estimated {fmt_minutes(wall)} on {jobs} worker(s) ({rates['step_s']:.3f} s per "
+          f"step, {rates['evaluation_s']:.1f} s per evaluation: {rates['source']})")
+    return wall

@@ -74,25 +74,3 @@ def test_cli_reads_a_run_checkpoint_and_a_pretrained_dir(base_and_tuned, tmp_pat
     check_one_layer_change(result["layers"])
     assert (out / "layers.png").stat().st_size > 0
     assert any(p.name.startswith("events.out.tfevents") for p in out.iterdir())
-
-
-def test_a_finished_run_is_measured_against_its_base_on_the_probes_counting_prompts(tmp_path):
-    from lmmcl.eval.layers import measure_run
-    from lmmcl.eval.probe import CountingBiasProbe
-    from lmmcl.train.module import LMMModule
-    from lmmcl.train.recipes import apply_recipe, get_recipe
-
-    module = LMMModule("tiny_scratch")  # what a run holds once it has trained: its recipe applied, weights moved
-    apply_recipe(module.model, get_recipe("mlp_gate_up"), module.preset.components)
-    perturb_mlp(module.model, "gate_proj")
-    probe = CountingBiasProbe(n=4, counting=["count"], batch_size=2, seed=3)
-    path = measure_run(module, [object(), probe], tmp_path)  # the base: loaded again from the module's preset
-    assert path == tmp_path / "layers.json" and (tmp_path / "layers.png").stat().st_size > 0
-    assert module.model.training  # left as it was found
-    result = json.loads(path.read_text())
-    assert (result["skills"], result["n"], result["seed"]) == (["count"], 4, 3)  # the probe's, not defaults
-    assert result["trained"] == {"self_attn": [], "mlp": [0, 1, 2, 3]}  # what mlp_gate_up trains, per layer
-    check_one_layer_change(result["layers"])
-    base, _, _ = load_model("tiny_scratch")  # the same numbers as layer_contributions on the probe's samples
-    assert result["layers"] == layer_contributions(base, module.model,
-                                                   answer_batches(module.processor, "count", 4, 2, seed=3))["layers"]

@@ -69,4 +69,5 @@ def test_calibrate_refuses_options_it_sets_itself_and_a_dry_run_trains_nothing(t
     with pytest.raises(LmmclError, match="sets --model.lr of every run itself"):
         calibrate.main(["--lrs", "1e-5", "--steps", "3", "--out", str(tmp_path), "--", "--model.lr", "1e-3"])
     assert calibrate.main(["--lrs", "1e-5", "3e-5", "--steps", "3", "--dry-run", "--out", str(tmp_path)]) == 0
-    assert fake_fit.calls == [] and "2 runs of llm on seed 100" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert fake_fit.calls == [] and "2 runs of llm on seed 100" in printed and "2 runs: estimated" in printed

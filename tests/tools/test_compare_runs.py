@@ -6,6 +6,8 @@ failing entry reported and the others kept; a stopped compare resumes."""
 import json
 from pathlib import Path
 
+import pytest
+
 from lmmcl.tools import compare
 from lmmcl.tools.budgets import Budget, RunConfig
 from lmmcl.tools.jobs import Task, run_parallel
@@ -115,8 +117,6 @@ def test_jobs_give_the_serial_results_and_report_a_failing_entry(tmp_path, cli_f
 
 
 def test_a_stopped_compare_resumes_without_training_its_finished_runs_again(tmp_path, fake_fit, monkeypatch):
-    import pytest
-
     def stopped_at_the_third(args):  # Ctrl-C while the third run trains
         if len(fake_fit.calls) == 2:
             raise KeyboardInterrupt
@@ -169,3 +169,25 @@ def test_parallel_runs_report_each_finished_task_as_it_finishes(tmp_path, monkey
     tasks = [Task(f"{e}", ["fit", e], folder=e) for e in ("a", "b")]
     run_parallel(tasks, jobs=2, work_dir=tmp_path, poll_s=0, on_done=lambda t: done.append(t.label))
     assert sorted(done) == ["a", "b"]
+
+
+@pytest.mark.slow
+def test_a_real_compare_at_two_budgets_draws_frontiers_and_restores_the_configured_runs(tmp_path, cli_fit_args):
+    out = tmp_path / "cmp"
+    assert compare.main(["--train", "--model", "tiny_scratch", "--recipes", "llm", "sa_proj", "mlp_gate_up", "--seeds",
+                         "0", "--lr-scales", "1", "3", "--out", str(out), "--", *cli_fit_args[1:],
+                         "--data.heldout", "[color, caption]", "--trainer.logger.init_args.save_dir",
+                         str(tmp_path / "logs")]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert {r: len(p) for r, p in summary["per_budget"].items()} == {"llm": 2, "sa_proj": 2, "mlp_gate_up": 2}
+    assert set(summary["frontiers"]) == {"llm", "sa_proj", "mlp_gate_up"} and set(summary["matched"]) == {"sa_proj", "mlp_gate_up"}
+    restores = {r["recipe"]: json.loads((Path(r["run_dir"]) / "restore.json").read_text()) for r in summary["runs"]}
+    assert len(summary["all_runs"]) == 6 and len(restores) == 3  # the configured budget's runs only
+    frozen = restores["sa_proj"]["groups"]  # sa_proj's MLPs never train: restoring them must change nothing
+    assert frozen["late_mlp"]["changed_tensors"] == 0 and frozen["late_mlp"]["heldout_mean_change"] == 0.0
+    assert restores["llm"]["groups"]["late_mlp"]["changed_tensors"] == 6  # gate, up, down of layers 2 and 3
+    timeline = summary["timeline"]
+    assert timeline["training_s"] > 0 and timeline["evaluations"] == 6 * 2 + 1  # one base row, then reused
+    claims = json.loads((out / "claims.json").read_text())
+    assert len(claims) == 4 and all(c["verdict"] in ("reproduced", "not reproduced", "not measured") for c in claims.values())
+    assert (out / "frontier.png").exists() and "## Time line" in (out / "summary.md").read_text()
