@@ -93,9 +93,9 @@ def render(result: dict[str, Any]) -> str:
     steps = sorted({p["steps"] for p in points})
     at = {(p["lr"], p["steps"]): p for p in points}
 
-    def grid(metric: str) -> list[str]:
+    def grid(metric: str, spec: str = "+.1f") -> list[str]:
         body = [[fmt_lr(lr), *("-" if (lr, s) not in at else
-                               f"{at[(lr, s)][metric]:+.1f}" + (" **(pick)**" if at[(lr, s)] is chosen else "")
+                               format(at[(lr, s)][metric], spec) + (" **(pick)**" if at[(lr, s)] is chosen else "")
                                for s in steps)] for lr in lrs]
         return markdown_table(["LR \\ steps per stage", *map(str, steps)], body)
 
@@ -107,7 +107,7 @@ def render(result: dict[str, Any]) -> str:
     if result["edge"]:
         lines += ["", f"At the grid's edge: {result['edge']}."]
     lines += ["", "## Learning (points)", "", *grid("learning"), "", "## Held-out final (points)", "",
-              *grid("heldout_final"), "", "## Distance to the paper's row (points)", "", *grid("distance"), "",
+              *grid("heldout_final"), "", "## Distance to the paper's row (points)", "", *grid("distance", ".1f"), "",
               "## Every point", "",
               *markdown_table(["LR", "steps", "learning", "held-out final", "held-out after each stage",
                                "targets right after their stage", "run"],

@@ -81,11 +81,12 @@ def judge_learning_vs_forgetting(rows: dict[str, dict[str, Any]], matched: dict[
         numbers = {"learning_ratio": rows[recipe]["learning"] / control["learning"],
                    "heldout_final": rows[recipe]["heldout_final"], "forgetting_ratio": ratio, "forgetting_ratio_ci95": ci,
                    "overlap": m.get("overlap")}
-        if ratio is None or ci is None:
+        learns = numbers["learning_ratio"] >= LEARN_RATIO
+        if ratio is None or ci is None:  # unknown, unless the learning bar already fails
             reasons.append(f"{recipe}: no frontier overlap with {CONTROL}, or {CONTROL} does not forget there")
-            numbers["ok"] = None
+            numbers["ok"] = None if learns else False
         else:
-            numbers["ok"] = numbers["learning_ratio"] >= LEARN_RATIO and ratio <= FORGET_RATIO and ci[1] < 1
+            numbers["ok"] = learns and ratio <= FORGET_RATIO and ci[1] < 1
         per_recipe[recipe] = numbers
     budget = "; ".join(f"{r} {with_spread(rows[r]['learning'], rows[r].get('learning_std'))} / "
                        f"{with_spread(rows[r]['heldout_final'], rows[r].get('heldout_final_std'))}"
@@ -94,11 +95,11 @@ def judge_learning_vs_forgetting(rows: dict[str, dict[str, Any]], matched: dict[
                          + ("-" if v["forgetting_ratio"] is None else f"{v['forgetting_ratio']:.2f}x")
                          + f" at matched learning (95 % {fmt_interval(v['forgetting_ratio_ci95'])})"
                          for r, v in per_recipe.items())
-    detail = f"configured budget, learning / held-out final: {budget}. {frontier}"
-    if reasons:
-        return not_measured(f"{detail}; {'; '.join(reasons)}", rule=RULE_A, per_recipe=per_recipe)
-    return {"verdict": verdict(all(v["ok"] for v in per_recipe.values())), "detail": detail, "rule": RULE_A,
-            "per_recipe": per_recipe}
+    detail = f"configured budget, learning / held-out final: {budget}. {frontier}" + "".join(f"; {r}" for r in reasons)
+    oks = [v["ok"] for v in per_recipe.values()]
+    if False not in oks and None in oks:  # the verdict hangs on what was not measured
+        return not_measured(detail, rule=RULE_A, per_recipe=per_recipe)
+    return {"verdict": verdict(all(oks)), "detail": detail, "rule": RULE_A, "per_recipe": per_recipe}
 
 
 # --- (b) -------------------------------------------------------------------------------------------------------

@@ -105,14 +105,15 @@ def train_and_compare(args: argparse.Namespace, overrides: list[str]) -> int:
     if not rows:
         raise LmmclError(f"every run of the compare at the configured budget failed ({len(failed)} failed): see the "
                          "logs named above")
-    path = analyse_and_write(work, runs, config, budgets, args.jobs, pool_s)
+    path, claims = analyse_and_write(work, runs, config, budgets, args.jobs, pool_s)
+    print("\n" + "\n".join(f"[lmmcl compare] {name}: {c['verdict']}" for name, c in claims.items()))
     finish(path, runs, failed)
     return 1 if failed else 0
 
 
 def analyse_and_write(work: Path, runs: list[dict[str, Any]], config: RunConfig, budgets: list[Budget], jobs: int,
-                      pool_s: float) -> Path:
-    """The statistics, claims and files of a trained compare (:mod:`lmmcl.tools.summary`)."""
+                      pool_s: float) -> tuple[Path, dict[str, Any]]:
+    """The statistics, claims and files of a trained compare (:mod:`lmmcl.tools.summary`): summary.md and the claims."""
     from lmmcl.tools.claims import judge, render_claims
     from lmmcl.tools.seeds import aggregate
     from lmmcl.tools.summary import frontier_numbers, timeline, write_summary
@@ -128,7 +129,7 @@ def analyse_and_write(work: Path, runs: list[dict[str, Any]], config: RunConfig,
     summary = {"rows": rows, "runs": configured, "budget": budget, "budgets": [b.to_json() for b in budgets],
                **numbers, "all_runs": runs}
     summary["timeline"] = timeline(runs, jobs, pool_s, time.time() - start, sum(bool(r.get("resumed")) for r in runs))
-    return write_summary(work, summary, claims_md)
+    return write_summary(work, summary, claims_md), claims
 
 
 def finish(path: Path, runs: list[dict[str, Any]], failed: list[Task]) -> None:

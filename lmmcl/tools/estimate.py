@@ -14,7 +14,9 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-DEFAULT_RATES = {"step_s": 0.08, "evaluation_s": 2.5}  # tiny, batch 32, one thread (lmmcl/tools/estimate.py)
+# tiny, batch 32, one thread, rough: make train's 6,250 steps took 8 min 53 s on an Intel Xeon (evaluations included),
+# and one evaluation of the default config with its probe 2.2-3.2 s (benchmarks/RESULTS.md)
+DEFAULT_RATES = {"step_s": 0.08, "evaluation_s": 2.5}
 RESTORE_EVALUATIONS = 4  # the final weights and three restored groups
 
 

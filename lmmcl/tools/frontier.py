@@ -12,7 +12,8 @@ forgetting of each over ``GRID`` evenly spaced learning values of the overlap, t
 (:func:`bootstrap_matched`): within each budget the seeds are resampled with replacement (the same draw for every
 recipe: the seeds are paired, each seed sharing its data with every recipe), the means, frontiers and comparison are
 recomputed, and the 2.5 and 97.5 percentiles of ``RESAMPLES`` resamples (RNG seed ``RNG_SEED``) give the 95 %
-interval. A resample whose frontiers do not overlap has no value and is counted, not used.
+interval. A resample whose frontiers do not overlap has no value and is counted, not used; a comparison without a
+value on the seed means has no interval either.
 """
 
 from __future__ import annotations
@@ -118,8 +119,9 @@ def bootstrap_matched(cells: Cells, reference: str, resamples: int = RESAMPLES, 
             samples[recipe]["difference"].append(value["difference"])
             if value["ratio"] is not None:
                 samples[recipe]["ratio"].append(value["ratio"])
-    for recipe in others:
-        out[recipe]["ci95"] = {k: percentile_interval(v) for k, v in samples[recipe].items()}
+    for recipe in others:  # no interval around a value that does not exist (its resamples' overlaps are chance)
+        out[recipe]["ci95"] = {k: percentile_interval(v) if out[recipe].get(k) is not None else None
+                               for k, v in samples[recipe].items()}
         out[recipe]["resamples_without_overlap"] = missing[recipe]
         out[recipe]["resamples_without_ratio"] = resamples - missing[recipe] - len(samples[recipe]["ratio"])
     return out

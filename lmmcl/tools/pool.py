@@ -91,9 +91,11 @@ def run_seed(run_dir: str | Path | None) -> int | None:
 
 
 def task_row(task: Task) -> dict[str, Any]:
-    """The run's summary row under its entry's name, with its seed (the one given, else its config's) and the
-    task's ``extra`` fields (its budget, whether it is the configured one)."""
+    """The run's summary row under its entry's name, with its seed (the one given, else its config's), the task's
+    ``extra`` fields (its budget, whether it is the configured one) and ``process_s``: its seconds from start to
+    end (a ``--jobs`` worker's process start-up included; None for a resumed run)."""
     extra = {k: v for k, v in task.extra.items() if k not in ("entry", "seed")}
-    row = {**task.row, "recipe": task.extra["entry"], **extra}
+    row = {**task.row, "recipe": task.extra["entry"], **extra,
+           "process_s": round(task.seconds, 1) if task.seconds else None}  # start to end, where it ran
     seed = task.extra.get("seed")
     return {**row, "seed": run_seed(row.get("run_dir")) if seed is None else seed}

@@ -43,11 +43,13 @@ def timeline(runs: list[dict[str, Any]], jobs: int, pool_s: float, analysis_s: f
     trained = [r for r in runs if not r.get("resumed")]
     total = {k: sum((r.get("phases") or {}).get(f"{k}_s", 0.0) for r in trained) for k in ("training", "evaluation", "other")}
     restore = sum((r.get("restore") or {}).get("seconds", 0.0) for r in trained)
-    busy = sum(r.get("wall_time_s") or 0.0 for r in trained) + restore
+    inside = sum(r.get("wall_time_s") or 0.0 for r in trained) + restore  # the runs' fits and restore analyses
+    busy = sum(r.get("process_s") or 0.0 for r in trained) or inside  # with the workers' start-up
     return {"jobs": jobs, "runs_trained": len(trained), "runs_resumed": resumed, "pool_wall_s": round(pool_s, 1),
             **{f"{k}_s": round(v, 1) for k, v in total.items()},
             "evaluations": sum((r.get("phases") or {}).get("evaluations", 0) for r in trained),
             "restore_s": round(restore, 1), "restore_runs": sum(1 for r in trained if (r.get("restore") or {}).get("path")),
+            "startup_s": round(max(busy - inside, 0.0), 1),
             "workers_busy_share": round(busy / (pool_s * jobs), 3) if pool_s > 0 and trained else None,
             "analysis_wall_s": round(analysis_s, 1), "total_wall_s": round(pool_s + analysis_s, 1)}
 
@@ -60,7 +62,8 @@ def render_timeline(t: dict[str, Any]) -> list[str]:
         ["- training steps (with the drift monitor)", "", f"{t['training_s']:.0f}"],
         [f"- evaluations ({t['evaluations']}: base rows, every stage, the probe)", "", f"{t['evaluation_s']:.0f}"],
         [f"- restore analyses ({t['restore_runs']} runs)", "", f"{t['restore_s']:.0f}"],
-        ["- start-up, checkpoints, the rest", "", f"{t['other_s']:.0f}"],
+        ["- in each run: start-up, checkpoints, the rest", "", f"{t['other_s']:.0f}"],
+        ["- before each run: its process starting (imports; --jobs workers only)", "", f"{t['startup_s']:.0f}"],
         ["statistics, figures, claims", f"{t['analysis_wall_s']:.0f}", ""],
         ["total", f"{t['total_wall_s']:.0f}", ""]])
 

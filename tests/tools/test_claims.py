@@ -40,6 +40,10 @@ def test_a_divides_by_llm_and_needs_both_bars_and_the_interval():
     assert judge_learning_vs_forgetting({k: v for k, v in rows.items() if k != "llm"}, {})["verdict"] == "not measured"
     no_overlap = {"sa_proj": {"ratio": None, "ci95": None}, "mlp_gate_up": matched(0.3, 0.2, 0.9)}
     assert judge_learning_vs_forgetting(rows, no_overlap)["verdict"] == "not measured"
+    # no frontier to judge, but sa_proj learns half of llm: the rule already fails on what was measured
+    half = {**rows, "sa_proj": row(15.0, -8.0)}
+    a = judge_learning_vs_forgetting(half, no_overlap)
+    assert a["verdict"] == "not reproduced" and "no frontier overlap" in a["detail"]
 
 
 def test_a_on_frontiers_one_frontier_for_all_is_not_reproduced_and_a_tenth_is():

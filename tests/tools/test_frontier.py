@@ -43,3 +43,14 @@ def test_the_seed_bootstrap_resamples_seeds_within_each_budget():
     assert out["ci95"]["ratio"] == pytest.approx([0.1, 0.2]) and out["ci95"]["difference"] == pytest.approx([-18, -16])
     assert out["resamples_without_overlap"] == 0 and out["resamples"] == 2000
     assert bootstrap_matched(cells, "llm", resamples=2000, seed=0)["narrow"] == out  # a fixed RNG seed: the same
+
+
+def test_no_interval_around_a_comparison_the_seed_means_do_not_have():
+    # seed means: llm learns 25 and 45 at its two budgets, the narrow recipe 20 and 10: no common learning. A
+    # resample drawing seed 1 twice at b1 gives both 30 there and an overlap by chance (1 in 4): it must not make
+    # an interval around a value the data do not have
+    cells = {"llm": {"b1": {0: (20.0, 20.0), 1: (30.0, 30.0)}, "b2": {0: (40.0, 40.0), 1: (50.0, 50.0)}},
+             "narrow": {"b1": {0: (10.0, 1.0), 1: (30.0, 3.0)}, "b2": {0: (5.0, 0.5), 1: (15.0, 1.5)}}}
+    out = bootstrap_matched(cells, "llm", resamples=200)["narrow"]
+    assert out["overlap"] is None and out["ci95"] == {"difference": None, "ratio": None}
+    assert 0 < out["resamples_without_overlap"] < 200
