@@ -14,9 +14,10 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-# tiny, batch 32, one thread, rough: make train's 6,250 steps took 8 min 53 s on an Intel Xeon (evaluations included),
-# and one evaluation of the default config with its probe 2.2-3.2 s (benchmarks/RESULTS.md)
-DEFAULT_RATES = {"step_s": 0.08, "evaluation_s": 2.5}
+# Rough, for a pool without finished runs: the averages of a three-seed compare of the tiny preset (MLP 5x its
+# width) at batch 32, two single-thread workers on a shared 2-core machine: 4,275 s in 22,500 steps, 552 s in 228
+# evaluations. Not a speed measurement: the pool's own runs replace them as soon as it has any.
+DEFAULT_RATES = {"step_s": 0.19, "evaluation_s": 2.4}
 RESTORE_EVALUATIONS = 4  # the final weights and three restored groups
 
 
