@@ -41,7 +41,7 @@ BASELINE_ARGS = $(foreach b,$(subst +, ,$(BASELINE)),--trainer.callbacks+=config
 LMMCL_FIT = $(VENV)/bin/lmmcl fit --config configs/experiment/default.yaml --model.preset $(MODEL) \
 	--recipe.name $(RECIPE) $(if $(MODEL_PATH),--model.model_path $(MODEL_PATH)) $(BASELINE_ARGS)
 
-.PHONY: install train smoke base compare calibrate recipes rehearse test test-slow check bench tensorboard clean help
+.PHONY: install train smoke base compare calibrate recipes rehearse test test-slow lint check bench tensorboard clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -90,6 +90,9 @@ test: $(STAMP)  ## fast test suite
 
 test-slow: $(STAMP)  ## the slow tests only
 	$(VENV)/bin/pytest -q -m slow
+
+lint: $(STAMP)  ## ruff over the repository (rules in pyproject.toml)
+	$(VENV)/bin/ruff check .
 
 # `duplicates` exists on the developers' machines only (it always exits 0): fail on any pair in lmmcl/ or tests/.
 check:  ## no block of 6+ repeated lines in lmmcl/ and tests/ (run before merging)

@@ -13,8 +13,9 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lmmcl.tables import text_table
 
@@ -40,7 +41,8 @@ def parser(description: str, name: str) -> argparse.ArgumentParser:
     """The arguments every benchmark takes: ``--threads``, ``--preset``, ``--out``."""
     p = argparse.ArgumentParser(prog=f"python -m benchmarks.{name}", description=description)
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1: the machine is shared)")
-    p.add_argument("--preset", default="tiny_scratch", help="model preset (default tiny_scratch: random weights, seconds)")
+    p.add_argument("--preset", default="tiny_scratch",
+                   help="model preset (default tiny_scratch: random weights, seconds)")
     p.add_argument("--out", type=Path, default=RESULTS_DIR / f"{name}.json", help="where to write the JSON result")
     return p
 

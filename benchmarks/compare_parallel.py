@@ -34,8 +34,9 @@ from pathlib import Path
 from benchmarks.common import format_table, parser, stats, write_result
 
 NAME = "compare_parallel"
-TINY_DATA = ["--data.skills", "[species, count]", "--data.heldout", "[color, exist, caption]", "--data.train_size", "32",
-             "--data.test_size", "16", "--data.batch_size", "8", "--data.eval_batch_size", "16"]
+TINY_DATA = ["--data.skills", "[species, count]", "--data.heldout", "[color, exist, caption]",
+             "--data.train_size", "32", "--data.test_size", "16", "--data.batch_size", "8",
+             "--data.eval_batch_size", "16"]
 
 
 def compare_command(args, variant: str, out: Path) -> list[str]:
@@ -60,7 +61,8 @@ def run_variant(args, variant: str, out: Path) -> dict:
     log = out / "compare.log"
     start = time.perf_counter()
     with log.open("w") as f:
-        code = subprocess.run(compare_command(args, variant, out), stdout=f, stderr=subprocess.STDOUT, env=env).returncode
+        command = compare_command(args, variant, out)
+        code = subprocess.run(command, stdout=f, stderr=subprocess.STDOUT, env=env).returncode
     seconds = time.perf_counter() - start
     if code != 0:
         raise SystemExit(f"{variant}: lmmcl compare exited {code}; see {log}")
@@ -117,7 +119,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"{load_after[0]:.2f} after")
     rows = [[v, f"{best[v]:.1f}", results[v]["base_evaluated"], results[v]["base_reused"],
              "yes" if identical[v] else f"NO: {', '.join(differing[v])}"] for v in args.variants]
-    print(format_table(["variant", "wall s", "base rows evaluated", "base rows reused", f"reports = {args.variants[0]}'s"], rows))
+    print(format_table(["variant", "wall s", "base rows evaluated", "base rows reused",
+                        f"reports = {args.variants[0]}'s"], rows))
     ratios = {}
     if "serial" in best and "jobs" in best:
         ratios["serial_over_jobs"] = best["serial"] / best["jobs"]
@@ -131,7 +134,8 @@ def main(argv: list[str] | None = None) -> dict:
     write_result(args.out, NAME, serial_threads, preset=args.preset, recipes=args.recipes, seeds=args.seeds,
                  jobs=args.jobs, full=args.full, seconds={v: stats(s) for v, s in seconds.items()}, ratios=ratios,
                  identical_reports=identical, differing_runs=differing,
-                 base_rows={v: {"evaluated": r["base_evaluated"], "reused": r["base_reused"]} for v, r in results.items()},
+                 base_rows={v: {"evaluated": r["base_evaluated"], "reused": r["base_reused"]}
+                            for v, r in results.items()},
                  load_avg_before=list(load_before), load_avg_after=list(load_after))
     return {"ratios": ratios, "identical": identical}
 

@@ -84,8 +84,9 @@ def main(argv: list[str] | None = None) -> dict:
     ratio = figures["drift"]["min"] / figures["plain"]["min"]
     same = max((final["drift"][n] - final["plain"][n]).abs().max().item() for n in final["plain"])
     steps = math.ceil(args.train_size / args.batch_size)
-    print(f"\n== drift monitor overhead: {args.preset}, recipe {args.recipe}, {steps} steps of batch {args.batch_size}, "
-          f"{args.n} prompts x {args.points} points, {args.repeats} interleaved repetitions, {threads} thread(s)")
+    print(f"\n== drift monitor overhead: {args.preset}, recipe {args.recipe}, {steps} steps of batch "
+          f"{args.batch_size}, {args.n} prompts x {args.points} points, {args.repeats} interleaved repetitions, "
+          f"{threads} thread(s)")
     print(format_table(["variant", "fit s (min)", "fit s (med)", "ratio (min)"],
                        [[k, f"{figures[k]['min']:.2f}", f"{figures[k]['median']:.2f}",
                          f"{figures[k]['min'] / figures['plain']['min']:.3f}"] for k in variants]))

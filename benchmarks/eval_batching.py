@@ -19,7 +19,8 @@ NAME = "eval_batching"
 HELDOUT_SUITE = ["color", "exist", "shape", "chart", "caption"]
 
 
-def run_suite(module, skills: list[str], test_size: int, batch_size: int) -> tuple[dict[str, float], dict[str, list[str]]]:
+def run_suite(module, skills: list[str], test_size: int,
+              batch_size: int) -> tuple[dict[str, float], dict[str, list[str]]]:
     """(seconds per skill, answers per skill) for the whole suite at ``batch_size``."""
     import torch
 
@@ -30,7 +31,7 @@ def run_suite(module, skills: list[str], test_size: int, batch_size: int) -> tup
         dm = SkillDataModule(name, test_size=test_size, eval_batch_size=batch_size)
         dm.processor = module.processor
 
-        def evaluate() -> list[str]:
+        def evaluate(dm: SkillDataModule = dm) -> list[str]:
             out = []
             with torch.inference_mode():
                 for batch in dm.test_dataloader():
@@ -70,7 +71,8 @@ def main(argv: list[str] | None = None) -> dict:
     rows = [[s, get_skill(s).max_new_tokens, f"{batched_s[s]:.2f}", f"{single_s[s]:.2f}",
              f"{single_s[s] / batched_s[s]:.1f}x", mismatches[s]] for s in args.skills]
     rows.append(["suite", "", f"{total_b:.2f}", f"{total_1:.2f}", f"{speedup:.1f}x", sum(mismatches.values())])
-    print(format_table(["skill", "max_new_tokens", f"batch {args.batch_size} s", "batch 1 s", "speed-up", "mismatches"], rows))
+    print(format_table(["skill", "max_new_tokens", f"batch {args.batch_size} s", "batch 1 s", "speed-up",
+                        "mismatches"], rows))
     for skill, i, a, b in examples:
         print(f"  mismatch {skill}[{i}]: batched {a!r} vs batch-1 {b!r}")
     print(f"speed-up batched/batch-1: {speedup:.1f}x (target >= 8x: {'met' if speedup >= 8 else 'NOT met'}); "

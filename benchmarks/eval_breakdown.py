@@ -115,11 +115,13 @@ def shares(parts: dict[str, float]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> dict:
     p = parser(__doc__.splitlines()[0], NAME)
-    p.add_argument("--skills", nargs="+", default=TARGETS + HELDOUT, help="evaluated benchmarks (default: the default config's 15)")
+    p.add_argument("--skills", nargs="+", default=TARGETS + HELDOUT,
+                   help="evaluated benchmarks (default: the default config's 15)")
     p.add_argument("--test-size", type=int, default=64)
     p.add_argument("--eval-batch-size", type=int, default=64)
     p.add_argument("--train-skill", default="count", help="the target skill whose training data is timed")
-    p.add_argument("--train-size", type=int, default=256, help="training samples timed (a stage of the default has 2,000)")
+    p.add_argument("--train-size", type=int, default=256,
+                   help="training samples timed (a stage of the default has 2,000)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args(argv)
@@ -142,10 +144,12 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"\n== where the time goes: {args.preset}, {threads} torch thread(s), fastest of {args.repeats}")
     head = ["work", "draw s", "collate s", "model s", "total s"]
     print(format_table(head, [[f"evaluation: {len(args.skills)} benchmarks x {args.test_size}", *shares(ev)],
-                              [f"training: {args.train_skill} x {args.train_size}, batch {args.batch_size}", *shares(tr)]]))
+                              [f"training: {args.train_skill} x {args.train_size}, batch {args.batch_size}",
+                               *shares(tr)]]))
     draw_share = ev["draw"] / sum(ev.values())
     print(f"drawing the samples is {100 * draw_share:.1f} % of an evaluation's time here (at most what caching the "
-          f"drawn test splits could save per evaluation) and {100 * tr['draw'] / sum(tr.values()):.1f} % of a training stage's")
+          f"drawn test splits could save per evaluation) and {100 * tr['draw'] / sum(tr.values()):.1f} % of a "
+          f"training stage's")
     print(f"a whole evaluation: {min(first):.2f} s with its test splits drawn (a run's first), {min(later):.2f} s "
           f"with them drawn before and kept (every later one): {min(first) / min(later):.2f}x")
     write_result(args.out, NAME, threads, preset=args.preset, skills=args.skills, test_size=args.test_size,

@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> dict:
                           num_sanity_val_steps=0, limit_val_batches=0, enable_checkpointing=False,
                           enable_progress_bar=False, enable_model_summary=False, deterministic=True,
                           logger=logger, log_every_n_steps=5,
-                          callbacks=[FreezeRecipe(args.recipe), SequentialStages(save_checkpoints=False), EpochClock(key)])
+                          callbacks=[FreezeRecipe(args.recipe), SequentialStages(save_checkpoints=False),
+                                     EpochClock(key)])
         trainer.fit(module, datamodule=SkillSequence(skills=[args.skill], heldout=[], **data))
         final[key] = {k: v.clone() for k, v in module.model.state_dict().items()}
 
@@ -128,7 +129,8 @@ def main(argv: list[str] | None = None) -> dict:
                         "ratio fit", "ratio epoch", "max |dW| vs plain"], rows))
     headline = ratios["lmmcl"]["fit_min"]
     print(f"ratio lmmcl/plain (whole fit, fastest runs): {headline:.3f}  (target <= 1.05: "
-          f"{'met' if headline <= 1.05 else 'NOT met'}); with TensorBoard: {ratios['lmmcl+tensorboard']['fit_min']:.3f}")
+          f"{'met' if headline <= 1.05 else 'NOT met'}); with TensorBoard: "
+          f"{ratios['lmmcl+tensorboard']['fit_min']:.3f}")
     write_result(args.out, NAME, threads, preset=args.preset, recipe=args.recipe, skill=args.skill, steps=steps,
                  batch_size=args.batch_size, repeats=args.repeats, seconds=figures, ratios=ratios,
                  max_weight_diff_vs_plain=same, target_ratio=1.05, headline_ratio=headline)

@@ -1,9 +1,9 @@
 """Memory and parameters per recipe for each 7B/8B family, on the meta device (no weights, offline, seconds).
 
-The per-recipe rows and the table are ``lmmcl recipes``' own (``lmmcl.tools.inspect``, memory model ``lmmcl.tools.memory``
-for paper.yaml's precision: bf16-mixed over fp32 weights): trainable parameters, their share, gradient and Adam
-m+v bytes, the training state they sum to, and that plus the weights of the whole model. Added here: the same per
-GPU when a sharded strategy (FSDP) splits it over ``--gpus`` GPUs. Activations are not counted.
+The per-recipe rows and the table are ``lmmcl recipes``' own (``lmmcl.tools.inspect``, memory model
+``lmmcl.tools.memory`` for paper.yaml's precision: bf16-mixed over fp32 weights): trainable parameters, their share,
+gradient and Adam m+v bytes, the training state they sum to, and that plus the weights of the whole model. Added
+here: the same per GPU when a sharded strategy (FSDP) splits it over ``--gpus`` GPUs. Activations are not counted.
 
     python -m benchmarks.memory [--models llava llava_next qwen2_5_vl] [--gpus 8]
 """
@@ -22,10 +22,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--gpus", type=int, default=8, help="GPU count for the sharded per-GPU column (default 8)")
     args = p.parse_args(argv)
 
-    from lmmcl.train.plan import resolve_config
+    from lmmcl.models.meta import meta_model
     from lmmcl.tools.inspect import PAPER_CONFIG, human_bytes, recipe_rows, table
     from lmmcl.tools.memory import from_config
-    from lmmcl.models.meta import meta_model
+    from lmmcl.train.plan import resolve_config
 
     results = {}
     for name in args.models:

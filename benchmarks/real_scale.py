@@ -60,12 +60,13 @@ def _special_ids(config: Any) -> set[int]:
     ids = set()
     for cfg in (config, getattr(config, "text_config", None)):
         for key, value in (vars(cfg).items() if cfg is not None else ()):
-            if (key.endswith("token_id") or key.endswith("token_index")) and isinstance(value, int):
+            if key.endswith(("token_id", "token_index")) and isinstance(value, int):
                 ids.add(value)
     return ids
 
 
-def make_batch(model: Any, config: Any, batch_size: int, seq_len: int, image_size: int, device: Any, seed: int = 0) -> dict:
+def make_batch(model: Any, config: Any, batch_size: int, seq_len: int, image_size: int, device: Any,
+               seed: int = 0) -> dict:
     """``batch_size`` x ``seq_len`` training tokens with one image per row (see the module docstring)."""
     import numpy as np
     import torch
@@ -116,9 +117,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--recipes", nargs="+", help="default: every recipe in configs/recipe/ without an adapter")
     p.add_argument("--steps", type=int, default=3, help="timed steps per recipe (after one warm-up step)")
     p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--seq-len", type=int, help="tokens per row, image tokens included (default: 2048; tiny presets 128)")
+    p.add_argument("--seq-len", type=int,
+                   help="tokens per row, image tokens included (default: 2048; tiny presets 128)")
     p.add_argument("--image-size", type=int, help="pixels of the square image (default: the vision tower's own size)")
-    p.add_argument("--dtype", default=None, help="weights and optimizer state (default: bfloat16 on GPU, float32 on CPU)")
+    p.add_argument("--dtype", default=None,
+                   help="weights and optimizer state (default: bfloat16 on GPU, float32 on CPU)")
     p.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     p.add_argument("--grad-ckpt", action="store_true", help="activation checkpointing (lmmcl.train.perf)")
     p.add_argument("--peak-tflops", type=float, help="the device's peak dense FLOP/s in TFLOP/s, for MFU")
@@ -159,7 +162,8 @@ def main(argv: list[str] | None = None) -> dict:
     peak = peak_tflops(device, dtype, args.peak_tflops)
     total = count_parameters(model)[1]
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({threads} thread(s))"
-    print(f"\n== {args.preset} ({config.model_type}, {total:,} parameters, {dtype}) on {where}: built in {build_s:.1f} s; "
+    print(f"\n== {args.preset} ({config.model_type}, {total:,} parameters, {dtype}) on {where}: "
+          f"built in {build_s:.1f} s; "
           f"batch {args.batch_size} x {seq_len} tokens ({n_image} image tokens of a {image_size}px image)"
           f"{', activation checkpointing' if args.grad_ckpt else ''}")
 
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
         try:
             optimizer = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=1e-7)
 
-            def step() -> None:
+            def step(optimizer: torch.optim.Optimizer = optimizer) -> None:
                 model(**batch).loss.backward()
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
@@ -211,7 +215,9 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"  {name}: " + (row["error"] if "error" in row else
                                 f"{row['step_s']:.3f} s/step, {row['tokens_per_s']:,.0f} tokens/s"), flush=True)
 
-    gib = lambda b: f"{b / 2**30:.1f}" if b is not None else "n/a"
+    def gib(b: int | None) -> str:
+        return f"{b / 2**30:.1f}" if b is not None else "n/a"
+
     rows = [[r["recipe"], f"{r['trainable']:,}", *(["-"] * 5 + [r["error"]] if "error" in r else [
         f"{r['step_s']:.3f}", f"{r['tokens_per_s']:,.0f}", gib(r["peak_memory_bytes"]), f"{r['achieved_tflops']:.2f}",
         f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a", ""])] for r in results]

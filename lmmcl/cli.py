@@ -41,7 +41,7 @@ def run_tool(name: str, argv: list[str]) -> int:
     try:
         entry = getattr(import_module(module), fn)
     except (ImportError, AttributeError) as err:
-        raise SystemExit(f"lmmcl {name}: not available in this version ({err}).")
+        raise SystemExit(f"lmmcl {name}: not available in this version ({err}).") from None
     from lmmcl.yamlfile import check_config_files
 
     return guarded(f"lmmcl {name}", lambda: (check_config_files(argv), entry(argv))[1])

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, NoReturn
+from collections.abc import Callable
+from typing import NoReturn
 
 EXIT_CODE = 2
 
@@ -43,5 +44,5 @@ def guarded(prog: str, fn: Callable[[], int | None]) -> int:
     except BrokenPipeError:  # the reader went away (`lmmcl samples RUN | head`): not the user's mistake
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 0
-    except Exception as err:  # noqa: BLE001 - the one place every failure is turned into a message
+    except Exception as err:  # the one place every failure is turned into a message
         fail(prog, err)

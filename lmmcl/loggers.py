@@ -13,7 +13,8 @@ a TensorBoard writer.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 def _tensorboard_writer(logger: Any) -> Any:

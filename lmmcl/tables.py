@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def markdown_table(header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> list[str]:

@@ -18,11 +18,11 @@ import torch
 def main() -> None:
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from research.skill_probe import WholeModel, inputs
     from lmmcl.data.collate import IGNORE_INDEX
     from lmmcl.data.skill import get_skill
     from lmmcl.models.presets import get_preset
     from lmmcl.train.recipes import apply_recipe, get_recipe
+    from research.skill_probe import WholeModel, inputs
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model")

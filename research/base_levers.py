@@ -21,9 +21,9 @@ from lightning.pytorch.callbacks import Callback
 
 
 def main() -> None:
-    from lmmcl.train.base import build_base
     from lmmcl.models.presets import cache_dir, config_hash, get_preset
     from lmmcl.models.tiny import build_tiny
+    from lmmcl.train.base import build_base
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tag", required=True)

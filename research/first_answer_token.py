@@ -18,9 +18,9 @@ import torch
 def main() -> None:
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from research.skill_probe import inputs
     from lmmcl.data.collate import IGNORE_INDEX, Collator
     from lmmcl.data.skill import get_skill
+    from research.skill_probe import inputs
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="a model directory")

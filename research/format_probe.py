@@ -75,8 +75,8 @@ def register_formats(configs: Path) -> None:
 
 
 def main() -> None:
-    from lmmcl.train.base import pretrain, shipped_path
     from lmmcl.models.presets import get_preset
+    from lmmcl.train.base import pretrain, shipped_path
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="a folder for the two continued bases, the logs and the curves")

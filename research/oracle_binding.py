@@ -5,7 +5,7 @@ code per (colour, shape) pair, or with ``--factor`` a colour code plus a shape c
 code). The tiny preset's language model then learns question kinds over 1-4 object scenes (``--kinds``:
 1 = shape of the <colour> object; 2 adds colour of the <shape>; 3 adds is there a <colour> <shape>; 4 adds
 where is it), teacher-forced, and reports the loss and the accuracy of the first answer token on 256 held-out
-scenes. No picture is drawn: this measures the language model alone. 
+scenes. No picture is drawn: this measures the language model alone.
 docs/history/2026-11-27-binding-the-picture.md holds the runs.
 
     python -m research.oracle_binding --kinds 4 --lr 3e-4 --factor --steps 1000

@@ -77,11 +77,13 @@ def answer_probe(tower, processor, skill, steps: int) -> None:
 
     (x, train_answers), (x_test, test_answers) = tokens("train", 6000), tokens("test", 512)
     classes = sorted(set(train_answers))
-    y, y_test = (torch.tensor([classes.index(t) if t in classes else -1 for t in ts]) for ts in (train_answers, test_answers))
+    y, y_test = (torch.tensor([classes.index(t) if t in classes else -1 for t in ts])
+                 for ts in (train_answers, test_answers))
     for kind in ("linear", "mlp"):
         torch.manual_seed(0)
         head = (torch.nn.Linear(x.shape[1], len(classes)) if kind == "linear" else
-                torch.nn.Sequential(torch.nn.Linear(x.shape[1], 256), torch.nn.GELU(), torch.nn.Linear(256, len(classes))))
+                torch.nn.Sequential(torch.nn.Linear(x.shape[1], 256), torch.nn.GELU(),
+                                    torch.nn.Linear(256, len(classes))))
         optimizer = torch.optim.AdamW(head.parameters(), lr=1e-3)
         for _ in range(steps):
             pick = torch.randint(0, len(x), (64,))
@@ -92,7 +94,8 @@ def answer_probe(tower, processor, skill, steps: int) -> None:
         with torch.no_grad():
             train_acc = 100 * (head(x[:1000]).argmax(-1) == y[:1000]).float().mean().item()
             test_acc = 100 * (head(x_test).argmax(-1) == y_test).float().mean().item()
-        print(f"{skill.name}: {kind} classifier on the frozen tower's tokens: train {train_acc:.1f} %, test {test_acc:.1f} % "
+        print(f"{skill.name}: {kind} classifier on the frozen tower's tokens: train {train_acc:.1f} %, "
+              f"test {test_acc:.1f} % "
               f"(chance {100 / len(classes):.1f} %)")
 
 

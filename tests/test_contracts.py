@@ -10,10 +10,10 @@ from lightning.pytorch import Callback
 
 from lmmcl.contracts import ReportSection, StageData, StageLoopExtension
 from lmmcl.data.datamodule import SkillMixture, SkillSequence
-from lmmcl.train.module import LMMModule
 from lmmcl.plots import sized_figure
-from lmmcl.train.recipes import FreezeRecipe
 from lmmcl.report import sections
+from lmmcl.train.module import LMMModule
+from lmmcl.train.recipes import FreezeRecipe
 from lmmcl.train.stages import SequentialStages, run_sequence
 
 
@@ -56,7 +56,8 @@ def test_a_new_probe_adds_its_section_without_editing_the_loop_or_the_report(new
     assert [e["stage"] for e in report["heldout_probe"]] == ["base", "species", "count"]
     assert [e["color"] for e in report["heldout_probe"]] == [row["scores"]["color"] for row in report["stages"]]
     markdown = (run / "report.md").read_text()
-    assert re.search(r"## Held-out probe\n- base: \d+\.\d\n- species: \d+\.\d\n- count: ", markdown) and "![held-out probe](heldout_probe.png)" in markdown
+    assert re.search(r"## Held-out probe\n- base: \d+\.\d\n- species: \d+\.\d\n- count: ", markdown)
+    assert "![held-out probe](heldout_probe.png)" in markdown
     assert (run / "heldout_probe.png").stat().st_size > 0
     with pytest.raises(ValueError, match="exists already"):
         sections.register(HeldoutProbeSection())

@@ -14,7 +14,8 @@ try:
 except SystemExit:
     pass
 import torch
-print(torch.backends.cpu.get_cpu_capability(), os.environ["MKL_CBWR"], os.environ["ONEDNN_MAX_CPU_ISA"], file=sys.stderr)
+print(torch.backends.cpu.get_cpu_capability(), os.environ["MKL_CBWR"], os.environ["ONEDNN_MAX_CPU_ISA"],
+      file=sys.stderr)
 """
 
 

@@ -10,8 +10,9 @@ def test_silences_lightnings_leafspec_deprecation_and_nothing_else():
         warnings.simplefilter("always")  # pytest's own filter for the same warning is not what is tested
         silence_dependency_deprecations()
         warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use `isinstance(treespec, TreeSpec) and "
-                      "treespec.is_leaf()` instead.", FutureWarning)
-        warnings.warn("`treespec.children_specs` is deprecated.", FutureWarning)
-        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated", UserWarning)  # another category stays
+                      "treespec.is_leaf()` instead.", FutureWarning, stacklevel=1)
+        warnings.warn("`treespec.children_specs` is deprecated.", FutureWarning, stacklevel=1)
+        # another category stays
+        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated", UserWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["`treespec.children_specs` is deprecated.",
                                                 "`isinstance(treespec, LeafSpec)` is deprecated"]

@@ -63,7 +63,8 @@ def test_figures_go_to_the_run_dir_and_tensorboard(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(str(tmp_path)) as writer:
-        write_report(tmp_path, build_report("m", "r", SKILLS, HELDOUT, STAGES, 1, 2, counting_bias=BIAS), loggers=[writer])
+        report = build_report("m", "r", SKILLS, HELDOUT, STAGES, 1, 2, counting_bias=BIAS)
+        write_report(tmp_path, report, loggers=[writer])
     assert (tmp_path / "accuracy_matrix.png").stat().st_size > 0 and (tmp_path / "counting_bias.png").stat().st_size > 0
     events = EventAccumulator(str(tmp_path), size_guidance={"images": 0})
     events.Reload()
@@ -102,7 +103,7 @@ def test_report_cli_rebuilds_from_tensorboard(tmp_path):
     for got, want in zip(bias, expected.pop("counting_bias")):
         assert got["target"] == pytest.approx(want["target"]) and got["heldout"] == pytest.approx(want["heldout"])
     assert report == expected
-    assert (run / "report.md").exists() and (run / "accuracy_matrix.png").exists() and (run / "counting_bias.png").exists()
+    assert all((run / name).exists() for name in ("report.md", "accuracy_matrix.png", "counting_bias.png"))
 
 
 def test_report_cli_rebuilds_from_report_json_keeping_other_sections(tmp_path):

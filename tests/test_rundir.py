@@ -17,7 +17,8 @@ def _broadcasts(make_trainer, global_zero: bool) -> int:
     calls = []
     real = trainer.strategy.broadcast
     with mock.patch.object(Trainer, "is_global_zero", new_callable=mock.PropertyMock, return_value=global_zero), \
-            mock.patch.object(trainer.strategy, "broadcast", side_effect=lambda obj, src=0: calls.append(obj) or real(obj, src)):
+            mock.patch.object(trainer.strategy, "broadcast",
+                              side_effect=lambda obj, src=0: calls.append(obj) or real(obj, src)):
         run_sequence(trainer, LMMModule("tiny_scratch"), data)
     return len(calls)
 

@@ -23,7 +23,8 @@ def value(text: str) -> float:
     return float(text.replace("−", "-"))
 
 
-def read_table(path: Path = RESULTS) -> tuple[dict[str, tuple[float, float, float, float]], dict[str, tuple[float, float]]]:
+def read_table(path: Path = RESULTS) -> tuple[dict[str, tuple[float, float, float, float]],
+                                              dict[str, tuple[float, float]]]:
     """(recipe -> (learning, its std, held-out final, its std), paper recipe -> (learning, held-out final))."""
     lines = path.read_text(encoding="utf-8").splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("| recipe | learning | held-out final"))
@@ -39,8 +40,8 @@ def read_table(path: Path = RESULTS) -> tuple[dict[str, tuple[float, float, floa
             continue
         pair = [re.fullmatch(NUMBER + r"(?: ± (\d+(?:\.\d+)?))?", c.replace("*", "")) for c in cells[1:3]]
         if all(pair):
-            (l, ls), (f, fs) = (m.groups() for m in pair)
-            ours[cells[0]] = (value(l), float(ls or 0), value(f), float(fs or 0))
+            (learned, ls), (f, fs) = (m.groups() for m in pair)
+            ours[cells[0]] = (value(learned), float(ls or 0), value(f), float(fs or 0))
     return ours, paper
 
 
@@ -64,7 +65,7 @@ def draw(out: Path) -> Path:
     ax.set_ylabel("learning on the target skills (points)")
     ax.set_title("Learning against forgetting, per tuning recipe", fontsize=11)
     ax.set_xlim(min(f - sd for _, _, f, sd in ours.values()) - 5, 8)
-    ax.set_ylim(0, max(l + sd for l, sd, _, _ in ours.values()) + 8)
+    ax.set_ylim(0, max(learned + sd for learned, sd, _, _ in ours.values()) + 8)
     ax.legend(loc="upper right", fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
     fig.savefig(out)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer

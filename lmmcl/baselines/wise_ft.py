@@ -55,4 +55,5 @@ class WiSEFT(Callback):
             return
         interpolate(pl_module.model, self.previous, self.alpha)
         self.previous, self.merged = {}, True
-        rank_zero_info(f"[lmmcl] WiSE-FT: merged the stage's weights with a={self.alpha} (previous) / {1 - self.alpha:g} (tuned)")
+        rank_zero_info(f"[lmmcl] WiSE-FT: merged the stage's weights with a={self.alpha} (previous) / "
+                       f"{1 - self.alpha:g} (tuned)")

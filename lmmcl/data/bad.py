@@ -4,15 +4,15 @@ Reasons found when a split is built (texts): ``empty_question``, ``missing_answe
 an item is read or collated: ``missing_image``, ``undecodable_image``, ``too_long`` (prompt + answer over
 ``data.max_length``: lmmcl never truncates, truncation can cut image tokens). Conversation files add
 ``no_assistant_turn``, ``image_count_mismatch`` (image placeholders and images differ in number) and, at collate,
-``multi_image`` (more images than the model takes per prompt; :mod:`lmmcl.data.conversations`). Read-time reasons travel with
-each batch (``batch["bad_records"]``), so they add up across DataLoader workers and ranks.
+``multi_image`` (more images than the model takes per prompt; :mod:`lmmcl.data.conversations`). Read-time reasons
+travel with each batch (``batch["bad_records"]``), so they add up across DataLoader workers and ranks.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 REASONS = ("empty_question", "missing_answer", "bad_answer", "missing_image", "undecodable_image", "too_long",
            "bad_record", "no_assistant_turn", "image_count_mismatch", "multi_image")
@@ -39,8 +39,8 @@ def merge_counts(*counts: Mapping[str, int]) -> dict[str, int]:
     total: Counter[str] = Counter()
     for c in counts:
         total.update(c)
-    return {r: total[r] for r in sorted(total, key=lambda r: (r not in REASONS, REASONS.index(r) if r in REASONS else 0, r))
-            if total[r]}
+    order = sorted(total, key=lambda r: (r not in REASONS, REASONS.index(r) if r in REASONS else 0, r))
+    return {r: total[r] for r in order if total[r]}
 
 
 def as_vector(counts: Mapping[str, int], reasons: Iterable[str] = REASONS) -> list[int]:

@@ -2,8 +2,8 @@
 
 Training batches: prompt then answer, right-padded; labels are -100 on everything but the answer tokens
 (prompt text, the image placeholder's expanded tokens, padding). A conversation (a sample with ``messages``: several
-turns or images) is encoded whole through the chat template, and every assistant turn is labelled. Evaluation batches: prompts only,
-left-padded, so batched greedy generation continues every row from its last real token.
+turns or images) is encoded whole through the chat template, and every assistant turn is labelled. Evaluation
+batches: prompts only, left-padded, so batched greedy generation continues every row from its last real token.
 The answer's ids are those the tokenizer gives it right after the prompt's text (:func:`answer_ids`), appended to
 the prompt's ids: training sees exactly the prompt tokens generation starts from, and answer tokens generation can
 produce there (after Qwen2's or Llama-3's ``assistant\n`` an answer starts ``red``, not `` red``).
@@ -66,9 +66,9 @@ def assistant_labels(processor: Any, tokenizer: Any, ids: list[int], sample: Sam
         answer = answer_ids(tokenizer, [prompt], ["\n".join(p["text"] for p in message["content"]
                                                            if p["type"] == "text").strip()])[0]
         if ids[:len(head)] != head or ids[len(head):len(head) + len(answer)] != answer:
-            raise LmmclError(f"Sample {sample.meta}: the chat template does not render assistant turn {k} as the prompt "
-                             f"before it followed by the answer and the end-of-turn token, so its tokens cannot be "
-                             f"found to train on. Check the model's chat template.")
+            raise LmmclError(f"Sample {sample.meta}: the chat template does not render assistant turn {k} as the "
+                             f"prompt before it followed by the answer and the end-of-turn token, so its tokens cannot "
+                             f"be found to train on. Check the model's chat template.")
         labels[len(head):len(head) + len(answer)] = answer
     return labels
 
@@ -168,11 +168,12 @@ class Collator:
         batch = {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask")}
         batch["input_ids"] = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
         batch["attention_mask"] = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
-        batch["labels"] = torch.tensor([l + [IGNORE_INDEX] * (width - len(l)) for l in labels])
+        batch["labels"] = torch.tensor([lab + [IGNORE_INDEX] * (width - len(lab)) for lab in labels])
         # Other per-token tensors (e.g. Qwen2.5-VL's mm_token_type_ids) follow the same re-alignment:
         # the prompt's real positions, then 0 for the answer and the padding.
         for key, value in enc.items():
-            if key not in ("input_ids", "attention_mask") and torch.is_tensor(value) and value.shape == enc["input_ids"].shape:
+            per_token = torch.is_tensor(value) and value.shape == enc["input_ids"].shape
+            if key not in ("input_ids", "attention_mask") and per_token:
                 batch[key] = torch.stack([self._realign(v, m, width) for v, m in zip(value, enc["attention_mask"])])
         return batch
 

@@ -233,8 +233,8 @@ class ConversationSkill(Skill):
         self.source_file = Path(source_file) if source_file else None
         root = self.source_file.parent if self.source_file else Path.cwd()
         if not isinstance(splits, dict) or not splits or set(splits) - {"train", "test"}:
-            raise LmmclError(f"Skill {name!r}: `splits` maps 'train' and/or 'test' to {{path: ..., image_folder: ...}}, "
-                             f"got {splits!r}.")
+            raise LmmclError(f"Skill {name!r}: `splits` maps 'train' and/or 'test' to "
+                             f"{{path: ..., image_folder: ...}}, got {splits!r}.")
         self.files: dict[str, tuple[Path, Path, str]] = {}
         for split, spec in splits.items():
             spec = {"path": path, "image_folder": image_folder, "format": format, **(spec or {})}
@@ -257,7 +257,7 @@ class ConversationSkill(Skill):
         return tuple(self.files)
 
     def check_available(self) -> None:
-        for split, (file, folder, _) in self.files.items():
+        for split, (file, _folder, _) in self.files.items():
             if not file.is_file():
                 raise MissingResourceError(f"Skill {self.name!r} ({split} split): data file {file} does not exist. "
                                            f"Fix `path` in {self.source_file} (relative to its folder).")

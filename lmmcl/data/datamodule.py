@@ -6,10 +6,10 @@ reloaded every epoch), its validation dataloaders are every target and held-out 
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
-
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
@@ -217,7 +217,8 @@ class SkillMixture(LightningDataModule):
         first = self.trained[0]
         data = ConcatDataset([p.skill.dataset("train", p.train_size, p.seed) for p in self.trained + self.train_only])
         # Mixed batches: per-skill batches made the tiny model collapse to constant answers.
-        return DataLoader(data, batch_size=self.batch_size, sampler=SeededShuffle(len(data), first.seed, per_epoch=True),
+        return DataLoader(data, batch_size=self.batch_size,
+                          sampler=SeededShuffle(len(data), first.seed, per_epoch=True),
                           num_workers=self.num_workers,
                           collate_fn=Collator(first.processor, train=True, max_length=self.max_length))
 

@@ -7,7 +7,7 @@ experiment names: the real benchmarks under paper.yaml, their synthetic analogs 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from lmmcl.errors import LmmclError
 

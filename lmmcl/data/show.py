@@ -16,7 +16,6 @@ from PIL import Image, ImageDraw
 
 from lmmcl.data.skill import Skill, get_skill, known_skills
 
-
 THUMB = 128  # largest side of one picture in a grid, pixels: the canvas never grows with the images
 
 
@@ -45,7 +44,7 @@ def skill_grid(skill: str | Skill, n: int = 8, split: str = "train", seed: int =
         picture = sample.image.convert("RGB")
         picture.thumbnail((side, side))  # shrink a large picture, keep its aspect
         canvas.paste(picture.resize((side, side), Image.NEAREST) if max(picture.size) < side else picture, (x, y))
-        lines = [l for part in sample.question.split("\n") for l in textwrap.wrap(part, 22)][:7]
+        lines = [line for part in sample.question.split("\n") for line in textwrap.wrap(part, 22)][:7]
         draw.multiline_text((x, y + side + 2), "\n".join(lines), fill=(40, 40, 40), spacing=1)
         draw.text((x, y + side + text_h - 14), f"-> {sample.answer}", fill=(180, 0, 0))
     return canvas
@@ -73,7 +72,8 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("skills", nargs="+", help=f"skill names (known: {', '.join(known_skills())})")
     parser.add_argument("--n", type=int, default=8)
-    parser.add_argument("--split", choices=["train", "test"], help="default: train, or test for a benchmark without one")
+    parser.add_argument("--split", choices=["train", "test"],
+                        help="default: train, or test for a benchmark without one")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="logs/skills", help="output folder")
     args = parser.parse_args(argv)

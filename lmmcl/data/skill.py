@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from lmmcl.data.skill_type import FILE_AWARE, SKILL_CONFIG_DIR, SKILL_TYPES, Sample, Skill
 from lmmcl.errors import LmmclError
@@ -19,7 +19,8 @@ from lmmcl.yamlfile import CONFIG_SUFFIXES, load_yaml, where_key
 
 KNOWN_SUBKEYS = ("splits", "train", "test", "columns")  # nested keys an error message may name
 
-__all__ = ["Sample", "Skill", "get_skill", "get_skills", "is_skill_file", "known_skills"]  # what a skill is, and skills by name
+# what a skill is, and skills by name
+__all__ = ["Sample", "Skill", "get_skill", "get_skills", "is_skill_file", "known_skills"]
 
 
 def known_skills() -> list[str]:
@@ -85,8 +86,8 @@ def get_skills(names: Sequence[str]) -> list[Skill]:
 
 def _import_skill_types() -> None:
     # Importing the modules registers their types; done lazily to keep `import lmmcl` light.
-    import lmmcl.data.skills  # noqa: F401  (the synthetic type and its generators)
-    import lmmcl.data.conversations  # noqa: F401  (conversation files)
+    import lmmcl.data.conversations
+    import lmmcl.data.skills
     try:
         import lmmcl.data.hf  # noqa: F401
     except ImportError as err:  # the real-data loaders are optional until they exist

@@ -8,9 +8,10 @@ the skill a name means (configs/skills/<name>.yaml says which type).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PIL import Image
 from torch.utils.data import Dataset

@@ -12,14 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from PIL import Image, ImageDraw
 from torch.utils.data import Dataset
 
-from lmmcl.errors import LmmclError
 from lmmcl.data.skill_type import Sample, Skill, register_skill_type
+from lmmcl.errors import LmmclError
 
 COLORS: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 80, 230),
@@ -118,14 +119,14 @@ def draw_scene(objects: list[Obj], size: int = 32, grid: int = 4,
     return canvas.image
 
 
-def random_objects(rng: random.Random, n: int, skill: "SyntheticSkill", shapes=SHAPES,
+def random_objects(rng: random.Random, n: int, skill: SyntheticSkill, shapes=SHAPES,
                    colors=tuple(COLORS)) -> list[Obj]:
     """``n`` objects of random shape and colour in distinct cells of ``skill``'s grid, each varied."""
     cells = rng.sample(range(skill.grid ** 2), n)
     return [skill.obj(rng, rng.choice(shapes), rng.choice(colors), c) for c in cells]
 
 
-def object_count(rng: random.Random, skill: "SyntheticSkill", most: int) -> int:
+def object_count(rng: random.Random, skill: SyntheticSkill, most: int) -> int:
     """How many objects a scene has: 1 to ``most``, capped by the skill's ``max_objects`` param if set.
 
     The cap is a curriculum knob (one-object scenes first); without it the draw is ``rng.randint(1, most)``.
@@ -158,7 +159,7 @@ class Drawn:
 
 
 class SyntheticDataset(Dataset):
-    def __init__(self, skill: "SyntheticSkill", split: str, size: int, seed: int):
+    def __init__(self, skill: SyntheticSkill, split: str, size: int, seed: int):
         self.skill, self.split, self.size, self.seed = skill, split, size, seed
 
     def __len__(self) -> int:
@@ -200,7 +201,7 @@ def drawn_once(data: Dataset) -> Dataset:
 
 
 # Generators: name -> function(rng, skill) -> Drawn. Each is one small, readable picture-and-question rule.
-GENERATORS: dict[str, Callable[[random.Random, "SyntheticSkill"], Drawn]] = {}
+GENERATORS: dict[str, Callable[[random.Random, SyntheticSkill], Drawn]] = {}
 
 
 def generator(name: str) -> Callable:

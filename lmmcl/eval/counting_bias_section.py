@@ -3,7 +3,8 @@ report.md table, its figure (counting_bias.png) and its rebuild from the ``probe
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lmmcl.contracts import ReportSection
 from lmmcl.plots import CHAR_IN, sized_figure

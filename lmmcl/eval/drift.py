@@ -1,8 +1,8 @@
 """Drift monitor: how far the model's output has moved from the stage-start model, measured during a stage.
 
 Every ``every_n_steps`` optimizer steps of a stage (default: about ``points_per_stage`` times per stage, and
-always at 10 % of the stage and at its last step), :class:`DriftMonitor` runs one forward pass on a fixed set of held-out prompts
-(``n`` test questions of the held-out benchmarks, never a target skill) and compares the next-token
+always at 10 % of the stage and at its last step), :class:`DriftMonitor` runs one forward pass on a fixed set of
+held-out prompts (``n`` test questions of the held-out benchmarks, never a target skill) and compares the next-token
 distribution at the answer's first position with the one the model had when the stage started:
 
 - ``kl``: KL(stage start || now), mean over prompts, in nats;
@@ -12,15 +12,16 @@ distribution at the answer's first position with the one the model had when the 
 
 The stage-start distributions are computed once per stage (no second model in memory). The values are logged
 as ``drift/<name>`` at the global step, and each stage's curve is added to the stage loop's ``drift`` section
-(:class:`lmmcl.contracts.StageLoop`; report.json ``drift``: per stage its ``steps`` within the stage and one list per value). With ``max_kl``, a
-stage whose KL exceeds it is flagged (``flagged_at`` = its stage step, a warning, ``drift/flagged``) and, with
-``action: stop``, the run stops after evaluating that stage.
+(:class:`lmmcl.contracts.StageLoop`; report.json ``drift``: per stage its ``steps`` within the stage and one list
+per value). With ``max_kl``, a stage whose KL exceeds it is flagged (``flagged_at`` = its stage step, a warning,
+``drift/flagged``) and, with ``action: stop``, the run stops after evaluating that stage.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -61,7 +62,8 @@ class DriftMonitor(Callback):
         for name, value in (("n", n), ("every_n_steps", every), ("points_per_stage", points_per_stage),
                             ("batch_size", batch_size)):
             if value < 1:
-                raise LmmclError(f"drift.{name}={value} must be at least 1 (turn the monitor off with drift.enabled=false).")
+                raise LmmclError(f"drift.{name}={value} must be at least 1 "
+                                 f"(turn the monitor off with drift.enabled=false).")
         self.enabled, self.n, self.skills = enabled, n, list(skills) if skills else None
         self.every_n_steps, self.points_per_stage = every_n_steps, points_per_stage
         self.max_kl, self.action, self.batch_size, self.seed = max_kl, action, batch_size, seed
@@ -128,7 +130,8 @@ class DriftMonitor(Callback):
             built = {skill.name: skill for skill in trainer.datamodule.benchmarks}  # skill files: by their name
             samples = [s for name, size in zip(names, sizes) if size
                        for s in (built.get(name) or get_skill(name)).dataset("test", size, self.seed)]
-            collate = Collator(pl_module.processor, train=False)  # left padding: the last position is the answer's first
+            # left padding: the last position is the answer's first
+            collate = Collator(pl_module.processor, train=False)
             self._batches = list(DataLoader(samples, batch_size=self.batch_size, collate_fn=collate))
             ids = number_token_ids(pl_module.processor.tokenizer)
             self._number_ids = torch.tensor(ids, dtype=torch.long)

@@ -8,7 +8,7 @@ Formats are checked in the order of :data:`FORMATS`; the first that matches wins
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from lmmcl.eval.probe import SPACE_MARKERS, is_number_text
 

@@ -54,7 +54,8 @@ def load_checkpoint(path: str | Path, preset: str | None = None, dtype: str | No
         model = AutoModelForImageTextToText.from_pretrained(path, dtype=getattr(torch, dtype or "float32"))
         return model, load_processor(path)
     if not path.is_file():
-        raise LmmclError(f"No checkpoint at {path}: give a run's checkpoints/<stage>.ckpt or a save_pretrained directory.")
+        raise LmmclError(f"No checkpoint at {path}: give a run's checkpoints/<stage>.ckpt or a save_pretrained "
+                         "directory.")
     ckpt = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain data only
     hparams = ckpt.get("hyper_parameters", {})
     name = preset or hparams.get("preset")
@@ -97,7 +98,8 @@ class BlockOutputs:
 
 
 @torch.no_grad()
-def layer_contributions(base: Any, tuned: Any, batches: list[dict[str, Any]], own_heads: bool = False) -> dict[str, Any]:
+def layer_contributions(base: Any, tuned: Any, batches: list[dict[str, Any]],
+                        own_heads: bool = False) -> dict[str, Any]:
     """Per layer and block, the mean over answer-predicting positions of ||W_head (tuned - base)||_2; with
     ``own_heads`` of ||W_tuned tuned - W_base base||_2, each block output through its own model's LM head
     (as the reference code does; the same when the recipe leaves the head frozen)."""

@@ -11,7 +11,8 @@ vocabulary and records
 
 per sample the mean and the max over its generated steps (up to and including its end-of-sequence token);
 then the mean and the (population) std over samples. Counting prompts are reported as ``target``, the
-others as ``heldout`` (docs/reference/metrics.md); e.g. ``target.mass_mean``, ``heldout.mass_std``, ``heldout.mass_max_mean``.
+others as ``heldout`` (docs/reference/metrics.md); e.g. ``target.mass_mean``, ``heldout.mass_std``,
+``heldout.mass_max_mean``.
 Mass rising on the other prompts after a counting stage is the bias that tracks forgetting.
 
 The prompts are the probe's own pictures: test-split samples drawn at the probe's ``seed`` (``PROBE_SEED`` by
@@ -20,15 +21,16 @@ run (same skill, picture and question) is replaced by the next one (:meth:`Count
 number mass measured on the very items whose held-out scores it is compared with would share their noise.
 
 Each entry is appended to report.json's ``counting_bias`` section by the stage loop (saved in checkpoints;
-rendered and drawn as counting_bias.png by :mod:`lmmcl.eval.counting_bias_section`) and logged as ``probe/<group>/<stat>`` at
-step = row index.
+rendered and drawn as counting_bias.png by :mod:`lmmcl.eval.counting_bias_section`) and logged as
+``probe/<group>/<stat>`` at step = row index.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -139,7 +141,8 @@ class CountingBiasProbe(Callback, StageLoopExtension):
         """Never prompt with a test item these data modules score (each a
         :class:`~lmmcl.data.datamodule.SkillDataModule` of the run's evaluation)."""
         names = {name for names in self.groups.values() for name in names}
-        self._scored = {dm.name: {item_key(s) for s in dm.split_data("test")} for dm in eval_modules if dm.name in names}
+        self._scored = {dm.name: {item_key(s) for s in dm.split_data("test")}
+                        for dm in eval_modules if dm.name in names}
         self._data = None
 
     def collect(self, trainer: Trainer, pl_module: LightningModule, row: dict[str, Any], index: int) -> dict[str, Any]:
@@ -160,7 +163,8 @@ class CountingBiasProbe(Callback, StageLoopExtension):
         from lmmcl.data.skill import get_skill
         from lmmcl.data.synthetic import skill_fingerprint
 
-        prompts = {name: skill_fingerprint(get_skill(name), self.seed) for names in self.groups.values() for name in names}
+        names = [name for group in self.groups.values() for name in group]
+        prompts = {name: skill_fingerprint(get_skill(name), self.seed) for name in names}
         if any(p is None for p in prompts.values()):
             return None
         return {"n": self.n, "groups": self.groups, "max_new_tokens": self.max_new_tokens,
@@ -172,7 +176,8 @@ class CountingBiasProbe(Callback, StageLoopExtension):
             self._number_ids = number_token_ids(tokenizer)
             if not self._number_ids:
                 raise LmmclError("The tokenizer has no number token (digits, number words, ordinals): the "
-                                 "counting-bias probe has nothing to measure. Remove CountingBiasProbe from trainer.callbacks.")
+                                 "counting-bias probe has nothing to measure. Remove CountingBiasProbe from "
+                                 "trainer.callbacks.")
         return self._number_ids
 
     def _prompts(self) -> dict[str, list[tuple[Any, Any]]]:
@@ -204,8 +209,10 @@ class CountingBiasProbe(Callback, StageLoopExtension):
         return Subset(data, [i for i in range(len(data)) if i not in clash][:size])
 
     @torch.no_grad()
-    def measure(self, pl_module: LightningModule, groups: Sequence[str] = ("target", "heldout")) -> dict[str, dict[str, float]]:
-        """``{"target": {stat: value}, "heldout": {...}}`` (the ``groups`` asked for) for the module's current weights."""
+    def measure(self, pl_module: LightningModule,
+                groups: Sequence[str] = ("target", "heldout")) -> dict[str, dict[str, float]]:
+        """``{"target": {stat: value}, "heldout": {...}}`` (the ``groups`` asked for) for the module's current
+        weights."""
         model, was_training = pl_module.model, pl_module.model.training
         model.eval()
         try:

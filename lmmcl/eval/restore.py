@@ -31,9 +31,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import torch
 
@@ -68,9 +69,9 @@ def restored(tuned: Any, base: Any, block: str, layers: Sequence[int]) -> Iterat
                 theirs = dict(getattr(base_layers[i], block).named_parameters())
                 if mine.keys() != theirs.keys() or any(mine[k].shape != theirs[k].shape for k in mine):
                     extra = sorted(set(mine) ^ set(theirs))[:3]
-                    raise LmmclError(f"layer {i}'s {block} has parameters its base lacks ({', '.join(extra)}): an adapter "
-                                     "(LoRA, MoE) changed the block, so there is no base weight to put back. The "
-                                     "restore analysis needs a recipe that tunes the model's own weights.")
+                    raise LmmclError(f"layer {i}'s {block} has parameters its base lacks ({', '.join(extra)}): "
+                                     "an adapter (LoRA, MoE) changed the block, so there is no base weight to put "
+                                     "back. The restore analysis needs a recipe that tunes the model's own weights.")
                 for name, param in mine.items():
                     source = theirs[name].to(param.device, param.dtype)
                     saved.append((param, param.detach().clone()))
@@ -189,8 +190,8 @@ def analyse_run(run_dir: str | Path, groups: Sequence[str] = tuple(GROUPS), devi
 
 def render(result: dict[str, Any]) -> str:
     final = result["final"]
-    lines = [f"final weights: held-out mean {final['heldout_mean']:.1f}"
-             + ("" if final["noncounting_mass"] is None else f", non-counting number mass {final['noncounting_mass']:.4f}")]
+    mass = "" if final["noncounting_mass"] is None else f", non-counting number mass {final['noncounting_mass']:.4f}"
+    lines = [f"final weights: held-out mean {final['heldout_mean']:.1f}{mass}"]
     for name, g in result["groups"].items():
         mass = "" if g["noncounting_mass_change"] is None else f", mass {g['noncounting_mass_change']:+.4f}"
         lines.append(f"  {name:<15} (layers {g['layers']}, {g['changed_tensors']}/{g['tensors']} tensors changed by "

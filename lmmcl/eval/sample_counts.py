@@ -8,7 +8,8 @@ while building the split (the same on every rank, counted once) plus those found
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -39,7 +40,8 @@ class SampleCounter:
         return {n: (int(r[0]), {k: int(v) for k, v in zip(REASONS, r[1:]) if v}) for n, r in zip(names, table.tolist())}
 
 
-def sample_entry(asked: int | None, scored: int, load_bad: Mapping[str, int], read_bad: Mapping[str, int]) -> dict[str, Any]:
+def sample_entry(asked: int | None, scored: int, load_bad: Mapping[str, int],
+                 read_bad: Mapping[str, int]) -> dict[str, Any]:
     """One benchmark's report entry: asked, scored, skipped and bad_records (reason -> count)."""
     bad = merge_counts(load_bad, read_bad)
     return {"asked": asked, "scored": scored, "skipped": sum(bad.values()), "bad_records": bad}
@@ -60,7 +62,8 @@ def warning_lines(report: Mapping[str, Any]) -> list[str]:
         lines += [f"**Warning: scored on fewer samples than asked:** {'; '.join(cells)} (see Samples below).", ""]
     skipped = [s for s in report.get("stages", []) if (s.get("train_samples") or {}).get("skipped")]
     if skipped:
-        cells = [f"{s['name']} {s['train_samples']['skipped']}" + _why(s["train_samples"]["bad_records"]) for s in skipped]
+        cells = [f"{s['name']} {s['train_samples']['skipped']}" + _why(s["train_samples"]["bad_records"])
+                 for s in skipped]
         lines += [f"**Warning: training samples skipped:** {'; '.join(cells)} (see Training samples below).", ""]
     return lines
 

@@ -81,7 +81,8 @@ class SampleLog(Callback):
         """Per benchmark, the records of the last evaluation (question, references, prediction, score)."""
         return dict(self._records)
 
-    def write_row(self, trainer: Trainer, run: Path, name: str, row: int, records: dict[str, list[dict[str, Any]]]) -> None:
+    def write_row(self, trainer: Trainer, run: Path, name: str, row: int,
+                  records: dict[str, list[dict[str, Any]]]) -> None:
         """``samples/<row>/<benchmark>.jsonl`` and the TensorBoard text of one evaluation's ``records`` (also a
         reused base row's: :mod:`lmmcl.train.base_row`)."""
         folder = run / SAMPLES_DIR / str(row)
@@ -191,7 +192,8 @@ def main(argv: list[str]) -> int:
         if args.diff:
             a, b = (resolve_row(args.run_dir, s) for s in args.diff)
             folder = Path(args.run_dir) / SAMPLES_DIR / str(a)
-            benchmarks = [args.benchmark] if args.benchmark else sorted({p.name.split(".")[0] for p in folder.glob("*.jsonl")})
+            logged = sorted({p.name.split(".")[0] for p in folder.glob("*.jsonl")})
+            benchmarks = [args.benchmark] if args.benchmark else logged
             for benchmark in benchmarks:
                 diff = diff_samples(load_samples(args.run_dir, a, benchmark), load_samples(args.run_dir, b, benchmark))
                 print(render_diff(benchmark, (f"{a} ({known[a]})", f"{b} ({known[b]})"), diff, args.limit))

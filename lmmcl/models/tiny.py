@@ -43,7 +43,8 @@ def corpus(skills: list[str], per_skill: int) -> list[str]:
 
 
 def world_tokenizer(corpus_skills: list[str], corpus_per_skill: int, vocab_size: int, **special: Any):
-    """A tiny model's tokenizer: :func:`train_tokenizer` (``special``: its special tokens) on the world's :func:`corpus`."""
+    """A tiny model's tokenizer: :func:`train_tokenizer` (``special``: its special tokens) on the world's
+    :func:`corpus`."""
     return train_tokenizer(corpus(corpus_skills, corpus_per_skill), vocab_size, **special)
 
 
@@ -93,8 +94,14 @@ def build_tiny(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patc
 
     ``image_mean``/``image_std``: the processor's pixel normalisation (per channel alike, pixels in 0..1).
     """
-    from transformers import (LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor, Qwen2Config,
-                              SiglipImageProcessor, SiglipVisionConfig)
+    from transformers import (
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        Qwen2Config,
+        SiglipImageProcessor,
+        SiglipVisionConfig,
+    )
 
     tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size)
     image_processor = SiglipImageProcessor(size={"height": image_size, "width": image_size}, do_resize=True,

@@ -20,7 +20,8 @@ frozen (docs/history/2026-11-27-stage-length-and-vision-tasks.md).
 from __future__ import annotations
 
 import random
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -109,7 +110,8 @@ def stroke_batch(rng: random.Random, skill: Any, size: int) -> tuple[list[Any], 
             point = rng.randrange(DIRECTIONS)
             angle = 2 * math.pi * (point / DIRECTIONS + rng.uniform(-1, 1) / 32)
             row, col = divmod(c, grid)
-            x0, y0 = (col + 0.5) * cell + rng.uniform(-1, 1) * cell / 8, (row + 0.5) * cell + rng.uniform(-1, 1) * cell / 8
+            x0 = (col + 0.5) * cell + rng.uniform(-1, 1) * cell / 8
+            y0 = (row + 0.5) * cell + rng.uniform(-1, 1) * cell / 8
             length = rng.uniform(0.5, 2.0) * cell
             x1, y1 = x0 + length * math.sin(angle), y0 - length * math.cos(angle)
             ink = rng.choice(((20, 20, 20), (230, 230, 230), shade(rng, rng.choice(tuple(COLORS)))))

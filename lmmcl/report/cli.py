@@ -4,9 +4,9 @@
 
 regenerates a run's report from what the run logged: its report.json (``stages`` rows and the other
 callbacks' sections, e.g. ``counting_bias``), or, when that is missing (or with ``--from-tensorboard``), the
-logged scalars (TensorBoard events, else a CSVLogger's metrics.csv) ``stage/<benchmark>`` (one step per accuracy-matrix row), ``probe/<group>/<stat>`` and
-``params/*`` plus the run's config.yaml for the names. Summary and continual-learning metrics are always
-recomputed from the matrix.
+logged scalars (TensorBoard events, else a CSVLogger's metrics.csv) ``stage/<benchmark>`` (one step per
+accuracy-matrix row), ``probe/<group>/<stat>`` and ``params/*`` plus the run's config.yaml for the names. Summary
+and continual-learning metrics are always recomputed from the matrix.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", help="a run directory: logs/<model>/<recipe>/version_<n>")
     parser.add_argument("--from-tensorboard", action="store_true",
-                        help="rebuild from the logged scalars (TensorBoard events or metrics.csv) even if report.json exists")
+                        help="rebuild from the logged scalars (TensorBoard events or metrics.csv) even if "
+                             "report.json exists")
     parser.add_argument("--skills", nargs="+", help="target skills in training order (runs without config.yaml)")
     parser.add_argument("--heldout", nargs="+", help="held-out benchmarks (default: every other logged one)")
     parser.add_argument("--tensorboard", action="store_true", help="also log the figures into the run's TensorBoard")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from lmmcl.atomic import atomic_write
-from lmmcl.plots import CHAR_IN, sized_figure
 from lmmcl.loggers import log_image
+from lmmcl.plots import CHAR_IN, sized_figure
 from lmmcl.report.sections import SECTIONS
+
 
 def accuracy_matrix_figure(report: dict[str, Any]):
     """Heatmap of the accuracy matrix: rows = after which stage, columns = benchmarks, cells annotated."""

@@ -64,7 +64,8 @@ def render_markdown(report: dict[str, Any]) -> str:
              *stopped_lines(report), *sample_counts.warning_lines(report),
              "## Accuracy (%) after each stage", "",
              *markdown_table(["after", *columns],
-                             [[row["name"], *(_fmt(row["scores"].get(c)) for c in columns)] for row in report["stages"]])]
+                             [[row["name"], *(_fmt(row["scores"].get(c)) for c in columns)]
+                              for row in report["stages"]])]
     s = report["summary"]
     lines += ["", "## Summary (points vs the base model)", "",
               f"- learning (each target right after its own stage): {_fmt(s['learning'], True)}",

@@ -8,7 +8,8 @@ built. ``SECTIONS``: rendered into report.md in this order (and drawn, when they
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lmmcl.contracts import ReportSection
 from lmmcl.eval.counting_bias_section import CountingBiasSection

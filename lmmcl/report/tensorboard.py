@@ -79,7 +79,8 @@ def report_from_tensorboard(run_dir: str | Path, skills: list[str] | None = None
                          f"is it a run directory (logs/<model>/<recipe>/version_<n>)?")
     if not skills:
         raise LmmclError(f"{run_dir} has no config.yaml naming the target skills in training order: pass them, "
-                         f"e.g. lmmcl report {run_dir} --skills species count (logged benchmarks: {', '.join(logged)}).")
+                         f"e.g. lmmcl report {run_dir} --skills species count "
+                         f"(logged benchmarks: {', '.join(logged)}).")
     heldout = list(heldout or data.get("heldout") or [b for b in logged if b not in skills])
     scores = {b: series(f"stage/{b}") for b in skills + heldout if b in logged}
     steps = sorted({step for values in scores.values() for step in values})

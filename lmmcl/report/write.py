@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from lmmcl.atomic import atomic_write
 from lmmcl.report.figures import write_figures
 from lmmcl.report.markdown import render_markdown
 
 
-def write_report(run_dir: str | Path, report: dict[str, Any], loggers: Iterable[Any] = (), figures: bool = True) -> Path:
+def write_report(run_dir: str | Path, report: dict[str, Any], loggers: Iterable[Any] = (),
+                 figures: bool = True) -> Path:
     """report.json, report.md and (``figures``) the PNG figures, also sent to ``loggers`` (the run's Lightning
     loggers, or a SummaryWriter; :mod:`lmmcl.loggers`)."""
     run_dir = Path(run_dir)

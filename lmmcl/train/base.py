@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from lmmcl import cpu
 from lmmcl.atomic import atomic_dir
@@ -100,7 +101,8 @@ def build_phases(src: str | Path, out: str | Path, *, preset: str, align: dict[s
 
     Why: trained from random weights all at once, the language model settles on each question's answer prior
     within a few hundred steps and the picture never reaches it; a tower that already tells objects apart, or a
-    language model frozen while the vision side aligns, lets the picture through (docs/history/2026-11-27-why-nothing-binds.md).
+    language model frozen while the vision side aligns, lets the picture through
+    (docs/history/2026-11-27-why-nothing-binds.md).
     """
     out = Path(out)
     if vision_steps:
@@ -122,7 +124,8 @@ def build_phases(src: str | Path, out: str | Path, *, preset: str, align: dict[s
 
 def vision_pretrained(src: str | Path, out: Path, *, steps: int, lr: float, seed: int,
                       tasks: Sequence[str] = ()) -> Path:
-    """``src`` with its vision tower pre-trained (:func:`~lmmcl.models.vision_pretrain.pretrain_vision`), saved to ``out``."""
+    """``src`` with its vision tower pre-trained (:func:`~lmmcl.models.vision_pretrain.pretrain_vision`), saved to
+    ``out``."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     from lmmcl.models.tiny import save_checkpoint
@@ -174,7 +177,8 @@ def library_versions() -> dict[str, str]:
 
 def ship(preset: Any) -> Path:
     """Copy ``preset``'s built base into the package (:data:`SHIPPED`), with ``made_by.json`` (preset, config
-    hash, build and pre-training configs, held-out scores), atomically; older shipped bases of the preset are removed."""
+    hash, build and pre-training configs, held-out scores), atomically; older shipped bases of the preset are
+    removed."""
     import torch
 
     from lmmcl.data.synthetic import WORLD_VERSION
@@ -186,8 +190,8 @@ def ship(preset: Any) -> Path:
     scores = json.loads((base / "base_eval.json").read_text())
     made_by = {"preset": preset.name, "config_hash": base.name.rsplit("-", 1)[-1], "command": "make base",
                "torch": torch.__version__, "versions": library_versions(), "cpu": cpu.describe(),
-               "world": WORLD_VERSION, "build": preset.build, "pretrain": preset.pretrain, "heldout_test": scores["heldout_test"],
-               "target_test": scores.get("target_test", {})}
+               "world": WORLD_VERSION, "build": preset.build, "pretrain": preset.pretrain,
+               "heldout_test": scores["heldout_test"], "target_test": scores.get("target_test", {})}
     with atomic_dir(out) as tmp:  # a shipped base is never without its made_by.json
         shutil.copytree(base, tmp, dirs_exist_ok=True)
         (tmp / "made_by.json").write_text(json.dumps(made_by, indent=2) + "\n")

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -57,7 +58,8 @@ def weights_digest(model: torch.nn.Module) -> str:
 
 
 def processor_digest(processor: Any) -> str:
-    """A hash of what turns a sample into model inputs and tokens into text: processor config, tokenizer, chat template."""
+    """A hash of what turns a sample into model inputs and tokens into text: processor config, tokenizer, chat
+    template."""
     tokenizer = getattr(processor, "tokenizer", processor)
     backend = getattr(tokenizer, "backend_tokenizer", None)
     parts = [processor.to_json_string() if hasattr(processor, "to_json_string") else type(processor).__name__,
@@ -135,7 +137,8 @@ class BaseRowCache:
         self.key, self.path, self.needs_records = key, key_file(directory, key), needs_records
 
     @classmethod
-    def open(cls, directory: str | Path, trainer: Trainer, module: LightningModule, datamodule: Any) -> "BaseRowCache | None":
+    def open(cls, directory: str | Path, trainer: Trainer, module: LightningModule,
+             datamodule: Any) -> BaseRowCache | None:
         """The cache for this run, or None (with the reason printed) when its base row must be evaluated."""
         reasons = blockers(trainer)
         key = base_row_key(trainer, module, datamodule) if not reasons else None
@@ -156,8 +159,8 @@ class BaseRowCache:
             return None
         if self.needs_records and entry.get("records") is None:
             return None
-        rank_zero_info(f"[lmmcl] base row: reused {self.path} (evaluated by {entry.get('evaluated_by')}): the same base "
-                       f"model, benchmarks, seed and evaluation settings")
+        rank_zero_info(f"[lmmcl] base row: reused {self.path} (evaluated by {entry.get('evaluated_by')}): "
+                       f"the same base model, benchmarks, seed and evaluation settings")
         return entry
 
     @contextmanager

@@ -8,21 +8,20 @@ from lightning.pytorch.cli import LightningCLI
 
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.errors import LmmclError
-from lmmcl.faults import armed, fault_callback
 from lmmcl.eval.drift import DriftMonitor
 from lmmcl.eval.samples import SampleLog
-from lmmcl.train.prepare import prepare_model
+from lmmcl.faults import armed, fault_callback
 from lmmcl.quiet import silence_dependency_deprecations
 from lmmcl.report.markdown import stopped_message
-from lmmcl.train.module import LMMModule
-from lmmcl.train.recipes import FreezeRecipe
-from lmmcl.train.loggers import place_loggers
 from lmmcl.rundir import RunFolder, run_dir
-from lmmcl.train.skill_files import resolve_skill_files
+from lmmcl.train.loggers import place_loggers
+from lmmcl.train.module import LMMModule
+from lmmcl.train.prepare import prepare_model
+from lmmcl.train.recipes import FreezeRecipe
 from lmmcl.train.runs import RunRecord, release_versions, run_identity
+from lmmcl.train.skill_files import resolve_skill_files
 from lmmcl.train.stages import SequentialStages, run_sequence
 from lmmcl.train.validate import DEFAULT_CONFIG, validate_fit
-
 
 
 class LMMCLI(LightningCLI):
@@ -103,7 +102,8 @@ def cli_kwargs(args: list[str] | None) -> dict[str, object]:
                 save_config_kwargs={"overwrite": False},
                 parser_kwargs={"exit_on_error": False,  # parse errors reach lmmcl.failures: one paragraph
                                "parser_mode": "omegaconf",  # ${...} interpolation inside a config file
-                               **{cmd: {"default_config_files": [str(DEFAULT_CONFIG)]} for cmd in LMMCLI.subcommands()}})
+                               **{cmd: {"default_config_files": [str(DEFAULT_CONFIG)]}
+                                  for cmd in LMMCLI.subcommands()}})
 
 
 def run(args: list[str] | None = None) -> LMMCLI:

@@ -14,8 +14,8 @@ probed step it measures
   ``--layer-skill`` test samples (mask shifted by one).
 
 The layer contribution needs the base next to the tuned model: the tool keeps a frozen copy of the base,
-twice the weights in memory. Writes ``probe.json``, ``probe.png`` (per recipe: counting bias against steps, then the MLP and attention
-contribution per layer, one line per probed step) and TensorBoard events into ``--out``
+twice the weights in memory. Writes ``probe.json``, ``probe.png`` (per recipe: counting bias against steps, then
+the MLP and attention contribution per layer, one line per probed step) and TensorBoard events into ``--out``
 (default ``logs/probe/<model>``).
 """
 
@@ -26,14 +26,15 @@ import copy
 import json
 import math
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
 
-from lmmcl.errors import LmmclError
 from lmmcl.atomic import atomic_write
+from lmmcl.errors import LmmclError
 
 DEFAULT_STEPS = (1, 10, 100, 1000)
 
@@ -112,10 +113,10 @@ def probe_figure(result: dict[str, Any]):
         row[0].legend(fontsize=8)
         for ax, block in zip(row[1:], ("mlp", "self_attn")):
             for p in run["points"]:
-                ax.plot([l["layer"] for l in p["layers"]], [l[block] for l in p["layers"]], marker=".",
+                ax.plot([row["layer"] for row in p["layers"]], [row[block] for row in p["layers"]], marker=".",
                         label=f"step {p['step']}")
             ax.set_xlabel("language-model layer")
-            ax.set_xticks([l["layer"] for l in run["points"][0]["layers"]] if run["points"] else [])
+            ax.set_xticks([row["layer"] for row in run["points"][0]["layers"]] if run["points"] else [])
             ax.set_ylabel("||logit change|| on answer tokens")
             ax.set_title(f"{run['recipe']}: {block} contribution", fontsize=10)
             ax.legend(fontsize=7)

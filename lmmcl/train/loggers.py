@@ -103,8 +103,8 @@ def place_loggers(value: Any, preset: str, recipe: str, baselines: list[str], ck
                 continue
             if place.folder is None:
                 raise LmmclError(f"--trainer.logger {spec.class_path}: the run's version is not known before it starts "
-                                 f"(several processes started by an outside launcher), so this logger cannot be pointed "
-                                 f"into the run directory. Pin it: --trainer.logger.init_args.version N.")
+                                 f"(several processes started by an outside launcher), so this logger cannot be "
+                                 f"pointed into the run directory. Pin it: --trainer.logger.init_args.version N.")
             _set(init, "save_dir", str(place.folder))
             if _has(init, "name") and _get(init, "name") is None:
                 _set(init, "name", f"{place.name}/{version_folder(place.version)}")

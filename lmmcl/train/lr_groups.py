@@ -13,7 +13,8 @@ component with an entry in ``component_lr`` trains at that LR whatever the recip
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -28,7 +29,8 @@ def run_lr(lr: float, recipe_lr: Mapping[str, float] | None, recipe: str, baseli
     names = known_recipes() + known_baselines()
     unknown = sorted(set(recipe_lr) - set(names))
     if unknown:
-        raise LmmclError(f"model.recipe_lr names {unknown}, neither a recipe nor a baseline; known: {', '.join(names)}.")
+        raise LmmclError(f"model.recipe_lr names {unknown}, neither a recipe nor a baseline; "
+                         f"known: {', '.join(names)}.")
     return next((float(recipe_lr[n]) for n in [*baselines, recipe] if n in recipe_lr), float(lr))
 
 

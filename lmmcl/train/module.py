@@ -10,12 +10,13 @@ from lightning.pytorch import LightningModule
 from transformers import get_cosine_schedule_with_warmup
 
 from lmmcl.contracts import LossTerm, StageData, stage_loop
+from lmmcl.errors import LmmclError
 from lmmcl.eval.generate import BATCH_META, greedy_answers, model_inputs
 from lmmcl.eval.sample_counts import SampleCounter, sample_entry
 from lmmcl.models import load_model
-from lmmcl.errors import LmmclError
 
-__all__ = ["BATCH_META", "LMMModule", "check_master_weights", "greedy_answers"]  # BATCH_META, greedy_answers: eval.generate's
+# BATCH_META, greedy_answers: eval.generate's
+__all__ = ["BATCH_META", "LMMModule", "check_master_weights", "greedy_answers"]
 
 
 def check_master_weights(precision: str, params: list[torch.nn.Parameter]) -> None:
@@ -124,7 +125,8 @@ class LMMModule(LightningModule):
         callbacks = self.trainer.callbacks
         freeze = freeze_recipe(self.trainer)
         recipe = freeze.recipe.name if freeze else ""
-        lr = run_lr(self.hparams.lr, self.hparams.recipe_lr, recipe, baseline_names([type(c).__name__ for c in callbacks]))
+        baselines = baseline_names([type(c).__name__ for c in callbacks])
+        lr = run_lr(self.hparams.lr, self.hparams.recipe_lr, recipe, baselines)
         return optimizer_groups(self.model, self.preset.components, lr, self.hparams.component_lr)
 
     # --- evaluation ------------------------------------------------------------------------------
@@ -140,7 +142,8 @@ class LMMModule(LightningModule):
             metric.reset()
         self.sample_counter.reset()
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, list[str]] | None:
+    def validation_step(self, batch: dict[str, Any], batch_idx: int,
+                        dataloader_idx: int = 0) -> dict[str, list[str]] | None:
         skill = self.benchmarks[dataloader_idx]
         self.sample_counter.add(skill.name, len(batch["refs"]), batch.get("bad_records", {}))
         if "input_ids" not in batch:  # every sample of this batch was a bad record

@@ -16,7 +16,8 @@ from lightning.pytorch.utilities import rank_zero_info
 
 
 def enable_activation_checkpointing(model: Any, every_n_layers: int = 1) -> None:
-    """Turn on a Hugging Face model's own activation checkpointing, non-reentrant (see :class:`GradientCheckpointing`)."""
+    """Turn on a Hugging Face model's own activation checkpointing, non-reentrant (see
+    :class:`GradientCheckpointing`)."""
     kwargs = {"use_reentrant": False}
     if hasattr(model, "activation_checkpointing_enable"):
         model.activation_checkpointing_enable(kwargs, every_n_layers=every_n_layers)
@@ -98,9 +99,10 @@ class PhaseTimer(Callback):
     """Wall time of a run by phase, in ``seconds``: ``training`` (the stages' batches, with the drift monitor's
     points), ``evaluation`` (every accuracy-matrix row: generation on the benchmarks and what the stage loop does
     after it: the counting-bias probe, the report) and ``other`` (start-up, checkpoints, the rest), the number of
-    ``evaluations`` and of training ``batches``. A phase runs from one of its hooks to the next hook of another phase, so the time a callback
-    spends after an evaluation counts as evaluation whatever the callbacks' order. Acts in no evaluation beyond
-    reading the clock, so a reused base row (:mod:`lmmcl.train.base_row`) needs no replay of it."""
+    ``evaluations`` and of training ``batches``. A phase runs from one of its hooks to the next hook of another
+    phase, so the time a callback spends after an evaluation counts as evaluation whatever the callbacks' order.
+    Acts in no evaluation beyond reading the clock, so a reused base row (:mod:`lmmcl.train.base_row`) needs no
+    replay of it."""
 
     idle_in_base_evaluation = True
 

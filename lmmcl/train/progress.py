@@ -19,7 +19,8 @@ class LineProgress(L.Callback):
         self.start, self.total = time.monotonic(), int(trainer.estimated_stepping_batches)
         self.every = self.every or max(1, self.total // 20)
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int) -> None:
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch,
+                           batch_idx: int) -> None:
         step, total = trainer.global_step, self.total
         if step % self.every and step != total:
             return

@@ -33,12 +33,12 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
-from lmmcl.train.adapters import adapter_class
-from lmmcl.loggers import log_scalars
 from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
+from lmmcl.loggers import log_scalars
 from lmmcl.registry import config_dir, entry_path, known
 from lmmcl.rundir import run_dir
+from lmmcl.train.adapters import adapter_class
 from lmmcl.yamlfile import load_yaml
 
 RECIPE_DIR = config_dir("recipe")
@@ -113,11 +113,13 @@ def select_parameters(model: torch.nn.Module, recipe: Recipe, components: dict[s
         n_layers = 1 + max((int(m.group(1)) for r in members.values() if (m := _LAYER.search(r))), default=-1)
         for pattern in patterns:
             regex = re.compile(pattern)
-            hits = {n for n, rel in members.items() if regex.search(rel) and _in_layer_range(rel, recipe.layers, n_layers)}
+            hits = {n for n, rel in members.items()
+                    if regex.search(rel) and _in_layer_range(rel, recipe.layers, n_layers)}
             if not hits:
                 example = next(iter(members.values()))
                 raise LmmclError(f"Recipe {recipe.name!r}: pattern {pattern!r} matches no parameter of component "
-                                 f"{component!r} (names look like {example!r}). Fix the pattern in {RECIPE_DIR}/{recipe.name}.yaml.")
+                                 f"{component!r} (names look like {example!r}). Fix the pattern in "
+                                 f"{RECIPE_DIR}/{recipe.name}.yaml.")
             selected |= hits
     return [n for n in names if n in selected]
 
@@ -174,7 +176,8 @@ class FreezeRecipe(Callback):
 
     @property
     def idle_in_base_evaluation(self) -> bool:
-        """Whether its evaluation hook does nothing in a base evaluation (lmmcl.train.base_row): its adapter's does not."""
+        """Whether its evaluation hook does nothing in a base evaluation (lmmcl.train.base_row): its adapter's
+        does not."""
         return self.adapter is None or bool(getattr(self.adapter, "idle_in_base_evaluation", False))
 
     def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:

@@ -60,7 +60,8 @@ def resolve_entry(entry: str, option: str, configs: list[Path]) -> str:
 
 
 def resolve_skill_files(cfg: Any) -> None:
-    """Replace every skill-file entry of ``cfg``'s ``data.skills`` and ``data.heldout`` by its absolute path, in place."""
+    """Replace every skill-file entry of ``cfg``'s ``data.skills`` and ``data.heldout`` by its absolute path, in
+    place."""
     data = cfg.get("data") if isinstance(cfg, dict) else getattr(cfg, "data", None)
     if data is None:
         return

@@ -31,13 +31,13 @@ from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from lmmcl.contracts import StageData, StageLoopExtension
-from lmmcl.faults import kill_point
-from lmmcl.train import base_row
-from lmmcl.report import build_report, write_report
-from lmmcl.loggers import log_scalars
-from lmmcl.rundir import run_dir
 from lmmcl.errors import LmmclError
+from lmmcl.faults import kill_point
+from lmmcl.loggers import log_scalars
+from lmmcl.report import build_report, write_report
 from lmmcl.report.markdown import stopped_message
+from lmmcl.rundir import run_dir
+from lmmcl.train import base_row
 from lmmcl.train.stops import stop_reason, stopped_entry
 
 OPTIMIZER_STATE = ("optimizer_states", "lr_schedulers")  # what --stages.weights_only leaves out
@@ -92,7 +92,8 @@ class SequentialStages(Callback):
         if trainer.max_steps > 0:  # per stage: at most max_steps optimizer steps of each stage's skill
             per_stage = trainer.max_steps * trainer.accumulate_grad_batches
             limit = trainer.limit_train_batches
-            trainer.limit_train_batches = per_stage if isinstance(limit, float) and limit == 1.0 else min(limit, per_stage)
+            whole = isinstance(limit, float) and limit == 1.0
+            trainer.limit_train_batches = per_stage if whole else min(limit, per_stage)
             trainer.fit_loop.epoch_loop.max_steps = -1
         if self.reused_base is not None:  # the base row from the cache instead of an evaluation (run_sequence)
             entry, self.reused_base = self.reused_base, None
@@ -240,8 +241,8 @@ class SequentialStages(Callback):
             for key in OPTIMIZER_STATE:  # nothing to restore: the next stage builds its own optimizer and schedule
                 checkpoint.setdefault(key, [])
             rank_zero_info("[lmmcl] resuming from a weights-only stage checkpoint (--stages.weights_only): the "
-                           "optimizer state was not saved; the next stage starts with a fresh optimizer and LR schedule, "
-                           "as every stage does, so nothing is lost.")
+                           "optimizer state was not saved; the next stage starts with a fresh optimizer and LR "
+                           "schedule, as every stage does, so nothing is lost.")
 
     # --- a run that ends early -------------------------------------------------------------------
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:

@@ -8,8 +8,9 @@ may come from, and the fix.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lmmcl.errors import LmmclError
 from lmmcl.registry import config_dir

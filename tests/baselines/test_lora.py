@@ -32,10 +32,12 @@ def test_trainable_count_is_r_times_in_plus_out_on_language_model_mlps_only(pres
     r = 8
     linears = {n: (m.in_features, m.out_features) for n, m in module.model.named_modules()
                if isinstance(m, torch.nn.Linear)}
-    targets = sorted({n.rpartition(".")[0] for n in apply_recipe(module.model, get_recipe("lora"), module.preset.components)})
+    selected = apply_recipe(module.model, get_recipe("lora"), module.preset.components)
+    targets = sorted({n.rpartition(".")[0] for n in selected})
     recipe = FreezeRecipe("lora", adapter={"r": r})
     recipe.setup(_Trainer(), module, "fit")
-    assert sorted(recipe.adapter.targets) == targets and len(targets) == 3 * module.model.config.text_config.num_hidden_layers
+    assert sorted(recipe.adapter.targets) == targets
+    assert len(targets) == 3 * module.model.config.text_config.num_hidden_layers
     language = component_members(targets, module.preset.components)["language_model"]
     assert sorted(language) == targets  # never a vision MLP
     expected = sum(r * (linears[t][0] + linears[t][1]) for t in targets)
@@ -107,7 +109,7 @@ def test_a_lora_run_resumed_at_a_stage_ends_with_the_uninterrupted_weights(make_
     weights = {k: v.clone() for k, v in full.lightning_module.model.state_dict().items()}
     resumed = run(str(Path(full.log_dir) / "checkpoints" / "stage1-species.ckpt"))
     for name, value in resumed.lightning_module.model.state_dict().items():
-        torch.testing.assert_close(value, weights[name], msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(value, weights[name], msg=lambda m, name=name: f"{name}: {m}")
 
 
 def test_rank_is_capped_at_a_fraction_of_the_width_with_the_update_scale_kept():

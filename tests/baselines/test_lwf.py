@@ -83,7 +83,7 @@ def test_the_teacher_is_the_stage_start_model_and_copies_only_what_trains(module
     output = module.model(**module.model_inputs(batch))
     loss = lwf.loss(module, batch, output)
     assert loss.item() > 0.0 and loss.requires_grad
-    keep = answer_positions(batch["labels"])  # the sliced teacher equals a full forward of the old weights
+    # the sliced teacher equals a full forward of the old weights
     teacher = torch.func.functional_call(module.model, lwf.teacher, args=(), kwargs=module.model_inputs(batch)).logits
     torch.testing.assert_close(loss, lwf_loss(output.logits, teacher, batch["labels"]))
     assert module.model.training is False  # the teacher forward restored the mode it found

@@ -79,8 +79,8 @@ def test_every_stage_is_evaluated_after_its_merge(make_trainer, tiny_data_kwargs
     module = LMMModule("tiny_scratch", lr=1e-2)
     initial = {k: v.clone() for k, v in module.model.state_dict().items()}
     spy = WeightSpy()
-    trainer = make_trainer([spy, FreezeRecipe("mlp_gate_up"), WiSEFT(alpha=1.0), SequentialStages(save_checkpoints=False)],
-                           limit_val_batches=1)
+    callbacks = [spy, FreezeRecipe("mlp_gate_up"), WiSEFT(alpha=1.0), SequentialStages(save_checkpoints=False)]
+    trainer = make_trainer(callbacks, limit_val_batches=1)
     run_sequence(trainer, module, SkillSequence(**tiny_data_kwargs))
     start = initial["model.language_model.layers.0.mlp.up_proj.weight"]
     assert len(spy.tuned) == len(spy.evaluated) == 2

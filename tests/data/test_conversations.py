@@ -151,8 +151,9 @@ def test_a_run_trains_a_stage_on_each_file_and_counts_their_bad_rows(skill_files
     from lmmcl.train.cli import run
 
     monkeypatch.chdir(skill_files)  # named by paths relative to the working directory, outside the repository
-    run([*cli_fit_args, "--data.skills", "[./colours.yaml, chat.yaml]", "--data.heldout", "[]", "--drift.enabled", "false", "--data.train_size", "null",
-         "--data.test_size", "null", "--trainer.logger.init_args.save_dir", str(skill_files / "logs")])
+    run([*cli_fit_args, "--data.skills", "[./colours.yaml, chat.yaml]", "--data.heldout", "[]",
+         "--drift.enabled", "false", "--data.train_size", "null", "--data.test_size", "null",
+         "--trainer.logger.init_args.save_dir", str(skill_files / "logs")])
     folder = next((skill_files / "logs").glob("*/*/version_*"))
     report = json.loads((folder / "report.json").read_text())
     assert report["skills"] == ["colours", "chatted"]

@@ -19,9 +19,9 @@ import pytest
 from datasets import ClassLabel, Features, List, Value
 from PIL import Image
 
-from lmmcl.train.plan import dataset_plan, format_plan
 from lmmcl.data.skill import get_skill
 from lmmcl.errors import LmmclError, MissingResourceError
+from lmmcl.train.plan import dataset_plan, format_plan
 
 MC_POST = "\nAnswer with the option's letter from the given choices directly."
 PHRASE_POST = "\nAnswer the question using a single word or phrase."

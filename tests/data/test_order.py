@@ -4,8 +4,8 @@ import pytest
 
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.data.order import apply_order
-from lmmcl.train.plan import main as plan_main
 from lmmcl.errors import LmmclError
+from lmmcl.train.plan import main as plan_main
 
 PAPER = "configs/experiment/paper.yaml"
 ORDERS = {"order_alt": ["pathvqa", "cub200", "textvqa", "timeclock", "pixmocount"],

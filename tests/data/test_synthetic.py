@@ -1,15 +1,13 @@
+import re
+
 import numpy as np
 import pytest
 
 from lmmcl.data.skill import get_skill
-from lmmcl.data.synthetic import split_of
-
-import re
-
 from lmmcl.data.skills.heldout import QUADRANTS
 from lmmcl.data.skills.language import VOCABULARY
 from lmmcl.data.skills.targets import TISSUE, WORDS
-from lmmcl.data.synthetic import COLORS, SHAPES
+from lmmcl.data.synthetic import COLORS, SHAPES, split_of
 
 TARGETS = ["species", "count", "pathology", "text", "clock"]
 HELDOUT = ["background", "color", "exist", "shape", "position", "chart", "document", "arrow", "choice", "caption"]

@@ -4,8 +4,19 @@ import time
 
 import pytest
 
-from lmmcl.eval.normalize import (extract_letter, levenshtein, normalize_answer, normalize_text, normalize_vqa,
-                                  parse_clock, parse_count, parse_number, parse_yes_no, word_tokens, words_to_digits)
+from lmmcl.eval.normalize import (
+    extract_letter,
+    levenshtein,
+    normalize_answer,
+    normalize_text,
+    normalize_vqa,
+    parse_clock,
+    parse_count,
+    parse_number,
+    parse_yes_no,
+    word_tokens,
+    words_to_digits,
+)
 
 
 def test_normalize_text_collapses_case_and_whitespace():

@@ -54,9 +54,9 @@ def test_probe_in_a_staged_run(make_trainer, tiny_data_kwargs):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     from lmmcl.data.datamodule import SkillSequence
+    from lmmcl.report import report_from_tensorboard
     from lmmcl.train.module import LMMModule
     from lmmcl.train.recipes import FreezeRecipe
-    from lmmcl.report import report_from_tensorboard
     from lmmcl.train.stages import SequentialStages, run_sequence
 
     probe = CountingBiasProbe(n=4, max_new_tokens=3, batch_size=4)
@@ -102,7 +102,8 @@ def test_the_probes_prompts_are_never_items_the_run_scores():
         return {item_key(data[i]) for _, data in probe._prompts()["heldout"] for i in range(len(data))}
 
     scored_seeds = [0, 1, 2, 100]  # the default config's, the reported seeds' and the calibration seed's test items
-    scored = {item_key(s) for seed in scored_seeds for s in SkillDataModule("caption", test_size=64, seed=seed).split_data("test")}
+    scored = {item_key(s) for seed in scored_seeds
+              for s in SkillDataModule("caption", test_size=64, seed=seed).split_data("test")}
     probe = CountingBiasProbe(n=32)
     assert probe.seed == PROBE_SEED not in scored_seeds
     assert len(prompts(probe)) == 32 and not prompts(probe) & scored  # its own pictures: no item in common

@@ -56,7 +56,8 @@ def test_a_real_run_restored_in_its_process_and_from_its_directory(cli_fit_args,
     assert here["final"]["noncounting_mass"] == report["counting_bias"][-1]["heldout"]["mass_mean"]
     gate_up = here["groups"]  # mlp_gate_up (the default config's recipe): gate and up trained, down and attention not
     assert gate_up["late_mlp"]["changed_tensors"] == 4 and gate_up["late_attention"]["changed_tensors"] == 0
-    assert gate_up["late_attention"]["heldout_mean_change"] == 0.0 and gate_up["late_attention"]["noncounting_mass_change"] == 0.0
+    attention = gate_up["late_attention"]
+    assert attention["heldout_mean_change"] == 0.0 and attention["noncounting_mass_change"] == 0.0
     assert row["restore"]["path"] == str(run_dir / "restore.json")
     phases = row["phases"]  # the PhaseTimer: base row + 2 stages evaluated, 2 stages x 4 batches trained
     assert phases["evaluations"] == 3 and phases["batches"] == 8 and phases["training_s"] > 0 < phases["evaluation_s"]
@@ -75,7 +76,8 @@ def test_a_real_run_restored_in_its_process_and_from_its_directory(cli_fit_args,
 def leaves(tree, path=""):
     """Every number of a JSON tree by its path, but the seconds."""
     if isinstance(tree, dict):
-        return {k: v for key, child in tree.items() if key != "seconds" for k, v in leaves(child, f"{path}.{key}").items()}
+        return {k: v for key, child in tree.items() if key != "seconds"
+                for k, v in leaves(child, f"{path}.{key}").items()}
     if isinstance(tree, list):
         return {k: v for i, child in enumerate(tree) for k, v in leaves(child, f"{path}[{i}]").items()}
     return {path: tree}

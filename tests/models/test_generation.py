@@ -37,7 +37,8 @@ def _prompts():
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_batched_answers_equal_batch_of_one(family):
-    module = LMMModule(family).eval()  # tiny: the shipped base, whose answers depend on the prompt; others: random weights
+    # tiny: the shipped base, whose answers depend on the prompt; others: random weights
+    module = LMMModule(family).eval()
     samples, collate = _prompts(), Collator(module.processor, train=False)
     batch = collate(samples)
     assert (batch["attention_mask"][:, 0] == 0).any() and batch["attention_mask"][:, -1].all()  # left padded

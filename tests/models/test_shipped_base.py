@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from lmmcl import cpu
-from lmmcl.train import base
 from lmmcl.models.presets import get_preset
+from lmmcl.train import base
 
 
 def test_the_shipped_base_is_the_one_the_tiny_preset_names():
@@ -26,7 +26,8 @@ def test_the_shipped_base_is_the_one_the_tiny_preset_names():
 
 def test_the_shipped_base_s_tokenizer_is_the_one_the_preset_s_build_makes_today():
     """A base built from a random-weight checkpoint cached under an older state of the world's code (same config,
-    same world version) has another vocabulary, and no clone can rebuild it: seen, a rebuild scored 74.5 against 81.1."""
+    same world version) has another vocabulary, and no clone can rebuild it: seen, a rebuild scored 74.5 against
+    81.1."""
     from transformers import AutoTokenizer
 
     from lmmcl.models.tiny import world_tokenizer

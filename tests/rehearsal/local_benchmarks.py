@@ -89,7 +89,8 @@ def write_benchmarks(root: str | Path, skills: list[str] = PAPER_SKILLS, rows: i
         if skill in skills:
             rng = random.Random(f"{seed}/{skill}/{split}")
             (root / skill).mkdir(parents=True, exist_ok=True)
-            table(fixture, rows, rng, fixtures.BROKEN, skill in long, skill in huge).to_parquet(str(root / skill / f"{split}.parquet"))
+            rows_table = table(fixture, rows, rng, fixtures.BROKEN, skill in long, skill in huge)
+            rows_table.to_parquet(str(root / skill / f"{split}.parquet"))
     return root
 
 

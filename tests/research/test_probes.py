@@ -12,7 +12,8 @@ def run(module, argv, monkeypatch, capsys):
     return capsys.readouterr().out
 
 
-def test_skill_probe_trains_only_the_recipe_logs_its_curve_with_the_heldout_scores_and_saves(tmp_path, monkeypatch, capsys):
+def test_skill_probe_trains_only_the_recipe_logs_its_curve_with_the_heldout_scores_and_saves(tmp_path, monkeypatch,
+                                                                                             capsys):
     from research import skill_probe
 
     log = tmp_path / "curve.jsonl"
@@ -46,8 +47,8 @@ def test_answer_token_loss_prints_each_answer_piece_with_its_loss(monkeypatch, c
 
 def test_format_probe_asks_one_content_in_four_answer_formats_and_runs_both_arms(tmp_path, monkeypatch, capsys):
     import lmmcl.data.skill as skill_module
-    from research import format_probe
     from lmmcl.data.synthetic import COLORS, SHAPES
+    from research import format_probe
 
     monkeypatch.setattr(skill_module, "SKILL_CONFIG_DIR", skill_module.SKILL_CONFIG_DIR)  # restored afterwards
     format_probe.register_formats(tmp_path / "skills")
@@ -60,7 +61,8 @@ def test_format_probe_asks_one_content_in_four_answer_formats_and_runs_both_arms
         assert sample.answer in forms[form], (sample.question, sample.answer)
         seen.add(form)
     assert seen == set(forms)
-    out = run(format_probe, ["--out", str(tmp_path / "probe"), "--base", str(built_checkpoint(get_preset("tiny_scratch"))),
+    base = built_checkpoint(get_preset("tiny_scratch"))
+    out = run(format_probe, ["--out", str(tmp_path / "probe"), "--base", str(base),
                              "--samples", "24", "--steps", "1", "--train-size", "8", "--test-size", "4",
                              "--threads", "1"], monkeypatch, capsys)
     tags = [json.loads(line)["tag"] for line in (tmp_path / "probe" / "curves.jsonl").read_text().splitlines()]

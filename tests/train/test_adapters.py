@@ -5,10 +5,10 @@ import types
 
 import pytest
 
-from lmmcl.train.adapters import adapter_class, allowed
 from lmmcl.baselines import LoRA, MoE
 from lmmcl.contracts import ModelAdapter
 from lmmcl.errors import LmmclError
+from lmmcl.train.adapters import adapter_class, allowed
 from lmmcl.train.recipes import FreezeRecipe, build_adapter, get_recipe
 
 

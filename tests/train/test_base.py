@@ -3,8 +3,8 @@
 import torch
 from safetensors.torch import load_file
 
-from lmmcl.train import base
 from lmmcl.models.presets import built_checkpoint, get_preset
+from lmmcl.train import base
 
 
 def test_the_align_phase_leaves_the_language_model_untouched(tmp_path):
@@ -81,7 +81,8 @@ def test_a_fresh_cache_takes_the_shipped_base_of_the_same_config(tmp_path, monke
     preset = get_preset("tiny")
     fake_base(base.shipped_path(preset), {"color": 90.0})
     assert base.ensure_base(preset) == preset.base_path()
-    assert (preset.base_path() / "base_eval.json").read_text() == (base.shipped_path(preset) / "base_eval.json").read_text()
+    shipped = base.shipped_path(preset) / "base_eval.json"
+    assert (preset.base_path() / "base_eval.json").read_text() == shipped.read_text()
 
 
 def test_ship_copies_the_base_with_what_made_it_and_drops_the_preset_s_older_copy(tmp_path, monkeypatch):

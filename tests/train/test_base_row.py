@@ -64,9 +64,11 @@ def test_a_run_that_reuses_the_base_row_reports_what_one_that_evaluated_it_repor
         assert (evaluated / f"samples/0/{name}.jsonl").read_text() == (reused / f"samples/0/{name}.jsonl").read_text()
     (s_eval, t_eval), (s_reused, t_reused) = scalars_and_texts(evaluated), scalars_and_texts(reused)
     ours = ("val/", "stage/", "probe/", "drift/", "train/")  # not Lightning's own epoch / hp_metric bookkeeping
-    assert {k: v for k, v in s_reused.items() if k.startswith(ours)} == {k: v for k, v in s_eval.items() if k.startswith(ours)}
+    assert {k: v for k, v in s_reused.items() if k.startswith(ours)} == \
+        {k: v for k, v in s_eval.items() if k.startswith(ours)}
     assert any(step == 0 for step, _ in s_reused["val/color"]) and t_reused == t_eval
-    weights = [torch.load(r / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"] for r in (evaluated, reused)]
+    weights = [torch.load(r / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+               for r in (evaluated, reused)]
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
     other_seed, n_other = fit(*cache, "--data.seed", "1")  # one key part changed: evaluated again, a second entry

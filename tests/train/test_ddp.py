@@ -41,7 +41,8 @@ def _fit(devices: int, batch_size: int, strategy) -> tuple[dict[str, torch.Tenso
         sampler = list(DistributedSampler(dataset, num_replicas=1, rank=0, shuffle=True, seed=SEED))
     else:  # a plain sequential loader: Lightning swaps in DistributedSampler(shuffle=True, seed=SEED) per rank
         sampler = None  # (a custom sampler would instead be wrapped, and its order shuffled once more)
-    data = DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=Collator(module.processor, train=True))
+    collate = Collator(module.processor, train=True)
+    data = DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate)
     trainer = Trainer(accelerator="cpu", devices=devices, strategy=strategy, max_epochs=1, logger=False,
                       enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                       num_sanity_val_steps=0, limit_val_batches=0, deterministic=True, callbacks=[FreezeRecipe("full")])
@@ -81,7 +82,8 @@ def test_two_process_ddp_matches_one_process_with_the_global_batch():
     # Weights move by up to ~2.5e-3; they agree to ~1e-5: Adam divides by sqrt(v), so the float32 rounding of a
     # different reduction order (all-reduce of two shards vs one batch) shows most in near-zero gradients.
     for name in single:
-        torch.testing.assert_close(ddp[name], single[name], rtol=1e-4, atol=5e-5, msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(ddp[name], single[name], rtol=1e-4, atol=5e-5,
+                                   msg=lambda m, name=name: f"{name}: {m}")
 
 
 class _CountSamples(Callback):

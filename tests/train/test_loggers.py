@@ -58,7 +58,8 @@ def test_wandb_gets_figures_and_sample_tables_through_its_own_api(csv_and_wandb_
     media = {str(p.relative_to(run_files / "files" / "media")) for p in (run_files / "files" / "media").rglob("*.*")}
     for folder in ("images/report/accuracy_matrix_", "images/skills/species_", "table/samples/count_"):
         assert any(m.startswith(folder) for m in media), folder  # figures and sample tables: W&B media
-    table = json.loads(next(p for p in (run_files / "files" / "media" / "table" / "samples").glob("count_*")).read_text())
+    tables = run_files / "files" / "media" / "table" / "samples"
+    table = json.loads(next(p for p in tables.glob("count_*")).read_text())
     assert table["columns"] == ["score", "prediction", "references", "question"]
     history = next(run_files.glob("*.wandb")).read_bytes()  # the scalars, in W&B's binary run file
     assert b"stage/count" in history and b"params/trainable" in history

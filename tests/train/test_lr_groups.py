@@ -4,11 +4,11 @@ import pytest
 from lightning.pytorch import Callback
 
 from lmmcl.data.datamodule import SkillSequence
-from lmmcl.train.plan import resolve_config
 from lmmcl.errors import LmmclError
-from lmmcl.train.lr_groups import optimizer_groups, run_lr
 from lmmcl.models import load_model
+from lmmcl.train.lr_groups import optimizer_groups, run_lr
 from lmmcl.train.module import LMMModule
+from lmmcl.train.plan import resolve_config
 from lmmcl.train.recipes import FreezeRecipe
 
 PAPER = resolve_config(["configs/experiment/paper.yaml"])["model"]

@@ -3,9 +3,9 @@
 import pytest
 
 from lmmcl.data.datamodule import SkillSequence
-from lmmcl.train.plan import resolve_config
 from lmmcl.errors import LmmclError
 from lmmcl.train.module import LMMModule
+from lmmcl.train.plan import resolve_config
 from lmmcl.train.recipes import FreezeRecipe
 
 PAPER = "configs/experiment/paper.yaml"

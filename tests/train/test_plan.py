@@ -4,8 +4,8 @@ import pytest
 import yaml
 
 from lmmcl.cli import main
-from lmmcl.train.plan import main as plan_main
 from lmmcl.data.order import apply_order
+from lmmcl.train.plan import main as plan_main
 from lmmcl.train.plan import resolve_config
 
 PAPER = "configs/experiment/paper.yaml"

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from lmmcl.errors import MissingResourceError
-from lmmcl.train import base, prepare
 from lmmcl.models.presets import get_preset, resolve_checkpoint
+from lmmcl.train import base, prepare
 
 
 @pytest.fixture
@@ -48,7 +48,8 @@ def test_the_first_process_builds_the_base_once_and_loading_finds_it(empty_cache
     prepare.prepare_model("tiny")  # cached now: not built again
     preset = get_preset("tiny")
     vision = str(preset.base_path()) + "-vision"
-    assert pretrain_calls == [(str(preset.local_path()), vision, "vision phase"), (vision, str(preset.base_path()), "tiny")]
+    assert pretrain_calls == [(str(preset.local_path()), vision, "vision phase"),
+                              (vision, str(preset.base_path()), "tiny")]
     assert resolve_checkpoint(preset) == preset.base_path()
 
 

@@ -16,7 +16,8 @@ def test_mlp_gate_up_selects_exactly_the_llm_gate_and_up_weights(tiny):
     model, preset = tiny
     names = select_parameters(model, get_recipe("mlp_gate_up"), preset.components)
     n_layers = model.config.text_config.num_hidden_layers
-    expected = [f"model.language_model.layers.{i}.mlp.{p}.weight" for i in range(n_layers) for p in ("gate_proj", "up_proj")]
+    expected = [f"model.language_model.layers.{i}.mlp.{p}.weight"
+                for i in range(n_layers) for p in ("gate_proj", "up_proj")]
     assert sorted(names) == sorted(expected)
 
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from lmmcl.train.plan import main as plan_main
-from lmmcl.train.plan import resolve_config
 from lmmcl.data.skill import get_skill
 from lmmcl.errors import LmmclError
+from lmmcl.train.plan import main as plan_main
+from lmmcl.train.plan import resolve_config
 
 BLUE = "type: synthetic\ngenerator: color\nmetric: exact_match\nkind: heldout\n"
 

@@ -63,7 +63,8 @@ def test_report_and_checkpoints(make_trainer, tiny_data_kwargs):
         assert all(0.0 <= v <= 100.0 for v in row["scores"].values())
     assert 0 < report["trainable_params"] < report["total_params"]
     base, after = report["stages"][0]["scores"], {r["name"]: r["scores"] for r in report["stages"][1:]}
-    expected_learning = ((after["species"]["species"] - base["species"]) + (after["count"]["count"] - base["count"])) / 2
+    expected_learning = ((after["species"]["species"] - base["species"])
+                         + (after["count"]["count"] - base["count"])) / 2
     assert report["summary"]["learning"] == pytest.approx(expected_learning)
     assert set(report) >= {"summary", "counting_bias", "trainable_params", "total_params"}
     assert (run / "report.md").read_text().startswith("# lmmcl report: tiny_scratch / mlp_gate_up")

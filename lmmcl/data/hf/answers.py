@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lmmcl.data.hf.source import LETTERS
+
 
 def answer_texts(value: Any) -> list[str]:
     values = value if isinstance(value, (list, tuple)) else [value]

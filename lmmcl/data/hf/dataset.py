@@ -30,7 +30,7 @@ class Record:
 class ImageColumn:
     """Index -> the raw image cell of one column, without reading the other columns."""
 
-    def __init__(self, rows: "datasets.Dataset", column: str):
+    def __init__(self, rows: datasets.Dataset, column: str):
         self.rows, self.column = rows.select_columns([column]), column
 
     def __getitem__(self, index: int) -> Any:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lmmcl.data.hf.answers import answer_texts
 from lmmcl.data.hf.source import LETTERS, Source
+
 
 def _plain(src: Source, cells: dict[str, Any], rng: random.Random, classes: list[str]) -> tuple[list[str], Any]:
     return [], cells.get("answer")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from lmmcl.data.hf.source import Source
 from lmmcl.errors import LmmclError
@@ -71,7 +72,7 @@ def offline(enabled: bool) -> Iterator[None]:
         datasets.config.HF_HUB_OFFLINE, hub.HF_HUB_OFFLINE = saved
 
 
-def open_local(path: Path, split: str, src: Source, stream: bool) -> "datasets.Dataset | datasets.IterableDataset":
+def open_local(path: Path, split: str, src: Source, stream: bool) -> datasets.Dataset | datasets.IterableDataset:
     import datasets
 
     if path.name == "dataset_dict.json":  # the whole skill saved as one DatasetDict

@@ -7,23 +7,31 @@ import os
 import random
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
 from string import Formatter
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from lmmcl.data.hf.answers import ANSWER_TRANSFORMS
 from lmmcl.data.hf.dataset import HFDataset, ImageColumn, Record
 from lmmcl.data.hf.formats import FORMATS, blank, class_name
-from lmmcl.data.hf.location import (Location, lazy_images, local_candidates, offline, open_local,
-                                    downloads_allowed, hub_cache_dirs)
+from lmmcl.data.hf.location import (
+    Location,
+    downloads_allowed,
+    hub_cache_dirs,
+    lazy_images,
+    local_candidates,
+    offline,
+    open_local,
+)
 from lmmcl.data.hf.source import COLUMN_ROLES, IMAGE_TAG, LETTERS, NEEDS_ROLE, Source
 from lmmcl.data.skill_type import SKILL_CONFIG_DIR, Skill, register_skill_type
 from lmmcl.data.synthetic import lettered
 from lmmcl.errors import LmmclError, MissingResourceError
 
 if TYPE_CHECKING:  # `datasets` takes seconds to import: only the code paths that read data import it
-    import datasets
+    pass
 
 log = logging.getLogger("lmmcl.data.hf")
 

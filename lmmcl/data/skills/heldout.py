@@ -6,8 +6,19 @@ import random
 
 from PIL import ImageDraw
 
-from lmmcl.data.synthetic import (COLORS, SHAPES, Drawn, SyntheticSkill, draw_scene, generator, jitter, lettered,
-                                  object_count, random_objects, shade)
+from lmmcl.data.synthetic import (
+    COLORS,
+    SHAPES,
+    Drawn,
+    SyntheticSkill,
+    draw_scene,
+    generator,
+    jitter,
+    lettered,
+    object_count,
+    random_objects,
+    shade,
+)
 
 
 @generator("color")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 
-from lmmcl.data.synthetic import COLORS, PLURALS, SHAPES, Drawn, SyntheticSkill, generator, random_objects
 from lmmcl.data.skills.targets import SPECIES, TISSUE, WORDS
+from lmmcl.data.synthetic import COLORS, PLURALS, SHAPES, Drawn, SyntheticSkill, generator, random_objects
 
 VOCABULARY = tuple(sorted({*WORDS, *COLORS, *SHAPES, *PLURALS.values(), *TISSUE, "yes", "no", "and",
                           *(w.lower() for name in SPECIES.values() for w in name.split())}))

@@ -65,7 +65,8 @@ def count(rng: random.Random, skill: SyntheticSkill) -> Drawn:
     return Drawn(skill.scene(rng, objects), question, str(n))
 
 
-TISSUE = {"dotted": (200, 120, 170), "striped": (190, 110, 150), "checkered": (210, 140, 180), "smooth": (205, 130, 175)}
+TISSUE = {"dotted": (200, 120, 170), "striped": (190, 110, 150), "checkered": (210, 140, 180),
+          "smooth": (205, 130, 175)}
 
 
 @generator("pathology")
