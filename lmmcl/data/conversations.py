@@ -250,17 +250,23 @@ class ConversationSkill(Skill):
             file = root / Path(spec["path"]).expanduser()
             folder = root / Path(spec["image_folder"]).expanduser() if spec["image_folder"] else file.parent
             self.files[split] = (file, folder, spec["format"])
-        self.where = "files: " + ", ".join(sorted({str(f) for f, _, _ in self.files.values()}))
         self.plan_splits = list(self.files)
+
+    def split_where(self, split: str) -> str:
+        """Where ``lmmcl plan`` says the split comes from: ``files: <its data file>``."""
+        return f"files: {self.files[split][0]}"
 
     def splits(self) -> tuple[str, ...]:
         return tuple(self.files)
 
     def check_available(self) -> None:
+        """Every split's file exists, parses and holds a usable row: found when the run is built, not when the
+        split's stage comes."""
         for split, (file, _folder, _) in self.files.items():
             if not file.is_file():
                 raise MissingResourceError(f"Skill {self.name!r} ({split} split): data file {file} does not exist. "
                                            f"Fix `path` in {self.source_file} (relative to its folder).")
+            self.usable_records(split)
 
     def records(self, split: str) -> tuple[list[Conversation], Counter]:
         if split not in self.files:
@@ -280,14 +286,20 @@ class ConversationSkill(Skill):
         records, bad = self.records(split)
         return len(records) + sum(bad.values()), dict(bad)
 
-    def dataset(self, split: str, size: int | None = None, seed: int = 0) -> ConversationDataset:
+    def usable_records(self, split: str) -> tuple[list[Conversation], Counter]:
+        """:meth:`records`, refused when no row is usable."""
         records, bad = self.records(split)
+        if not records:
+            raise LmmclError(f"{self.name} ({split} split): no usable rows in {self.files[split][0]} (bad records: "
+                             f"{dict(bad)}).")
+        return records, bad
+
+    def dataset(self, split: str, size: int | None = None, seed: int = 0) -> ConversationDataset:
+        records, bad = self.usable_records(split)
         label = f"{self.name} ({split} split)"
         if bad:
             log.warning("%s: skipped %d of %d rows of %s: %s", label, sum(bad.values()),
                         len(records) + sum(bad.values()), self.files[split][0], dict(bad))
-        if not records:
-            raise LmmclError(f"{label}: no usable rows in {self.files[split][0]} (bad records: {dict(bad)}).")
         if size is not None and size < len(records):
             records = sorted(random.Random(seed).sample(records, size), key=lambda r: r.row)
         return ConversationDataset(label, records, dict(bad), self.files[split][0])

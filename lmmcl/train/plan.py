@@ -28,7 +28,8 @@ def dataset_plan(skill_names: list[str]) -> list[dict[str, Any]]:
                 {"target": ["train", "test"], "pretrain": ["train"]}.get(skill.kind, ["test"])
             rows = [{"skill": skill.name, "kind": skill.kind, "split": split, "id": None, "config": None,
                      "hub_split": None, "rows": None, "metric": skill.metric, "found": True,
-                     "where": getattr(skill, "where", "generated")} for split in splits]
+                     "where": skill.split_where(split) if hasattr(skill, "split_where") else "generated"}
+                    for split in splits]
         for row in rows:
             survey = skill.survey(row["split"]) if row["found"] else None
             row["file"] = str(skill.source_file) if skill.source_file else None

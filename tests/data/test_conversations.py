@@ -164,3 +164,31 @@ def test_a_run_trains_a_stage_on_each_file_and_counts_their_bad_rows(skill_files
                                             "bad_records": {"no_assistant_turn": 1}}
     markdown = (folder / "report.md").read_text()
     assert "colours 3 (missing_image 1, no_assistant_turn 1, image_count_mismatch 1)" in markdown
+
+
+def test_plan_names_the_file_of_each_split(tmp_path):
+    from lmmcl.train.plan import dataset_plan, format_plan
+
+    write_images(tmp_path)
+    (tmp_path / "train.json").write_text(json.dumps(llava_rows()))
+    (tmp_path / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in chat_rows()[:1]))
+    (tmp_path / "s.yaml").write_text("type: conversations\nsplits:\n  train: {path: train.json}\n"
+                                     "  test: {path: test.jsonl, image_folder: .}\n")
+    rows = dataset_plan([str(tmp_path / "s.yaml")])
+    assert [(r["split"], r["rows"]) for r in rows] == [("train", 8), ("test", 1)]
+    table = format_plan(rows).splitlines()
+    assert str(tmp_path / "train.json") in table[2] and str(tmp_path / "test.jsonl") not in table[2]
+    assert str(tmp_path / "test.jsonl") in table[3] and str(tmp_path / "train.json") not in table[3]
+
+
+def test_a_broken_or_empty_file_of_a_later_stage_stops_the_run_as_it_is_built(skill_files):
+    from lmmcl.data.datamodule import SkillSequence
+
+    (skill_files / "late.jsonl").write_text(json.dumps(chat_rows()[0]) + "\n{not json\n")
+    (skill_files / "late.yaml").write_text("type: conversations\nsplits:\n  train: {path: late.jsonl}\n"
+                                           "  test: {path: chat/chat.jsonl}\n")
+    with pytest.raises(LmmclError, match=r"late.jsonl is not valid JSON Lines: .* line 2"):
+        SkillSequence([str(skill_files / "colours.yaml"), str(skill_files / "late.yaml")], [])
+    (skill_files / "late.jsonl").write_text(json.dumps(chat_rows()[2]) + "\n")  # no assistant turn
+    with pytest.raises(LmmclError, match=r"late \(train split\): no usable rows in .*late.jsonl"):
+        SkillSequence([str(skill_files / "colours.yaml"), str(skill_files / "late.yaml")], [])
