@@ -69,9 +69,21 @@ def check_run_bounds(cfg: Any) -> None:
     if steps is not None and steps not in (-1,) and steps < 1:
         raise LmmclError(f"--trainer.max_steps {steps} would train no stage: it is each stage's number of optimizer "
                          f"steps; give a number >= 1, or -1 for every batch ({sources(cfg)}).")
+    max_time = value_at(cfg, "trainer.max_time")
+    if max_time is not None and time_limit_seconds(max_time) <= 0:
+        raise LmmclError(f"--trainer.max_time {max_time} would train no stage: it bounds the whole stage loop; give "
+                         f"a positive duration as DD:HH:MM:SS (e.g. 00:01:00:00 for an hour) ({sources(cfg)}).")
     if steps not in (None, -1) and isinstance(limit, float) and limit != 1.0:
         raise LmmclError(f"--trainer.max_steps {steps} and --trainer.limit_train_batches {limit} both bound each "
                          f"stage; give one of them ({sources(cfg)}).")
+
+
+def time_limit_seconds(max_time: Any) -> float:
+    """``--trainer.max_time`` (``DD:HH:MM:SS``, a dict of timedelta fields or a timedelta) in seconds, read by the
+    timer Lightning itself builds from it."""
+    from lightning.pytorch.callbacks import Timer
+
+    return Timer(duration=max_time).time_remaining()
 
 
 def check_model(cfg: Any) -> None:

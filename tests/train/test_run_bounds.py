@@ -2,6 +2,7 @@
 says which stages did not train, keeps what it has, and fails unless its config asked for the stop."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,18 @@ class StopInStage(Callback):
             trainer.should_stop = True
 
 
+class SlowFirstBatch(Callback):
+    """Takes ``seconds`` longer over the first training batch: a one-second time limit passes inside stage 1."""
+
+    def __init__(self, seconds: float = 1.5):
+        self.seconds, self.slept = seconds, False
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if not self.slept:
+            self.slept = True
+            time.sleep(self.seconds)
+
+
 def fit(cli_fit_args: list[str], logs: Path, *extra: str) -> dict:
     run([*cli_fit_args, "--trainer.logger.init_args.save_dir", str(logs), *extra])
     return report_of(logs)
@@ -44,6 +57,7 @@ def test_max_steps_bounds_every_stage(cli_fit_args, tmp_path, capsys):
     (["--trainer.max_epochs", "5"], r"--trainer.max_epochs 5 cannot apply: a stage is one epoch .* \(2\)"),
     (["--trainer.limit_train_batches", "0"], r"--trainer.limit_train_batches 0 would train no stage"),
     (["--trainer.max_steps", "0"], r"--trainer.max_steps 0 would train no stage"),
+    (["--trainer.max_time", "00:00:00:00"], r"--trainer.max_time 00:00:00:00 would train no stage"),
     (["--trainer.max_steps", "2", "--trainer.limit_train_batches", "0.5"], r"both bound each stage; give one"),
 ])
 def test_flags_that_cannot_bound_a_stage_are_refused_before_anything_runs(cli_fit_args, tmp_path, flags, message):
@@ -54,7 +68,8 @@ def test_flags_that_cannot_bound_a_stage_are_refused_before_anything_runs(cli_fi
 
 @pytest.mark.slow
 def test_a_time_limit_ends_the_run_as_asked_and_says_what_did_not_train(cli_fit_args, tmp_path, capsys):
-    report = fit(cli_fit_args, tmp_path, "--trainer.max_time", "00:00:00:00")  # stops after the first batch
+    slow = json.dumps([{"class_path": "tests.train.test_run_bounds.SlowFirstBatch"}])
+    report = fit(cli_fit_args, tmp_path, "--trainer.max_time", "00:00:00:01", "--trainer.callbacks", slow)
     stopped = report["stopped"]
     assert stopped["asked"] and "trainer.max_time" in stopped["reason"]
     assert stopped["cut_short"]["stage"] == "species" and stopped["untrained"] == ["count"]
