@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.loggers import TensorBoardLogger
 
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.errors import LmmclError
@@ -80,7 +81,9 @@ class LMMCLI(LightningCLI):
         if self.trainer.is_global_zero:
             head = f"stopped early as asked ({stopped['reason']}; untrained: {', '.join(stopped['untrained'])})" \
                 if stopped else "done"
-            print(f"\n[lmmcl] {head}. Report: {report}; TensorBoard: make tensorboard")
+            viewer = "; TensorBoard: make tensorboard" if any(isinstance(logger, TensorBoardLogger)
+                                                             for logger in self.trainer.loggers) else ""
+            print(f"\n[lmmcl] {head}. Report: {report}{viewer}")
 
 
 class ResolvedConfig(LMMCLI):
