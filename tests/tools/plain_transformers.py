@@ -13,19 +13,21 @@ from pathlib import Path
 import torch
 import transformers
 from PIL import Image
-from transformers import AutoImageProcessor, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
+from transformers import AutoModelForImageTextToText, AutoProcessor
 
 
 def load_processor(folder: Path):
     try:
         return AutoProcessor.from_pretrained(folder)
     except OSError:  # a family whose processor also wants a video processor, which needs torchvision (absent here)
-        config = json.loads((folder / "processor_config.json").read_text())
-        cls = getattr(transformers, config.pop("processor_class"))
-        return cls(image_processor=AutoImageProcessor.from_pretrained(folder),
-                   tokenizer=AutoTokenizer.from_pretrained(folder), video_processor=None,
-                   chat_template=(folder / "chat_template.jinja").read_text(),
-                   **{k: v for k, v in config.items() if k not in ("image_processor", "video_processor")})
+        family = getattr(transformers, json.loads((folder / "processor_config.json").read_text())["processor_class"])
+
+        class ImagesOnly(family):  # the same processor without the video processor: transformers builds and checks
+            @classmethod           # the sub-processors get_attributes names
+            def get_attributes(cls):
+                return [name for name in super().get_attributes() if name != "video_processor"]
+
+        return ImagesOnly.from_pretrained(folder)
 
 
 def main(folder: str, cases: str, max_new_tokens: str, batch_size: str) -> None:

@@ -41,7 +41,8 @@ def plain_answers(folder: Path, run_dir: Path, skill: str, work: Path) -> tuple[
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # no lmmcl on the path
     out = subprocess.run([sys.executable, str(PLAIN), str(folder), str(work / f"{skill}.json"),
                           str(get_skill(skill).max_new_tokens), "16"], capture_output=True, text=True, env=env,
-                         cwd=work, check=True)
+                         cwd=work)
+    assert out.returncode == 0, out.stderr[-3000:]
     return [r["prediction"] for r in records], json.loads(out.stdout.splitlines()[-1])
 
 
