@@ -50,6 +50,12 @@ def stage_seed(stage: int) -> int:
     return int(os.environ.get("PL_GLOBAL_SEED", 0)) * 1009 + stage
 
 
+def trained_batches(trainer: Trainer) -> int:
+    """Batches of the current stage whose training step ran: counted before the batch-end hooks, so a stop raised in
+    one (Ctrl-C, a callback) still counts the batch it ended."""
+    return trainer.fit_loop.epoch_loop.batch_progress.current.processed
+
+
 class SequentialStages(Callback):
     """Run the datamodule's target skills as consecutive stages and keep the accuracy matrix
     (the :class:`~lmmcl.contracts.StageLoop` the analyses inside it read).
@@ -201,8 +207,7 @@ class SequentialStages(Callback):
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.stage_cut_short(trainer):  # not a finished stage: not checkpointed (resume would skip its rest)
-            self.cut_short = {"stage": self.stage_name(trainer), "trained_batches":
-                              trainer.fit_loop.epoch_loop.batch_progress.current.completed,
+            self.cut_short = {"stage": self.stage_name(trainer), "trained_batches": trained_batches(trainer),
                               "batches": trainer.num_training_batches}
             return
         self.completed.append(self.stage_name(trainer))
@@ -256,8 +261,8 @@ class SequentialStages(Callback):
         if isinstance(exception, KeyboardInterrupt) and trainer.state.fn == TrainerFn.FITTING:
             skills = trainer.datamodule.skill_names
             stage = skills[trainer.current_epoch] if trainer.current_epoch < len(skills) else None
-            cut = self.cut_short or ({"stage": stage, "trained_batches": trainer.fit_loop.epoch_loop.batch_progress
-                                      .current.completed, "batches": trainer.num_training_batches} if stage else None)
+            cut = self.cut_short or ({"stage": stage, "trained_batches": trained_batches(trainer),
+                                      "batches": trainer.num_training_batches} if stage else None)
             entry = stopped_entry("interrupted (Ctrl-C)", False, skills, self.completed, cut)
             self.record_stop(trainer, pl_module, entry)
 

@@ -98,3 +98,4 @@ def test_ctrl_c_keeps_the_report_and_exits_non_zero(cli_fit_args, tmp_path):
     assert exit.value.code == 1
     stopped = report_of(tmp_path)["stopped"]
     assert stopped["reason"] == "interrupted (Ctrl-C)" and stopped["cut_short"]["stage"] == "count"
+    assert stopped["cut_short"]["trained_batches"] == 1  # pressed after the first batch's step
