@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 
+from lmmcl.models.generation import greedy_kwargs
+
 BATCH_META = ("refs", "questions", "bad_records")  # a collated batch's entries that are not model inputs
 
 
@@ -17,8 +19,7 @@ def model_inputs(batch: dict[str, Any]) -> dict[str, Any]:
 
 def greedy_answers(model: Any, tokenizer: Any, inputs: dict[str, torch.Tensor], max_new_tokens: int) -> list[str]:
     """``model``'s greedy answers to a left-padded prompt batch (``inputs``: its tensors), stripped of the prompt."""
-    out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    out = model.generate(**inputs, **greedy_kwargs(tokenizer, max_new_tokens))
     new = out[:, inputs["input_ids"].shape[1]:]
     return [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
 

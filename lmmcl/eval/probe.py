@@ -39,6 +39,7 @@ from torch.utils.data import DataLoader
 
 from lmmcl.contracts import StageLoopExtension
 from lmmcl.errors import LmmclError
+from lmmcl.models.generation import greedy_kwargs
 
 NUMBER_WORDS = frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -237,9 +238,8 @@ class CountingBiasProbe(Callback, StageLoopExtension):
     def _generate_stats(self, pl_module: LightningModule, batch: dict[str, Any], steps: int) -> dict[str, list[float]]:
         tokenizer = pl_module.processor.tokenizer
         inputs = pl_module.model_inputs(batch)
-        out = pl_module.model.generate(**inputs, max_new_tokens=steps, do_sample=False, output_logits=True,
-                                       return_dict_in_generate=True, pad_token_id=tokenizer.pad_token_id,
-                                       eos_token_id=tokenizer.eos_token_id)
+        out = pl_module.model.generate(**inputs, **greedy_kwargs(tokenizer, steps), output_logits=True,
+                                       return_dict_in_generate=True)
         logits = torch.stack(out.logits, dim=1)  # (batch, steps, vocab): raw logits of every generated step
         mask = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
         mask[[i for i in self.number_ids(tokenizer) if i < logits.shape[-1]]] = True

@@ -138,9 +138,11 @@ def load_model(name: str, model_path: str | None = None, dtype: str | None = Non
     import torch
     from transformers import AutoModelForImageTextToText
 
+    from lmmcl.models.generation import greedy_config
     from lmmcl.models.processors import load_processor
 
     torch_dtype = getattr(torch, dtype or preset.dtype)
     model = AutoModelForImageTextToText.from_pretrained(checkpoint, dtype=torch_dtype)
+    model.generation_config = greedy_config(model.generation_config)  # no shipped sampling settings in evaluation
     processor = load_processor(checkpoint)
     return model, processor, preset

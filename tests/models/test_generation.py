@@ -52,3 +52,34 @@ def test_batched_answers_equal_batch_of_one(family):
     right = module.processor(text=prompts, images=[s.image.convert("RGB") for s in samples], padding=True,
                              padding_side="right", return_tensors="pt")
     assert module.generate(dict(right), max_new_tokens=6) != single
+
+
+def test_evaluation_ignores_the_generation_settings_a_checkpoint_ships(tmp_path):
+    """A checkpoint whose generation_config samples and penalises repeats (Qwen2.5-VL copies ship
+    repetition_penalty 1.05) answers in evaluation exactly as the same weights with a plain config."""
+    import json
+    import shutil
+
+    from transformers import AutoModelForImageTextToText
+
+    from lmmcl.models.presets import get_preset, resolve_checkpoint
+
+    source = resolve_checkpoint(get_preset("tiny_scratch"))
+    shipped = tmp_path / "shipped"
+    shutil.copytree(source, shipped)
+    config = json.loads((shipped / "generation_config.json").read_text())
+    config.update(repetition_penalty=20.0, no_repeat_ngram_size=1, do_sample=True, temperature=3.0, top_k=5)
+    (shipped / "generation_config.json").write_text(json.dumps(config))
+
+    plain, penalised = LMMModule("tiny_scratch").eval(), LMMModule("tiny_scratch", model_path=str(shipped)).eval()
+    assert penalised.model.generation_config.repetition_penalty == 1.0
+    batch = Collator(plain.processor, train=False)(_prompts())
+    answers = plain.generate(batch, max_new_tokens=8)
+    assert penalised.generate(batch, max_new_tokens=8) == answers
+    # the shipped settings would have changed the answers: the model loaded without lmmcl's pinning
+    raw = AutoModelForImageTextToText.from_pretrained(shipped).eval()
+    tok = plain.processor.tokenizer
+    inputs = plain.model_inputs(batch)
+    out = raw.generate(**inputs, max_new_tokens=8, do_sample=False, pad_token_id=tok.pad_token_id,
+                       eos_token_id=tok.eos_token_id)
+    assert [t.strip() for t in tok.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)] != answers
