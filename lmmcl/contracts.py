@@ -38,6 +38,7 @@ class StageData(Protocol):
     heldout_names: list[str]
     benchmarks: list[Any]  # lmmcl.data.skill.Skill, in the order of the validation dataloaders
     eval_modules: list[Any]  # lmmcl.data.datamodule.SkillDataModule, one per benchmark
+    max_length: int  # the longest prompt (+ answer) in tokens; callbacks build their own prompts with it too
 
 
 @runtime_checkable

@@ -17,10 +17,12 @@ from typing import Any
 import torch
 
 from lmmcl.data.bad import merge_counts, reason_of
+from lmmcl.data.shards import ShardPadding
 from lmmcl.data.skill_type import Sample
 from lmmcl.errors import LmmclError
 
 IGNORE_INDEX = -100
+MAX_LENGTH = 512  # tokens of prompt (+ answer) when no run says otherwise (data.max_length)
 
 
 def answer_positions(labels: torch.Tensor) -> torch.Tensor:
@@ -103,15 +105,17 @@ class Collator:
     Bad items (``None`` or :class:`~lmmcl.data.bad.BadRecord`, found while reading) and samples longer than
     ``max_length`` (never truncated: truncation could cut image tokens) are dropped; each batch carries their
     reasons in ``batch["bad_records"]`` (also summed in ``skipped``). A batch with no usable sample has no
-    ``input_ids``: the module skips it.
+    ``input_ids``: the module runs a placeholder batch in its place (every rank the same forwards).
+    :class:`~lmmcl.data.shards.ShardPadding` items (padded evaluation shards) are dropped without a count.
     """
 
-    def __init__(self, processor: Any, train: bool, max_length: int = 512, max_images: int | None = None):
+    def __init__(self, processor: Any, train: bool, max_length: int = MAX_LENGTH, max_images: int | None = None):
         self.processor, self.train, self.max_length, self.max_images = processor, train, max_length, max_images
         self.tokenizer = processor.tokenizer
         self.skipped = 0
 
     def __call__(self, samples: list[Sample | None]) -> dict[str, Any]:
+        samples = [s for s in samples if not isinstance(s, ShardPadding)]  # no sample: neither used nor counted
         good = [s for s in samples if s]
         bad = merge_counts(Counter(reason_of(s) for s in samples if not s))
         if self.max_images is not None:  # a model that takes fewer images per prompt (lmmcl.data.conversations)
@@ -131,6 +135,17 @@ class Collator:
         batch["bad_records"] = bad
         self.skipped += sum(bad.values())
         return batch
+
+    def usable(self, batches: list[dict[str, Any]], what: str) -> list[dict[str, Any]]:
+        """The ``batches`` that hold a sample; none at all is an error naming why every sample was dropped
+        (``what``: whose samples, for the message)."""
+        kept = [b for b in batches if "input_ids" in b]
+        if not kept:
+            reasons = merge_counts(*(b["bad_records"] for b in batches))
+            raise LmmclError(f"{what}: every sample was dropped ({', '.join(f'{r}: {n}' for r, n in reasons.items()) or 'none given'}) "
+                             f"at max_length={self.max_length}: raise data.max_length (a real picture is thousands of "
+                             f"image tokens), or choose other prompt skills.")
+        return kept
 
     def _encode(self, good: list[Sample]) -> dict[str, Any]:
         texts = [sample_text(self.processor, s, self.train) for s in good]

@@ -15,6 +15,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from lmmcl.data.collate import Collator
 from lmmcl.data.order import apply_order
+from lmmcl.data.shards import EvenShards, Padded
 from lmmcl.data.skill import Skill, get_skill
 from lmmcl.errors import LmmclError
 
@@ -97,11 +98,11 @@ class SkillDataModule(LightningDataModule):
         if train:
             sampler = SeededShuffle(len(data), self.seed * 1000 + shuffle_seed)
         elif shard is not None and shard[0] > 1:
-            # Every test sample on exactly one rank. Lightning's default DistributedSampler pads the last shard
-            # with repeats, which would count some samples twice in the (all-reduced) scores.
-            from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
-
-            sampler = UnrepeatedDistributedSampler(data, num_replicas=shard[0], rank=shard[1], shuffle=False)
+            # Every test sample on exactly one rank (Lightning's default DistributedSampler pads the last shard with
+            # repeats, which would count some samples twice in the all-reduced scores), every rank as many batches
+            # (under FSDP an extra batch on one rank waits forever for the others): lmmcl.data.shards.
+            sampler = EvenShards(data, num_replicas=shard[0], rank=shard[1])
+            data = Padded(data)
         else:
             sampler = None
         return DataLoader(data, batch_size=self.batch_size if train else self.eval_batch_size, sampler=sampler,
@@ -145,6 +146,7 @@ class SkillSequence(LightningDataModule):
             raise LmmclError("SkillSequence needs at least one target skill (data.skills).")
         kwargs = dict(train_size=train_size, test_size=test_size, batch_size=batch_size,
                       eval_batch_size=eval_batch_size, num_workers=num_workers, seed=seed, max_length=max_length)
+        self.max_length = max_length
         self.targets = [SkillDataModule(s, **kwargs) for s in skills]
         self.heldout = [SkillDataModule(s, **kwargs) for s in heldout]
         for dm in self.targets + self.heldout:

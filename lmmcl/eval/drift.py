@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader
 
 from lmmcl.contracts import StageLoop, StageModule, stage_loop
 from lmmcl.errors import LmmclError
+from lmmcl.eval.sharded import in_root_forward
 from lmmcl.tables import markdown_table
 
 VALUES = ("kl", "number_mass", "format_agreement")
@@ -130,9 +131,11 @@ class DriftMonitor(Callback):
             built = {skill.name: skill for skill in trainer.datamodule.benchmarks}  # skill files: by their name
             samples = [s for name, size in zip(names, sizes) if size
                        for s in (built.get(name) or get_skill(name)).dataset("test", size, self.seed)]
-            # left padding: the last position is the answer's first
-            collate = Collator(pl_module.processor, train=False)
-            self._batches = list(DataLoader(samples, batch_size=self.batch_size, collate_fn=collate))
+            # left padding: the last position is the answer's first; the run's own max_length (a real picture alone
+            # is over a thousand image tokens)
+            collate = Collator(pl_module.processor, train=False, max_length=trainer.datamodule.max_length)
+            batches = list(DataLoader(samples, batch_size=self.batch_size, collate_fn=collate))
+            self._batches = collate.usable(batches, f"drift monitor prompts ({', '.join(names)})")
             ids = number_token_ids(pl_module.processor.tokenizer)
             self._number_ids = torch.tensor(ids, dtype=torch.long)
         return self._batches
@@ -145,17 +148,17 @@ class DriftMonitor(Callback):
         model, was_training = pl_module.model, pl_module.model.training
         model.eval()
         tokenizer = pl_module.processor.tokenizer
-        out = []
-        try:
-            for batch in self._batches or []:
-                inputs = pl_module.model_inputs(move_data_to_device(batch, pl_module.device))
-                logits = model(**inputs, use_cache=False, logits_to_keep=1).logits[:, -1].float()
-                logp = torch.log_softmax(logits, dim=-1)
-                top = tokenizer.batch_decode(logp.argmax(-1)[:, None].tolist(), skip_special_tokens=True)
-                out.append({"logp": logp, "formats": [answer_format(t) for t in top]})
+        def forward(batch: dict[str, Any]) -> dict[str, Any]:
+            inputs = pl_module.model_inputs(move_data_to_device(batch, pl_module.device))
+            logits = model(**inputs, use_cache=False, logits_to_keep=1).logits[:, -1].float()
+            logp = torch.log_softmax(logits, dim=-1)
+            top = tokenizer.batch_decode(logp.argmax(-1)[:, None].tolist(), skip_special_tokens=True)
+            return {"logp": logp, "formats": [answer_format(t) for t in top]}
+
+        try:  # under FSDP inside the root module's forward, like a training step (lmmcl.eval.sharded)
+            return in_root_forward(pl_module, lambda: [forward(batch) for batch in self._batches or []])
         finally:
             model.train(was_training)
-        return out
 
     def _compare(self, now: list[dict[str, torch.Tensor]]) -> dict[str, float]:
         kl, mass, agree, count = 0.0, 0.0, 0, 0

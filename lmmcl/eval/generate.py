@@ -17,9 +17,11 @@ def model_inputs(batch: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in batch.items() if k not in BATCH_META}
 
 
-def greedy_answers(model: Any, tokenizer: Any, inputs: dict[str, torch.Tensor], max_new_tokens: int) -> list[str]:
-    """``model``'s greedy answers to a left-padded prompt batch (``inputs``: its tensors), stripped of the prompt."""
-    out = model.generate(**inputs, **greedy_kwargs(tokenizer, max_new_tokens))
+def greedy_answers(model: Any, tokenizer: Any, inputs: dict[str, torch.Tensor], max_new_tokens: int,
+                   synced: bool = False) -> list[str]:
+    """``model``'s greedy answers to a left-padded prompt batch (``inputs``: its tensors), stripped of the prompt
+    (``synced``: step until every rank is done, see :func:`~lmmcl.models.generation.greedy_kwargs`)."""
+    out = model.generate(**inputs, **greedy_kwargs(tokenizer, max_new_tokens, synced))
     new = out[:, inputs["input_ids"].shape[1]:]
     return [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
 

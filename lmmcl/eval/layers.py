@@ -144,7 +144,9 @@ def answer_batches(processor: Any, skill: str, n: int, batch_size: int, seed: in
     from lmmcl.data.skill import get_skill
 
     data = get_skill(skill).dataset("test", n, seed)
-    return list(DataLoader(data, batch_size=batch_size, collate_fn=Collator(processor, train=True)))
+    collate = Collator(processor, train=True)
+    return collate.usable(list(DataLoader(data, batch_size=batch_size, collate_fn=collate)),
+                          f"layer-contribution samples ({skill})")
 
 
 # --- output ------------------------------------------------------------------------------------------

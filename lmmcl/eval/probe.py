@@ -37,8 +37,10 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import move_data_to_device
 from torch.utils.data import DataLoader
 
-from lmmcl.contracts import StageLoopExtension
+from lmmcl.contracts import StageData, StageLoopExtension
+from lmmcl.data.collate import MAX_LENGTH, Collator
 from lmmcl.errors import LmmclError
+from lmmcl.eval.sharded import in_root_forward, synced_generation
 from lmmcl.models.generation import greedy_kwargs
 
 NUMBER_WORDS = frozenset(
@@ -132,10 +134,13 @@ class CountingBiasProbe(Callback, StageLoopExtension):
         self._data: dict[str, list[tuple[Any, Any]]] | None = None
         self._scored: dict[str, set[tuple[str, str]]] = {}  # per skill: the run's scored test items (avoid)
         self._number_ids: list[int] | None = None
+        self.max_length = MAX_LENGTH  # the run's data.max_length once set up
 
     # --- hooks -----------------------------------------------------------------------------------
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         self.avoid(getattr(trainer.datamodule, "eval_modules", []))
+        if isinstance(trainer.datamodule, StageData):
+            self.max_length = trainer.datamodule.max_length  # prompts as long as the run's (real pictures)
         self._prompts()  # fail at start-up, not after the base evaluation, if a skill is unavailable
 
     def avoid(self, eval_modules: Sequence[Any]) -> None:
@@ -217,19 +222,22 @@ class CountingBiasProbe(Callback, StageLoopExtension):
         model, was_training = pl_module.model, pl_module.model.training
         model.eval()
         try:
-            return {group: self._measure_group(pl_module, parts) for group, parts in self._prompts().items()
-                    if group in groups}
+            return in_root_forward(pl_module, lambda: {group: self._measure_group(pl_module, parts)
+                                                       for group, parts in self._prompts().items()
+                                                       if group in groups})
         finally:
             model.train(was_training)
 
     def _measure_group(self, pl_module: LightningModule, parts: list[tuple[Any, Any]]) -> dict[str, float]:
-        from lmmcl.data.collate import Collator
-
         per_sample: dict[str, list[float]] = {f"{s}{agg}": [] for s in STATS for agg in ("", "_max")}
-        collate = Collator(pl_module.processor, train=False)  # left padding: generation continues each prompt
-        for skill, data in parts:
-            steps = self.max_new_tokens or skill.max_new_tokens
-            for batch in DataLoader(data, batch_size=self.batch_size, collate_fn=collate):
+        # left padding: generation continues each prompt
+        collate = Collator(pl_module.processor, train=False, max_length=self.max_length)
+        batches = [(self.max_new_tokens or skill.max_new_tokens, batch) for skill, data in parts
+                   for batch in DataLoader(data, batch_size=self.batch_size, collate_fn=collate)]
+        names = ", ".join(skill.name for skill, _ in parts)
+        collate.usable([batch for _, batch in batches], f"counting-bias probe prompts ({names})")  # none: an error
+        for steps, batch in batches:
+            if "input_ids" in batch:  # the same batches on every rank: skipping one keeps the ranks in step
                 stats = self._generate_stats(pl_module, move_data_to_device(batch, pl_module.device), steps)
                 for key, values in stats.items():
                     per_sample[key] += values
@@ -238,7 +246,7 @@ class CountingBiasProbe(Callback, StageLoopExtension):
     def _generate_stats(self, pl_module: LightningModule, batch: dict[str, Any], steps: int) -> dict[str, list[float]]:
         tokenizer = pl_module.processor.tokenizer
         inputs = pl_module.model_inputs(batch)
-        out = pl_module.model.generate(**inputs, **greedy_kwargs(tokenizer, steps), output_logits=True,
+        out = pl_module.model.generate(**inputs, **greedy_kwargs(tokenizer, steps, synced_generation(pl_module)), output_logits=True,
                                        return_dict_in_generate=True)
         logits = torch.stack(out.logits, dim=1)  # (batch, steps, vocab): raw logits of every generated step
         mask = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)

@@ -22,8 +22,9 @@ def greedy_config(shipped: Any) -> Any:
                             **{name: value for name, value in ids.items() if value is not None})
 
 
-def greedy_kwargs(tokenizer: Any, max_new_tokens: int) -> dict[str, Any]:
+def greedy_kwargs(tokenizer: Any, max_new_tokens: int, synced: bool = False) -> dict[str, Any]:
     """``generate`` options of every evaluation: greedy, one beam, no repetition penalty, the tokenizer's
-    end-of-turn and padding ids."""
+    end-of-turn and padding ids. ``synced``: keep stepping until every rank is done (``synced_gpus``; under FSDP
+    each step's forward is a collective, and ranks' prompts finish at different steps)."""
     return {"max_new_tokens": max_new_tokens, "do_sample": False, "num_beams": 1, "repetition_penalty": 1.0,
-            "pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.eos_token_id}
+            "pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.eos_token_id, "synced_gpus": synced}

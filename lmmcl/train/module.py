@@ -7,12 +7,14 @@ from typing import Any
 
 import torch
 from lightning.pytorch import LightningModule
+from lightning.pytorch.utilities import move_data_to_device
 from transformers import get_cosine_schedule_with_warmup
 
 from lmmcl.contracts import LossTerm, StageData, stage_loop
 from lmmcl.errors import LmmclError
 from lmmcl.eval.generate import BATCH_META, greedy_answers, model_inputs
 from lmmcl.eval.sample_counts import SampleCounter, sample_entry
+from lmmcl.eval.sharded import synced_generation
 from lmmcl.models import load_model
 
 # BATCH_META, greedy_answers: eval.generate's
@@ -76,15 +78,26 @@ class LMMModule(LightningModule):
     def model_inputs(self, batch: dict[str, Any]) -> dict[str, Any]:
         return model_inputs(batch)
 
+    def placeholder_batch(self, train: bool) -> dict[str, Any]:
+        """One made-up sample's batch, on the module's device: run where a rank has no usable sample, so that every
+        rank runs the same forwards (under FSDP each is a collective; under DDP the gradients are all-reduced)."""
+        from PIL import Image
+
+        from lmmcl.data.collate import Collator
+        from lmmcl.data.skill import Sample
+
+        sample = Sample(Image.new("RGB", (64, 64), (127, 127, 127)), "What is shown?", "nothing")
+        batch = Collator(self.processor, train=train, max_length=1 << 30)([sample])
+        return move_data_to_device(batch, self.device)
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         skipped = sum(batch.get("bad_records", {}).values())
         self.train_counter.add("train", batch["input_ids"].shape[0] if "input_ids" in batch else 0,
                                batch.get("bad_records", {}))
         if skipped:
             self.log("train/skipped", float(skipped), reduce_fx="sum", batch_size=1)
-        if "input_ids" not in batch:  # every sample was a bad record: a zero loss that still reaches every
-            # trained tensor, so DDP's gradient all-reduce runs on this rank like on the others
-            return sum((p * 0.0).sum() for p in self.model.parameters() if p.requires_grad)
+        placeholder = "input_ids" not in batch  # every sample was a bad record: the same forward and backward as
+        batch = self.placeholder_batch(train=True) if placeholder else batch  # the other ranks, with a zero loss
         output = self.model(**self.model_inputs(batch))
         loss = output.loss
         batch_size = batch["input_ids"].shape[0]
@@ -92,6 +105,8 @@ class LMMModule(LightningModule):
             value = term.loss(self, batch, output)
             self.log(f"train/{term.name}", value, batch_size=batch_size)
             loss = loss + value
+        if placeholder:
+            return loss * 0.0
         if not torch.isfinite(loss):
             raise FloatingPointError(f"Loss is {loss.item()} at step {self.global_step} (batch {batch_idx}). "
                                      f"Lower model.lr or check the data; the last stage checkpoint is intact.")
@@ -109,6 +124,14 @@ class LMMModule(LightningModule):
         warmup = math.ceil(self.hparams.warmup_ratio * steps)
         scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def configure_gradient_clipping(self, optimizer: torch.optim.Optimizer, gradient_clip_val: float | None = None,
+                                    gradient_clip_algorithm: str | None = None) -> None:
+        """Lightning's clipping, or under FSDP the root module's ``clip_grad_norm_`` (:mod:`lmmcl.train.fsdp`)."""
+        from lmmcl.train.fsdp import clip_gradients
+
+        if not clip_gradients(self.trainer.strategy, gradient_clip_val, gradient_clip_algorithm):
+            super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def stage_steps(self) -> int | None:
         """Optimizer steps of the current stage, the length of its warmup + cosine schedule, when a stage loop
@@ -133,7 +156,8 @@ class LMMModule(LightningModule):
     @torch.no_grad()
     def generate(self, batch: dict[str, Any], max_new_tokens: int) -> list[str]:
         """Greedy answers for a left-padded prompt batch."""
-        return greedy_answers(self.model, self.processor.tokenizer, self.model_inputs(batch), max_new_tokens)
+        return greedy_answers(self.model, self.processor.tokenizer, self.model_inputs(batch), max_new_tokens,
+                              synced_generation(self))
 
     def on_validation_epoch_start(self) -> None:
         # Reset here, not after compute: states must be created in the same grad mode as the updates
@@ -146,7 +170,8 @@ class LMMModule(LightningModule):
                         dataloader_idx: int = 0) -> dict[str, list[str]] | None:
         skill = self.benchmarks[dataloader_idx]
         self.sample_counter.add(skill.name, len(batch["refs"]), batch.get("bad_records", {}))
-        if "input_ids" not in batch:  # every sample of this batch was a bad record
+        if "input_ids" not in batch:  # no usable sample (bad records, a padded shard's end): the other ranks'
+            self.generate(self.placeholder_batch(train=False), skill.max_new_tokens)  # forwards, nothing scored
             return
         preds = self.generate(batch, skill.max_new_tokens)
         self.val_metrics[skill.name].update(preds, batch["refs"])

@@ -10,7 +10,7 @@ CONFIGS = sorted((ROOT / "configs" / "trainer").glob("*.yaml"))
 EXPECTED = {  # a line each config must put into the resolved config
     "single_device": "accelerator: auto",
     "ddp": "class_path: lightning.pytorch.strategies.DDPStrategy",
-    "fsdp": "class_path: lightning.pytorch.strategies.FSDPStrategy",
+    "fsdp": "class_path: lmmcl.train.fsdp.FSDPStrategy",
     "bf16": "precision: bf16-mixed",
     "grad_checkpointing": "class_path: lmmcl.train.perf.GradientCheckpointing",
     "grad_accum": "accumulate_grad_batches: 2",
@@ -93,3 +93,14 @@ def test_trainer_config_runs_a_sequence(config, tmp_path, monkeypatch):
 
 def test_every_trainer_config_has_a_run():
     assert {c.stem for c in CONFIGS} == set(RUNS)
+
+
+def test_the_paper_protocol_turns_deterministic_mode_off(monkeypatch):
+    """default.yaml's deterministic: true (exact CPU reruns of the miniature) would make LLaVA-OneVision's anyres
+    downsampling raise on CUDA in recipes that train the vision side: paper.yaml turns it off."""
+    from lmmcl.train.cli import ResolvedConfig, cli_kwargs
+
+    monkeypatch.setattr("sys.argv", ["lmmcl"])
+    paper = ResolvedConfig(**cli_kwargs(["fit", "--config", str(ROOT / "configs" / "experiment" / "paper.yaml")]))
+    default = ResolvedConfig(**cli_kwargs(["fit"]))
+    assert paper.config.fit.trainer.deterministic is False and default.config.fit.trainer.deterministic is True

@@ -69,3 +69,22 @@ def test_no_heldout_benchmark_turns_the_monitor_off_with_a_warning(make_trainer,
     with pytest.warns(UserWarning, match="drift monitor off"):
         _, _, stages = _fit(make_trainer, {**tiny_data_kwargs, "heldout": []}, monitor)
     assert not monitor.enabled and "drift" not in stages.extras
+
+
+def test_prompts_are_built_with_the_runs_max_length_and_none_left_is_an_error():
+    """A real picture alone is over a thousand image tokens: the monitor's prompts must be cut at the run's
+    data.max_length, not a default of its own (color prompts are 32 tokens here, exist prompts 35)."""
+    from types import SimpleNamespace
+
+    from lmmcl.models.presets import get_preset, resolve_checkpoint
+    from lmmcl.models.processors import load_processor
+
+    module = SimpleNamespace(processor=load_processor(resolve_checkpoint(get_preset("tiny_scratch"))))
+    run = lambda max_length: SimpleNamespace(datamodule=SkillSequence(
+        skills=["species"], heldout=["color", "exist"], max_length=max_length))
+    batches = DriftMonitor(n=8)._prompts(run(33), module)
+    assert sum(len(b["refs"]) for b in batches) == 4  # the four color prompts; the exist ones are too long
+    assert sum(b["bad_records"].get("too_long", 0) for b in batches) == 4
+    with pytest.raises(LmmclError, match=r"drift monitor prompts \(color, exist\): every sample was dropped "
+                                         r"\(too_long: 8\) at max_length=20"):
+        DriftMonitor(n=8)._prompts(run(20), module)

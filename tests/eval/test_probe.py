@@ -115,3 +115,23 @@ def test_the_probes_prompts_are_never_items_the_run_scores():
     assert prompts(same) == run_items
     same.setup(SimpleNamespace(datamodule=SimpleNamespace(eval_modules=[run])), None, "fit")
     assert len(prompts(same)) == 8 and not prompts(same) & run_items
+
+
+def test_prompts_are_built_with_the_runs_max_length_and_none_left_is_an_error():
+    """The probe's prompts are cut at the run's data.max_length (count prompts are 40 tokens here, color 32)."""
+    from types import SimpleNamespace
+
+    from lmmcl.data.datamodule import SkillSequence
+    from lmmcl.errors import LmmclError
+    from lmmcl.train.module import LMMModule
+
+    module = LMMModule("tiny_scratch").eval()
+    run = SimpleNamespace(datamodule=SkillSequence(skills=["species"], heldout=["color"], max_length=35))
+    probe = CountingBiasProbe(n=4, counting=["count", "color"], other=["color"], max_new_tokens=2, batch_size=4)
+    probe.setup(run, module, "fit")
+    assert probe.measure(module)["target"]["n"] == 2  # the two color prompts; the count ones are too long
+    alone = CountingBiasProbe(n=4, counting=["count"], other=["color"], max_new_tokens=2)
+    alone.setup(run, module, "fit")
+    with pytest.raises(LmmclError, match=r"counting-bias probe prompts \(count\): every sample was dropped "
+                                         r"\(too_long: 4\) at max_length=35"):
+        alone.measure(module)

@@ -1,0 +1,68 @@
+"""configs/trainer/fsdp.yaml on CPU (gloo): fp32 rotary frequencies under bf16 compute, gradient clipping, one
+wrapping for the base evaluation and the stages; every rank the same forwards (padded evaluation shards, a
+placeholder batch for a batch with no usable sample)."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from lmmcl.data.shards import EvenShards, Padded, ShardPadding
+from lmmcl.errors import LmmclError
+from lmmcl.train.fsdp import mixed_precision_of
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def test_fsdp_config_runs_on_cpu_keeps_rotary_frequencies_fp32_and_clips_gradients(cli_fit_args, tmp_path, monkeypatch):
+    """One process: the base evaluation and two stages through the CLI with fsdp.yaml + bf16.yaml and default.yaml's
+    gradient_clip_val 1.0 (Lightning's FSDP precision refuses it); inv_freq stays fp32 after the forwards."""
+    from lmmcl.train.cli import run
+
+    monkeypatch.setenv("MASTER_PORT", "29561")
+    cli = run([*cli_fit_args, "--config", str(CONFIGS / "trainer" / "fsdp.yaml"),
+               "--config", str(CONFIGS / "trainer" / "bf16.yaml"), "--trainer.accelerator", "cpu",
+               "--trainer.devices", "1", "--trainer.logger.init_args.save_dir", str(tmp_path)])
+    precision = cli.trainer.strategy.mixed_precision_config
+    assert (precision.param_dtype, precision.reduce_dtype, precision.buffer_dtype) == (
+        torch.bfloat16, torch.float32, torch.float32)
+    assert cli.trainer.gradient_clip_val == 1.0 and cli.trainer.global_step == 8  # two stages of 4 steps
+    rotary = {n: b.dtype for n, b in cli.model.model.named_buffers() if n.endswith("inv_freq")}
+    assert rotary and set(rotary.values()) == {torch.float32}, rotary
+    assert (Path(cli.trainer.log_dir) / "report.json").exists()
+
+
+def test_mixed_precision_names_and_a_bad_one():
+    assert mixed_precision_of({"param_dtype": "bfloat16", "buffer_dtype": "float32"}).buffer_dtype == torch.float32
+    assert mixed_precision_of(None) is None
+    with pytest.raises(LmmclError, match="bf16"):
+        mixed_precision_of({"param_dtype": "bf16"})
+
+
+@pytest.mark.parametrize("size, ranks", [(17, 2), (129, 8), (5, 8), (16, 4)])
+def test_even_shards_score_every_sample_once_with_equal_lengths(size, ranks):
+    data = Padded(list(range(size)))
+    shards = [[data[i] for i in EvenShards(data, num_replicas=ranks, rank=r)] for r in range(ranks)]
+    assert len({len(s) for s in shards}) == 1  # every rank the same number of items, so of batches
+    real = sorted(x for s in shards for x in s if not isinstance(x, ShardPadding))
+    assert real == list(range(size))  # each sample on exactly one rank
+
+
+def test_a_batch_without_samples_runs_a_placeholder_forward(make_trainer):
+    """A rank whose batch holds no usable sample (bad records, a padded shard's end) still runs the forward the
+    other ranks run: zero loss in training, nothing scored in evaluation."""
+    from lmmcl.data.collate import Collator
+    from lmmcl.train.module import LMMModule
+
+    module = LMMModule("tiny_scratch")
+    calls = []
+    module.model.register_forward_pre_hook(lambda *_: calls.append(1))
+    collate = Collator(module.processor, train=True)
+    assert collate([None, ShardPadding()])["bad_records"] == {"bad_record": 1}  # the padding is not counted
+    empty = collate([ShardPadding(), ShardPadding()])
+    assert "input_ids" not in empty and empty["bad_records"] == {}
+    module.trainer = make_trainer([])
+    loss = module.training_step(empty, 0)
+    assert calls and loss.item() == 0.0 and loss.requires_grad
+    loss.backward()  # reaches the trained parameters, as the other ranks' losses do
+    assert any(p.grad is not None for p in module.model.parameters() if p.requires_grad)
