@@ -79,6 +79,10 @@ class StageModule(Protocol):
     def model_inputs(self, batch: dict[str, Any]) -> dict[str, Any]:
         """The tensors of a collated batch that the model takes."""
 
+    def run_in_forward(self, compute: Callable[[], Any]) -> Any:
+        """``compute()``, called inside the module's forward: the analyses' forwards under FSDP
+        (:func:`lmmcl.eval.sharded.in_root_forward`)."""
+
 
 class StageLoopExtension(ABC):
     """Mixed into a Lightning callback: after every accuracy-matrix row (the base evaluation, each stage) the

@@ -13,6 +13,7 @@ from typing import Any, Callable, TypeVar
 
 from lightning.pytorch import LightningModule
 from lightning.pytorch.strategies import FSDPStrategy
+from lightning.pytorch.strategies.strategy import _ForwardRedirection
 
 T = TypeVar("T")
 
@@ -28,19 +29,10 @@ def synced_generation(pl_module: LightningModule) -> bool:
 
 
 def in_root_forward(pl_module: LightningModule, compute: Callable[[], T]) -> T:
-    """``compute()``, inside the root FSDP module's forward when the module is FSDP-wrapped (else just called)."""
+    """``compute()``, inside the root FSDP module's forward when the module is FSDP-wrapped (else just called):
+    Lightning's own redirection of that forward, as for ``training_step``, to ``pl_module.run_in_forward``."""
     trainer = pl_module._trainer
     wrapper = trainer.strategy.model if trainer is not None and is_fsdp(trainer.strategy) else None
     if wrapper is None or wrapper is pl_module:
         return compute()
-    original = pl_module.forward
-
-    def forward(*_: Any, **__: Any) -> T:
-        pl_module.forward = original  # compute() may call the real forward
-        return compute()
-
-    pl_module.forward = forward
-    try:
-        return wrapper()
-    finally:
-        pl_module.forward = original
+    return _ForwardRedirection()(wrapper, pl_module, "run_in_forward", compute)

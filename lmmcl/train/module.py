@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from lightning.pytorch import LightningModule
@@ -77,6 +77,11 @@ class LMMModule(LightningModule):
     # --- training --------------------------------------------------------------------------------
     def model_inputs(self, batch: dict[str, Any]) -> dict[str, Any]:
         return model_inputs(batch)
+
+    def run_in_forward(self, compute: Callable[[], Any]) -> Any:
+        """``compute()``: where :func:`lmmcl.eval.sharded.in_root_forward` sends the root FSDP module's forward, so
+        that the drift monitor's and the probe's forwards find the root unit's parameters gathered."""
+        return compute()
 
     def placeholder_batch(self, train: bool) -> dict[str, Any]:
         """One made-up sample's batch, on the module's device: run where a rank has no usable sample, so that every

@@ -66,3 +66,32 @@ def test_a_batch_without_samples_runs_a_placeholder_forward(make_trainer):
     assert calls and loss.item() == 0.0 and loss.requires_grad
     loss.backward()  # reaches the trained parameters, as the other ranks' losses do
     assert any(p.grad is not None for p in module.model.parameters() if p.requires_grad)
+
+
+def test_an_analysis_forward_runs_inside_the_root_modules_forward():
+    """The drift monitor's and the probe's forwards (lmmcl.eval.sharded.in_root_forward) run inside the wrapper's
+    forward, where FSDP has gathered the root unit's parameters; the module's own forward is back afterwards."""
+    from types import SimpleNamespace
+
+    from lmmcl.eval.sharded import in_root_forward
+    from lmmcl.train.fsdp import FSDPStrategy
+    from lmmcl.train.module import LMMModule
+
+    class Root(torch.nn.Module):  # stands for the root FullyShardedDataParallel module: gather, then forward
+        def __init__(self, module):
+            super().__init__()
+            self.module, self.gathered = module, False
+
+        def forward(self, *args, **kwargs):
+            self.gathered = True
+            try:
+                return self.module(*args, **kwargs)
+            finally:
+                self.gathered = False
+
+    module = LMMModule("tiny_scratch")
+    strategy = FSDPStrategy()
+    strategy.model = root = Root(module)
+    module._trainer = SimpleNamespace(strategy=strategy)
+    assert in_root_forward(module, lambda: root.gathered) is True
+    assert module.forward.__func__ is LMMModule.forward and not root.gathered
