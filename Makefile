@@ -79,10 +79,13 @@ recipes: $(STAMP)  ## trainable parameters and optimizer memory of every recipe 
 	$(VENV)/bin/lmmcl recipes $(MODEL) $(if $(MODEL_PATH),--model-path $(MODEL_PATH))
 
 # FAMILY: llava (LLaVA-OneVision), llava_next or qwen2_5_vl; ORDER: order_alt or order_clock_first (default: paper.yaml's)
+# LENGTHS: tiny (32-pixel tiles, default) or real (the real processors' image settings, page-sized pictures: prompts of
+# thousands of tokens, minutes)
 FAMILY  ?= llava
 ORDER   ?=
+LENGTHS ?= tiny
 rehearse: $(STAMP)  ## paper.yaml end to end on CPU: 2 DDP processes, tiny real-family model, local benchmark copies
-	OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false $(PY) tests/rehearsal/rehearse.py --family $(FAMILY) \
+	OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false $(VENV)/bin/lmmcl rehearse --family $(FAMILY) --lengths $(LENGTHS) \
 		$(if $(ORDER),--order $(ORDER)) $(ARGS)
 
 test: $(STAMP)  ## fast test suite

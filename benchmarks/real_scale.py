@@ -14,6 +14,9 @@ for Qwen2.5-VL; as many image tokens as the model's vision path produces) and ra
 last quarter as answer tokens. FLOPs per step are counted once per recipe with ``torch.utils.flop_counter``
 (matmuls, attention and convolutions actually run: frozen weights get no weight-gradient FLOPs); MFU = counted
 FLOPs / step time / the device's peak dense bf16 FLOP/s (``--peak-tflops``; known: H100/H200 SXM 989).
+Peak memory (``torch.cuda.max_memory_allocated``, GPU only) is printed beside ``lmmcl recipes``' prediction for the
+same weights dtype (:mod:`lmmcl.tools.memory`: weights, gradients and Adam m, v; activations are the difference).
+The 7B/8B numbers have not been measured yet (no GPU has run this script); docs/guide/real_models.md.
 
     python -m benchmarks.real_scale --preset llava --seq-len 2048 --steps 3            # on a GPU
     python -m benchmarks.real_scale --preset tiny_scratch --steps 2                    # on CPU, seconds
@@ -136,6 +139,7 @@ def main(argv: list[str] | None = None) -> dict:
     from lmmcl.models.meta import config_path, load_config
     from lmmcl.models.presets import get_preset
     from lmmcl.train.perf import enable_activation_checkpointing
+    from lmmcl.tools.memory import memory_model
     from lmmcl.train.recipes import apply_recipe, count_parameters, get_recipe, known_recipes
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -161,6 +165,8 @@ def main(argv: list[str] | None = None) -> dict:
     tokens = args.batch_size * seq_len
     peak = peak_tflops(device, dtype, args.peak_tflops)
     total = count_parameters(model)[1]
+    # lmmcl recipes' memory model for what this script trains: weights and AdamW state in ``dtype``, no master copy
+    predicted = memory_model("bf16-true" if dtype == "bfloat16" else "32-true", dtype)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({threads} thread(s))"
     print(f"\n== {args.preset} ({config.model_type}, {total:,} parameters, {dtype}) on {where}: "
           f"built in {build_s:.1f} s; "
@@ -175,7 +181,8 @@ def main(argv: list[str] | None = None) -> dict:
     for name in recipes:
         apply_recipe(model, get_recipe(name), preset.components)
         trainable = count_parameters(model)[0]
-        row: dict[str, Any] = {"recipe": name, "trainable": trainable}
+        row: dict[str, Any] = {"recipe": name, "trainable": trainable,
+                               "predicted_memory_bytes": total * predicted.weight + trainable * predicted.train_state}
         optimizer = None
         try:
             optimizer = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=1e-7)
@@ -218,10 +225,15 @@ def main(argv: list[str] | None = None) -> dict:
     def gib(b: int | None) -> str:
         return f"{b / 2**30:.1f}" if b is not None else "n/a"
 
-    rows = [[r["recipe"], f"{r['trainable']:,}", *(["-"] * 5 + [r["error"]] if "error" in r else [
-        f"{r['step_s']:.3f}", f"{r['tokens_per_s']:,.0f}", gib(r["peak_memory_bytes"]), f"{r['achieved_tflops']:.2f}",
-        f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a", ""])] for r in results]
-    print(format_table(["recipe", "trainable", "step s", "tokens/s", "peak GiB", "TFLOP/s", "MFU", ""], rows))
+    rows = [[r["recipe"], f"{r['trainable']:,}", gib(r["predicted_memory_bytes"]),
+             *(["-"] * 5 + [r["error"]] if "error" in r else [
+                 f"{r['step_s']:.3f}", f"{r['tokens_per_s']:,.0f}", gib(r["peak_memory_bytes"]),
+                 f"{r['achieved_tflops']:.2f}", f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a", ""])]
+            for r in results]
+    header = ["recipe", "trainable", "predicted GiB", "step s", "tokens/s", "peak GiB", "TFLOP/s", "MFU", ""]
+    print(format_table(header, rows))
+    print(f"predicted: lmmcl recipes' memory model ({predicted.assumption}); peak: torch.cuda.max_memory_allocated, "
+          f"activations and workspace included")
     if peak is None:
         print("MFU: n/a (no known peak FLOP/s for this device and dtype; pass --peak-tflops)")
     write_result(args.out, NAME, threads, preset=args.preset, model_type=config.model_type, dtype=dtype,

@@ -33,6 +33,7 @@ TOOLS: dict[str, str] = {
     "samples": "lmmcl.eval.samples:main",  # per-sample answers of a run, and how they changed between stages
     "probe": "lmmcl.train.iterations:main",  # counting bias and layer contribution over a counting-only tune
     "export": "lmmcl.tools.export:main",   # a run's model as a save_pretrained folder (LoRA merged, model card)
+    "rehearse": "lmmcl.rehearsal.run:main",  # paper.yaml end to end on CPU: tiny real-family models, local benchmarks
 }
 
 

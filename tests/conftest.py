@@ -47,20 +47,15 @@ def make_trainer(tmp_path):
 
 @pytest.fixture
 def local_benchmarks(tmp_path, monkeypatch):
-    """Write local copies of real benchmarks (tests/rehearsal/local_benchmarks.py) and point LMMCL_DATA_DIR at them:
+    """Write local copies of real benchmarks (lmmcl.rehearsal.benchmarks) and point LMMCL_DATA_DIR at them:
     ``local_benchmarks(["docvqa"], rows=4)`` -> the data root."""
-    import importlib.util
-    from pathlib import Path
+    from lmmcl.rehearsal.benchmarks import write_benchmarks
 
-    path = Path(__file__).resolve().parent / "rehearsal" / "local_benchmarks.py"
-    spec = importlib.util.spec_from_file_location("local_benchmarks", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
     monkeypatch.setenv("LMMCL_DATA_DIR", str(tmp_path / "benchmarks"))
 
     def write(skills: list[str], rows: int = 4):
-        return module.write_benchmarks(tmp_path / "benchmarks", skills, rows)
+        return write_benchmarks(tmp_path / "benchmarks", skills, rows)
 
     return write
 

@@ -10,7 +10,7 @@ ENTRY = {"cli", "contracts"}
 UTILITIES = {"errors", "failures", "faults", "registry", "yamlfile", "atomic", "tables", "plots", "cpu", "quiet",
              "rundir", "loggers"}
 SHIMS = {"perf": "lmmcl.train.perf"}  # old path named by run directories' saved config.yaml
-PACKAGES = {"train", "tools", "models", "data", "eval", "baselines", "report", "configs"}
+PACKAGES = {"train", "tools", "models", "data", "eval", "baselines", "report", "rehearsal", "configs"}
 ARCHITECTURE = PACKAGE.parent / "docs" / "reference" / "architecture.md"
 
 

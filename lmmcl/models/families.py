@@ -59,9 +59,9 @@ def _token_ids(tokenizer: Any) -> dict[str, int]:
             "bos_token_id": tokenizer.eos_token_id}
 
 
-def _text_args(tokenizer: Any) -> dict[str, Any]:
-    """The language model's settings every tiny family shares (vocabulary, 512 positions, untied head)."""
-    return {"vocab_size": len(tokenizer), "max_position_embeddings": 512, "tie_word_embeddings": False,
+def _text_args(tokenizer: Any, positions: int = 512) -> dict[str, Any]:
+    """The language model's settings every tiny family shares (vocabulary, ``positions``, untied head)."""
+    return {"vocab_size": len(tokenizer), "max_position_embeddings": positions, "tie_word_embeddings": False,
             **_token_ids(tokenizer)}
 
 
@@ -121,8 +121,10 @@ def qwen2_5_vl_processor(tokenizer: Any, patch_size: int, min_pixels: int, max_p
 
 def build_tiny_onevision(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patch_size: int = 8,
                          vision: dict[str, int], text: dict[str, int], vocab_size: int = 512,
-                         corpus_skills: list[str], corpus_per_skill: int = 200) -> Path:
-    """LLaVA-OneVision's architecture: SigLIP + 2-layer GELU projector + Qwen2, anyres_max_9 image tiling."""
+                         corpus_skills: list[str], corpus_per_skill: int = 200,
+                         pinpoints: list[list[int]] | None = None, positions: int = 512) -> Path:
+    """LLaVA-OneVision's architecture: SigLIP + 2-layer GELU projector + Qwen2, anyres_max_9 image tiling
+    (``pinpoints``: the tile grids, default 1x1, 1x2, 2x1; ``positions``: the language model's)."""
     from transformers import (
         LlavaOnevisionConfig,
         LlavaOnevisionForConditionalGeneration,
@@ -131,11 +133,11 @@ def build_tiny_onevision(out_dir: str | Path, *, seed: int = 0, image_size: int 
     )
 
     tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, **TOKENS["llava_onevision"])
-    pinpoints = _grid_pinpoints(image_size)
+    pinpoints = pinpoints or _grid_pinpoints(image_size)
     processor = onevision_processor(tokenizer, image_size, patch_size, pinpoints)
     config = LlavaOnevisionConfig(
         vision_config=SiglipVisionConfig(image_size=image_size, patch_size=patch_size, vision_use_head=False, **vision),
-        text_config=Qwen2Config(**_text_args(tokenizer), **text),
+        text_config=Qwen2Config(**_text_args(tokenizer, positions), **text),
         image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
         video_token_index=tokenizer.convert_tokens_to_ids("<video>"),
         image_grid_pinpoints=pinpoints, vision_aspect_ratio="anyres_max_9",
@@ -145,16 +147,18 @@ def build_tiny_onevision(out_dir: str | Path, *, seed: int = 0, image_size: int 
 
 def build_tiny_next(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patch_size: int = 8,
                     vision: dict[str, int], text: dict[str, int], vocab_size: int = 512,
-                    corpus_skills: list[str], corpus_per_skill: int = 200) -> Path:
-    """LLaVA-NeXT (llama3-llava-next) architecture: CLIP ViT (penultimate layer, no CLS) + projector + Llama."""
+                    corpus_skills: list[str], corpus_per_skill: int = 200,
+                    pinpoints: list[list[int]] | None = None, positions: int = 512) -> Path:
+    """LLaVA-NeXT (llama3-llava-next) architecture: CLIP ViT (penultimate layer, no CLS) + projector + Llama
+    (``pinpoints``: the tile grids, default 1x1, 1x2, 2x1; ``positions``: the language model's)."""
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaNextConfig, LlavaNextForConditionalGeneration
 
     tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, **TOKENS["llava_next"])
-    pinpoints = _grid_pinpoints(image_size)
+    pinpoints = pinpoints or _grid_pinpoints(image_size)
     processor = next_processor(tokenizer, image_size, patch_size, pinpoints)
     config = LlavaNextConfig(
         vision_config=CLIPVisionConfig(image_size=image_size, patch_size=patch_size, **vision),
-        text_config=LlamaConfig(**_text_args(tokenizer), **text),
+        text_config=LlamaConfig(**_text_args(tokenizer, positions), **text),
         image_token_index=tokenizer.convert_tokens_to_ids("<image>"), image_grid_pinpoints=pinpoints,
         vision_feature_select_strategy="default", vision_feature_layer=-2, tie_word_embeddings=False)
     return _finish(out_dir, LlavaNextForConditionalGeneration, config, processor, seed)
@@ -162,26 +166,30 @@ def build_tiny_next(out_dir: str | Path, *, seed: int = 0, image_size: int = 32,
 
 def build_tiny_qwen2_5_vl(out_dir: str | Path, *, seed: int = 0, image_size: int = 32, patch_size: int = 4,
                           vision: dict[str, Any], text: dict[str, Any], vocab_size: int = 512,
-                          corpus_skills: list[str], corpus_per_skill: int = 200) -> Path:
+                          corpus_skills: list[str], corpus_per_skill: int = 200, min_pixels: int | None = None,
+                          max_pixels: int | None = None, window_size: int | None = None, positions: int = 512) -> Path:
     """Qwen2.5-VL's architecture: windowed ViT with SwiGLU blocks, 2x2 patch merger, Qwen2 with M-RoPE.
 
-    ``text`` needs ``mrope_section`` (three ints summing to head_dim / 2); images are resized to exactly
-    ``image_size`` squared, so each gives ``(image_size / patch_size / 2) ** 2`` image tokens.
+    ``text`` needs ``mrope_section`` (three ints summing to head_dim / 2). Images are resized to between
+    ``min_pixels`` and ``max_pixels`` (default: exactly ``image_size`` squared, so each gives
+    ``(image_size / patch_size / 2) ** 2`` image tokens); ``window_size``: the ViT's attention window in pixels.
     """
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
     tokenizer = world_tokenizer(corpus_skills, corpus_per_skill, vocab_size, **TOKENS["qwen2_5_vl"])
     merge = 2
-    processor = qwen2_5_vl_processor(tokenizer, patch_size, image_size * image_size, image_size * image_size)
+    processor = qwen2_5_vl_processor(tokenizer, patch_size, min_pixels or image_size * image_size,
+                                     max_pixels or image_size * image_size)
     text = dict(text)
     mrope_section = text.pop("mrope_section")
     ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in [
         ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
         ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>")]}
     config = Qwen2_5_VLConfig(
-        text_config=dict(**_text_args(tokenizer), rope_scaling={"type": "mrope", "mrope_section": mrope_section},
+        text_config=dict(**_text_args(tokenizer, positions), rope_scaling={"type": "mrope", "mrope_section": mrope_section},
                          **text),
         vision_config=dict(patch_size=patch_size, spatial_merge_size=merge, temporal_patch_size=2,
-                           out_hidden_size=text["hidden_size"], window_size=patch_size * merge * 2, **vision),
+                           out_hidden_size=text["hidden_size"],
+                           window_size=window_size or patch_size * merge * 2, **vision),
         tie_word_embeddings=False, **ids)
     return _finish(out_dir, Qwen2_5_VLForConditionalGeneration, config, processor, seed)

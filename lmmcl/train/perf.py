@@ -139,3 +139,25 @@ class PhaseTimer(Callback):
         self.switch(self._phase)  # count the phase running now
         return {**{f"{k}_s": round(v, 2) for k, v in self.seconds.items()}, "evaluations": self.evaluations,
                 "batches": self.batches}
+
+
+class PeakMemory(Callback):
+    """Prints each rank's peak GPU memory (``torch.cuda.max_memory_allocated``) at the end of every stage and of
+    the base evaluation, for comparison with ``lmmcl recipes``' prediction; nothing on CPU.
+
+        lmmcl fit ... --trainer.callbacks+=lmmcl.train.perf.PeakMemory
+    """
+
+    def _report(self, trainer: Trainer, pl_module: LightningModule, what: str) -> None:
+        import torch
+
+        if pl_module.device.type == "cuda":
+            peak = torch.cuda.max_memory_allocated(pl_module.device)
+            print(f"[lmmcl] peak GPU memory after {what}, rank {trainer.global_rank}: {peak / 2**30:.2f} GiB "
+                  f"({peak:,} bytes)", flush=True)
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._report(trainer, pl_module, f"stage {trainer.current_epoch + 1}")
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._report(trainer, pl_module, "an evaluation")

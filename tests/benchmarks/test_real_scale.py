@@ -20,4 +20,7 @@ def test_real_scale_runs_tiny_on_cpu(preset, tmp_path, monkeypatch):
         assert row["tokens_per_s"] > 0 and row["flops_per_step"] > 0
     assert rows["full"]["flops_per_step"] > rows["mlp_gate_up"]["flops_per_step"]  # frozen: no weight gradients
     result = json.loads(out.read_text())
+    for row in rows.values():  # lmmcl recipes' prediction beside the measured peak (fp32 on CPU: 4 B weights,
+        # 4 B grads, 8 B Adam m+v per trainable parameter)
+        assert row["predicted_memory_bytes"] == 4 * result["total_params"] + 12 * row["trainable"]
     assert result["benchmark"] == "real_scale" and result["seq_len"] == 128 and result["image_tokens"] > 0

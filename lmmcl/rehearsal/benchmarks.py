@@ -1,7 +1,7 @@
 """Local copies of the paper's benchmarks in their real on-disk format, for the rehearsal (no download).
 
-Each (benchmark, split) gets ``rows`` good records with the real dataset's columns and types (taken from the
-loader fixtures in tests/data/test_hf_loaders.py, cycled), each with a picture drawn here, followed by bad
+Each (benchmark, split) gets ``rows`` good records with the real dataset's columns and types (taken from
+:mod:`lmmcl.rehearsal.schemas`, cycled), each with a picture drawn here, followed by bad
 records of every kind lmmcl must survive: an undecodable image, a missing image, an empty question, a missing
 answer; the benchmarks in ``long`` (default: PathVQA, trained and evaluated, and DocVQA) also a question too
 long for ``data.max_length``, and those in ``huge`` (default: DocVQA, whose real pages are the largest) a
@@ -10,45 +10,41 @@ benchmarks because every read of them costs a tenth of a second or more (tokeniz
 18 megapixels), on every evaluation. Written as Parquet (what a hub download or
 ``Dataset.to_parquet`` gives) under ``<root>/<benchmark>/<split>.parquet``: point ``LMMCL_DATA_DIR`` at root.
 
-    python tests/rehearsal/local_benchmarks.py OUT_DIR [--rows 24] [--skills cub200 ai2d ...]
+With ``page_sizes`` the pictures have the sizes of the real datasets' (:data:`PAGE_SIZES`: DocVQA's scanned pages,
+InfoVQA's tall infographics, ChartQA's charts, TextVQA's photos), so that a family's real image processor turns
+each into thousands of image tokens, as on the real benchmarks; the other benchmarks keep small pictures.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import io
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
 
-HERE = Path(__file__).resolve().parent
+from lmmcl.rehearsal import schemas
+
 PAPER_SKILLS = ["cub200", "pixmocount", "pathvqa", "textvqa", "timeclock",
                 "ai2d", "chartqa", "docvqa", "infovqa", "realworldqa", "seedbench", "scienceqa_img", "mmstar"]
 LONG_WORDS = 33_000  # words in the over-long question: each at least one token, beyond paper.yaml's max_length 32768
 HUGE_SIDE = 4200     # a JPEG of 4200 x 4200 pixels: above the 4096^2 max_image_pixels default
+# (width, height) of typical pictures of the real datasets: DocVQA's pages are scans of about 1700 x 2200
+# (letter size at 200 dpi), InfoVQA's infographics about 1000 pixels wide and three times as tall, ChartQA's
+# (Statista) charts 800 x 557, TextVQA's Open Images photos at most 1024 on a side.
+PAGE_SIZES = {"docvqa": (1700, 2200), "infovqa": (1000, 3000), "chartqa": (800, 557), "textvqa": (1024, 768)}
 
 
-def _fixtures() -> Any:
-    """The real-schema fixtures of the loader tests, imported by path (tests/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("hf_loader_fixtures", HERE.parent / "data" / "test_hf_loaders.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-def picture(rng: random.Random, side: int | None = None, fmt: str = "PNG") -> dict[str, Any]:
-    """A locally drawn picture (coloured shapes on a background) as a `datasets.Image` cell."""
-    side = side or rng.randint(24, 64)
-    image = Image.new("RGB", (side, side), tuple(rng.randint(0, 255) for _ in range(3)))
+def picture(rng: random.Random, side: int | tuple[int, int] | None = None, fmt: str = "PNG") -> dict[str, Any]:
+    """A locally drawn picture (coloured shapes on a background) as a `datasets.Image` cell; ``side``: its
+    side, or (width, height) (default: a random square of 24 to 64 pixels)."""
+    width, height = side if isinstance(side, tuple) else (side or rng.randint(24, 64),) * 2
+    image = Image.new("RGB", (width, height), tuple(rng.randint(0, 255) for _ in range(3)))
     draw = ImageDraw.Draw(image)
     for _ in range(rng.randint(1, 4)):
-        x0, y0 = rng.randint(0, side // 2), rng.randint(0, side // 2)
-        box = (x0, y0, x0 + rng.randint(side // 8, side // 2), y0 + rng.randint(side // 8, side // 2))
+        x0, y0 = rng.randint(0, width // 2), rng.randint(0, height // 2)
+        box = (x0, y0, x0 + rng.randint(width // 8, width // 2), y0 + rng.randint(height // 8, height // 2))
         shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
         shape(box, fill=tuple(rng.randint(0, 255) for _ in range(3)))
     buf = io.BytesIO()
@@ -57,13 +53,13 @@ def picture(rng: random.Random, side: int | None = None, fmt: str = "PNG") -> di
 
 
 def table(fixture: Any, rows: int, rng: random.Random, broken: dict[str, Any], long: bool = False,
-          huge: bool = False):
-    """``rows`` good records, then one bad record of each kind the fixture's schema allows (an over-long question
-    with ``long``), and with ``huge`` a picture over the pixel bound."""
+          huge: bool = False, size: tuple[int, int] | None = None):
+    """``rows`` good records (pictures of ``size``, default small), then one bad record of each kind the fixture's
+    schema allows (an over-long question with ``long``), and with ``huge`` a picture over the pixel bound."""
     import datasets
 
     wrap = fixture.image
-    good = [{**fixture.rows[i % len(fixture.rows)], "image": wrap(picture(rng))} for i in range(rows)]
+    good = [{**fixture.rows[i % len(fixture.rows)], "image": wrap(picture(rng, size))} for i in range(rows)]
     base = fixture.rows[0]
     bad = [{**base, "image": wrap(broken)}, {**base, "image": None if wrap(1) == 1 else []}]
     if fixture.empty:
@@ -78,30 +74,18 @@ def table(fixture: Any, rows: int, rng: random.Random, broken: dict[str, Any], l
 
 
 def write_benchmarks(root: str | Path, skills: list[str] = PAPER_SKILLS, rows: int = 24, seed: int = 0,
-                     long: tuple[str, ...] = ("pathvqa", "docvqa"), huge: tuple[str, ...] = ("docvqa",)) -> Path:
+                     long: tuple[str, ...] = ("pathvqa", "docvqa"), huge: tuple[str, ...] = ("docvqa",),
+                     page_sizes: bool = False) -> Path:
     """Write every split of ``skills`` under ``root`` (see the module docstring); returns ``root``."""
     import datasets
 
     datasets.disable_progress_bars()
-    fixtures = _fixtures()
     root = Path(root)
-    for (skill, split), fixture in fixtures.FIXTURES.items():
+    for (skill, split), fixture in schemas.FIXTURES.items():
         if skill in skills:
             rng = random.Random(f"{seed}/{skill}/{split}")
             (root / skill).mkdir(parents=True, exist_ok=True)
-            rows_table = table(fixture, rows, rng, fixtures.BROKEN, skill in long, skill in huge)
-            rows_table.to_parquet(str(root / skill / f"{split}.parquet"))
+            size = PAGE_SIZES.get(skill) if page_sizes else None
+            data = table(fixture, rows, rng, schemas.BROKEN, skill in long, skill in huge, size)
+            data.to_parquet(str(root / skill / f"{split}.parquet"))
     return root
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out")
-    parser.add_argument("--rows", type=int, default=24, help="good records per split")
-    parser.add_argument("--skills", nargs="+", default=PAPER_SKILLS)
-    args = parser.parse_args()
-    print(f"[rehearsal] benchmarks written to {write_benchmarks(args.out, args.skills, args.rows)}")
-
-
-if __name__ == "__main__":
-    main()
