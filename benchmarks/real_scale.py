@@ -138,8 +138,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     from lmmcl.models.meta import config_path, load_config
     from lmmcl.models.presets import get_preset
-    from lmmcl.train.perf import enable_activation_checkpointing
     from lmmcl.tools.memory import memory_model
+    from lmmcl.train.perf import enable_activation_checkpointing
     from lmmcl.train.recipes import apply_recipe, count_parameters, get_recipe, known_recipes
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))

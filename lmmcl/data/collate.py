@@ -142,7 +142,8 @@ class Collator:
         kept = [b for b in batches if "input_ids" in b]
         if not kept:
             reasons = merge_counts(*(b["bad_records"] for b in batches))
-            raise LmmclError(f"{what}: every sample was dropped ({', '.join(f'{r}: {n}' for r, n in reasons.items()) or 'none given'}) "
+            given = ", ".join(f"{r}: {n}" for r, n in reasons.items()) or "none given"
+            raise LmmclError(f"{what}: every sample was dropped ({given}) "
                              f"at max_length={self.max_length}: raise data.max_length (a real picture is thousands of "
                              f"image tokens), or choose other prompt skills.")
         return kept

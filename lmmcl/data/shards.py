@@ -9,7 +9,8 @@ forward that is never scored (:class:`lmmcl.train.module.LMMModule`).
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from torch.utils.data import Dataset, DistributedSampler
 

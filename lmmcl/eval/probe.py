@@ -246,8 +246,8 @@ class CountingBiasProbe(Callback, StageLoopExtension):
     def _generate_stats(self, pl_module: LightningModule, batch: dict[str, Any], steps: int) -> dict[str, list[float]]:
         tokenizer = pl_module.processor.tokenizer
         inputs = pl_module.model_inputs(batch)
-        out = pl_module.model.generate(**inputs, **greedy_kwargs(tokenizer, steps, synced_generation(pl_module)), output_logits=True,
-                                       return_dict_in_generate=True)
+        out = pl_module.model.generate(**inputs, **greedy_kwargs(tokenizer, steps, synced_generation(pl_module)),
+                                       output_logits=True, return_dict_in_generate=True)
         logits = torch.stack(out.logits, dim=1)  # (batch, steps, vocab): raw logits of every generated step
         mask = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
         mask[[i for i in self.number_ids(tokenizer) if i < logits.shape[-1]]] = True

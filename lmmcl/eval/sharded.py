@@ -9,7 +9,8 @@ a collective, and ranks' prompts finish at different steps.
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from lightning.pytorch import LightningModule
 from lightning.pytorch.strategies import FSDPStrategy

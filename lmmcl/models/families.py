@@ -186,8 +186,8 @@ def build_tiny_qwen2_5_vl(out_dir: str | Path, *, seed: int = 0, image_size: int
         ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
         ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>")]}
     config = Qwen2_5_VLConfig(
-        text_config=dict(**_text_args(tokenizer, positions), rope_scaling={"type": "mrope", "mrope_section": mrope_section},
-                         **text),
+        text_config=dict(**_text_args(tokenizer, positions),
+                         rope_scaling={"type": "mrope", "mrope_section": mrope_section}, **text),
         vision_config=dict(patch_size=patch_size, spatial_merge_size=merge, temporal_patch_size=2,
                            out_hidden_size=text["hidden_size"],
                            window_size=window_size or patch_size * merge * 2, **vision),

@@ -64,16 +64,18 @@ def write_lengths(report_md: Path, model: Path, data_root: Path, max_length: int
                for phase in ("training", "evaluation", "drift", "probe")}
     samples = report.get("samples", {})
     too_long = {name: s["bad_records"].get("too_long", 0) for name, s in samples.items()}
+    too_long_named = ", ".join(f"{k} {v}" for k, v in too_long.items() if v) or "none"
+    probe_n = [e["heldout"]["n"] for e in report.get("counting_bias") or []]
     lines = ["# Prompt lengths of this rehearsal", "",
              f"Tokens per sample (prompt, plus the answer in training) as this run collated them (max_length "
              f"{max_length}). Longest: " + ", ".join(f"{phase} {n:,}" for phase, n in longest.items()) + ".", "",
              *markdown_table(["phase", "benchmark", "samples", "tokens min", "tokens max"], table), "",
              "What the run did with them (report.json): "
              f"{sum(s['scored'] for s in samples.values())} evaluation samples scored per evaluation, "
-             f"skipped as too long: {sum(too_long.values())} ({', '.join(f'{k} {v}' for k, v in too_long.items() if v) or 'none'}; "
+             f"skipped as too long: {sum(too_long.values())} ({too_long_named}; "
              f"the local copies hold one over-long question in PathVQA and DocVQA on purpose); "
              f"drift curves: {len(report.get('drift') or [])}; counting-bias entries: "
-             f"{len(report.get('counting_bias') or [])} (n = {[e['heldout']['n'] for e in report.get('counting_bias') or []]}).", ""]
+             f"{len(report.get('counting_bias') or [])} (n = {probe_n}).", ""]
     path = report_md.with_name("rehearsal.md")
     path.write_text("\n".join(lines))
     return path

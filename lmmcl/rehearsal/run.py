@@ -105,13 +105,15 @@ def rehearse(family: str = "llava", order: str | None = None, rows: int = 24, ou
     if real:
         configs.append(out / "real_probe.yaml")
         configs[0].write_text(REAL_PROBE)
-    name = family + (f"-{order}" if order else "") + ("-real" if real else "") + (f"-{strategy}" if strategy != "ddp" else "")
+    name = (family + (f"-{order}" if order else "") + ("-real" if real else "")
+            + (f"-{strategy}" if strategy != "ddp" else ""))
     # A process-group rendezvous of the caller (an earlier DDP test in the same pytest process sets MASTER_PORT and
     # keeps that port bound) must not leak into the rehearsal's own two processes: they pick a free port.
     inherited = {k: v for k, v in os.environ.items() if k not in DIST_ENV}
     env = {**inherited, "LMMCL_DATA_DIR": str(data), "HF_HOME": str(out / "hf_home"), "HF_HUB_OFFLINE": "1",
            "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    command = fit_command(family, model, out / "logs", name, devices, order, configs, strategy, accelerator) + list(extra)
+    command = [*fit_command(family, model, out / "logs", name, devices, order, configs, strategy, accelerator),
+               *extra]
     print("[rehearsal] " + " ".join(command), flush=True)
     done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     (out / "fit.log").write_text(done.stdout)  # the whole output; the tail here

@@ -80,8 +80,9 @@ def test_prompts_are_built_with_the_runs_max_length_and_none_left_is_an_error():
     from lmmcl.models.processors import load_processor
 
     module = SimpleNamespace(processor=load_processor(resolve_checkpoint(get_preset("tiny_scratch"))))
-    run = lambda max_length: SimpleNamespace(datamodule=SkillSequence(
-        skills=["species"], heldout=["color", "exist"], max_length=max_length))
+    def run(max_length):
+        return SimpleNamespace(datamodule=SkillSequence(skills=["species"], heldout=["color", "exist"],
+                                                        max_length=max_length))
     batches = DriftMonitor(n=8)._prompts(run(33), module)
     assert sum(len(b["refs"]) for b in batches) == 4  # the four color prompts; the exist ones are too long
     assert sum(b["bad_records"].get("too_long", 0) for b in batches) == 4

@@ -82,4 +82,5 @@ def test_evaluation_ignores_the_generation_settings_a_checkpoint_ships(tmp_path)
     inputs = plain.model_inputs(batch)
     out = raw.generate(**inputs, max_new_tokens=8, do_sample=False, pad_token_id=tok.pad_token_id,
                        eos_token_id=tok.eos_token_id)
-    assert [t.strip() for t in tok.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)] != answers
+    raw_answers = tok.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert [t.strip() for t in raw_answers] != answers

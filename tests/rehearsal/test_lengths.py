@@ -20,8 +20,8 @@ def test_page_sized_pictures_make_prompts_of_thousands_of_tokens_that_drift_keep
                                                                page_sizes=True)))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
     module = SimpleNamespace(processor=load_processor(model_dir("qwen2_5_vl", "real")))
-    run = lambda max_length: SimpleNamespace(datamodule=SkillSequence(["species"], ["docvqa", "chartqa"],
-                                                                      max_length=max_length))
+    def run(max_length):
+        return SimpleNamespace(datamodule=SkillSequence(["species"], ["docvqa", "chartqa"], max_length=max_length))
     batches = DriftMonitor(n=8)._prompts(run(32768), module)  # some drawn records are the copies' bad ones
     lengths = sorted(n for b in batches for n in b["attention_mask"].sum(1).tolist())
     assert len(lengths) >= 4 and lengths[-1] >= 4000 and lengths[0] >= 500, lengths  # pages 4,846, charts 607

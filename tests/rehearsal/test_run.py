@@ -69,4 +69,5 @@ def test_rehearsal_with_fsdp_over_two_cpu_processes(tmp_path, capsys):
     checkpoint and the report."""
     report = _rehearse(tmp_path, capsys, "llava", strategy="fsdp")
     assert len(report["stages"]) == 6
-    assert sorted(p.name for p in next(tmp_path.glob("logs/*/version_0/checkpoints")).iterdir())[-1] == "stage5-timeclock.ckpt"
+    checkpoints = next(tmp_path.glob("logs/*/version_0/checkpoints"))
+    assert sorted(p.name for p in checkpoints.iterdir())[-1] == "stage5-timeclock.ckpt"
