@@ -23,16 +23,21 @@ def is_fsdp(strategy: Any) -> bool:
     return isinstance(strategy, FSDPStrategy)
 
 
+def _trainer(pl_module: Any) -> Any:
+    """The Trainer ``pl_module`` runs in, or None (outside a run: lmmcl.eval.generate.Answerer has none)."""
+    return getattr(pl_module, "_trainer", None)
+
+
 def synced_generation(pl_module: LightningModule) -> bool:
     """Whether ``generate`` must step until every rank is done (FSDP on several processes)."""
-    trainer = pl_module._trainer
+    trainer = _trainer(pl_module)
     return trainer is not None and trainer.world_size > 1 and is_fsdp(trainer.strategy)
 
 
 def in_root_forward(pl_module: LightningModule, compute: Callable[[], T]) -> T:
     """``compute()``, inside the root FSDP module's forward when the module is FSDP-wrapped (else just called):
     Lightning's own redirection of that forward, as for ``training_step``, to ``pl_module.run_in_forward``."""
-    trainer = pl_module._trainer
+    trainer = _trainer(pl_module)
     wrapper = trainer.strategy.model if trainer is not None and is_fsdp(trainer.strategy) else None
     if wrapper is None or wrapper is pl_module:
         return compute()
