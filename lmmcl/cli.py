@@ -50,6 +50,8 @@ def run_tool(name: str, argv: list[str]) -> int:
 
 def main(args: list[str] | None = None) -> int:
     cpu.pin()  # before torch starts: the AVX2 code path on every x86 CPU (what it makes equal: lmmcl/cpu.py)
+    if hasattr(sys.stdout, "reconfigure"):  # lines in the order they happen when stdout and stderr share a log
+        sys.stdout.reconfigure(line_buffering=True)
     silence_dependency_deprecations()  # every tool: base builds and probes train with lightning too
     argv = sys.argv[1:] if args is None else args
     if argv and argv[0] in TOOLS:

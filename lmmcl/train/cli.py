@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
+from transformers.utils import logging as hf_logging
 
 from lmmcl.data.datamodule import SkillSequence
 from lmmcl.errors import LmmclError
@@ -18,6 +20,7 @@ from lmmcl.rundir import RunFolder, run_dir
 from lmmcl.train.loggers import place_loggers
 from lmmcl.train.module import LMMModule
 from lmmcl.train.prepare import prepare_model
+from lmmcl.train.progress import StageProgress
 from lmmcl.train.recipes import FreezeRecipe
 from lmmcl.train.runs import RunRecord, release_versions, run_identity
 from lmmcl.train.skill_files import resolve_skill_files
@@ -51,6 +54,10 @@ class LMMCLI(LightningCLI):
             validate_fit(cfg)
         self.run_identity = run_identity(cfg)
         prepare_model(cfg.model.preset, cfg.model.model_path)  # a missing tiny base: built here, on one rank
+        if not sys.stdout.isatty():  # a log or a pipe, where live bars draw nothing: lines (StageProgress) instead
+            if cfg.trainer.get("enable_progress_bar") is None:
+                cfg.trainer.enable_progress_bar = False
+            hf_logging.disable_progress_bar()  # transformers' "Loading weights" bar
         # Every logger into the run's directory; a resumed run continues in the one its checkpoint names.
         fit = self.subcommand == "fit"
         self.run_place = place_loggers(cfg.trainer.logger, cfg.model.preset, cfg.recipe.name,
@@ -64,6 +71,7 @@ class LMMCLI(LightningCLI):
         if place is not None and place.folder is not None:
             self.trainer.callbacks.append(RunFolder(place.folder))  # report, samples, checkpoints: lmmcl's folder
         self.trainer.callbacks.append(RunRecord(self.run_identity, place))  # every checkpoint knows its run
+        self.trainer.callbacks.append(StageProgress())  # a line per stage, and every tenth of it without a bar
         if armed():
             self.trainer.callbacks.append(fault_callback())  # kill points for the fault-injection test
 

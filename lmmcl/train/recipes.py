@@ -157,7 +157,8 @@ class FreezeRecipe(Callback):
         self._applied_to: torch.nn.Module | None = None
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        if self._applied_to is not pl_module.model:  # once per model: validate-then-fit must not adapt twice
+        first = self._applied_to is not pl_module.model  # once per model: validate-then-fit must not adapt twice
+        if first:
             names = apply_recipe(pl_module.model, self.recipe, pl_module.preset.components)
             adapters = [self.adapter] if self.adapter is not None else []
             adapters += [cb for cb in trainer.callbacks if isinstance(cb, ModelAdapter)]
@@ -166,8 +167,9 @@ class FreezeRecipe(Callback):
             self.trainable_names, self._applied_to = names, pl_module.model
         trainable, total = count_parameters(pl_module.model)
         self.param_counts = {"trainable": trainable, "total": total}  # the report's parameter counts
-        rank_zero_info(f"[lmmcl] recipe {self.recipe.name!r}: {trainable:,} trainable of {total:,} parameters "
-                       f"({100 * trainable / total:.2f}%) in {len(self.trainable_names)} tensors")
+        if first:
+            rank_zero_info(f"[lmmcl] recipe {self.recipe.name!r}: {trainable:,} trainable of {total:,} parameters "
+                           f"({100 * trainable / total:.2f}%) in {len(self.trainable_names)} tensors")
         log_scalars(trainer.loggers, {"params/trainable": trainable, "params/total": total}, step=0)
         out = run_dir(trainer)  # on every rank: reading it is a collective
         if trainer.is_global_zero and out is not None:

@@ -38,6 +38,7 @@ from lmmcl.report import build_report, write_report
 from lmmcl.report.markdown import stopped_message
 from lmmcl.rundir import run_dir
 from lmmcl.train import base_row
+from lmmcl.train.progress import evaluation_line
 from lmmcl.train.stops import stop_reason, stopped_entry
 
 OPTIMIZER_STATE = ("optimizer_states", "lr_schedulers")  # what --stages.weights_only leaves out
@@ -110,8 +111,6 @@ class SequentialStages(Callback):
         if hasattr(pl_module, "train_counter"):
             pl_module.train_counter.reset()
         self.stage_start_step = trainer.global_step
-        rank_zero_info(f"[lmmcl] stage {trainer.current_epoch + 1}/{len(trainer.datamodule.skill_names)}: "
-                       f"{self.stage_name(trainer)} ({trainer.num_training_batches} batches)")
 
     def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int) -> None:
         # Randomness inside a stage (dropout, LoRA dropout) starts from (run seed, stage), so a run resumed at
@@ -172,6 +171,8 @@ class SequentialStages(Callback):
         self.rows.append(row)
         self.extras["samples"] = samples
         index = len(self.rows) - 1
+        dm = trainer.datamodule
+        rank_zero_info(evaluation_line(row, self.rows[0], dm.skill_names, dm.heldout_names))
         log_scalars(trainer.loggers, {f"stage/{k}": v for k, v in row["scores"].items()}, step=index)
         for callback in trainer.callbacks:  # e.g. CountingBiasProbe: one entry of its report section per row
             if isinstance(callback, StageLoopExtension):
@@ -294,12 +295,16 @@ def run_sequence(trainer: Trainer, model: LightningModule, datamodule: Lightning
         if stages is not None and stages.base_cache:  # the model as loaded: before the recipe touches it
             cache = base_row.BaseRowCache.open(stages.base_cache, trainer, model, datamodule)
         if cache is None:
-            trainer.validate(model, datamodule=datamodule)
+            trainer.validate(model, datamodule=datamodule, verbose=False)  # the row's line instead of tables
         else:
             with cache.evaluating():  # a parallel run with the same key waits, then reuses what this one stores
                 entry = cache.load()
                 if entry is None:
-                    trainer.validate(model, datamodule=datamodule)
+                    trainer.validate(model, datamodule=datamodule, verbose=False)
                     cache.store(trainer, model, stages)
             stages.reused_base = entry  # replayed by SequentialStages.on_fit_start (None: evaluated above)
+    # Else fit warns it runs 1000 epochs. Not under max_steps, which fit does not warn of: a known epoch count
+    # would make the scheduler's step estimate load stage 1's data before its per-stage bound applies.
+    if trainer.max_epochs is None and trainer.max_steps == -1 and isinstance(datamodule, StageData):
+        trainer.fit_loop.max_epochs = len(datamodule.skill_names)  # one epoch per stage (SequentialStages)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
