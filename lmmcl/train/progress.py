@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -29,24 +30,31 @@ def step_line(what: str, step: int, total: int, elapsed: float, outputs: Any) ->
     return f"[lmmcl] {what} step {step}/{total}: loss {loss:.3f}, {minutes(elapsed)}, ~{minutes(left)} left"
 
 
+def step_due(step: int, every: int, total: int, printed: int) -> bool:
+    """Whether optimizer step ``step`` gets a line: every ``every`` steps and the last, once each. Batch hooks run
+    once per micro-batch, so under gradient accumulation a step is seen as often as it accumulates."""
+    return step != printed and step > 0 and (step % every == 0 or step == total)
+
+
 class LineProgress(L.Callback):
     """Print ``[lmmcl] <what> step i/n: loss x, elapsed, ~left`` every ``every`` optimizer steps (default: a
     twentieth of the run) and at the last."""
 
     def __init__(self, what: str, every: int | None = None) -> None:
         self.what, self.every = what, every
-        self.start, self.total = 0.0, 0
+        self.start, self.total, self.printed = 0.0, 0, 0
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.start, self.total = time.monotonic(), int(trainer.estimated_stepping_batches)
         self.every = self.every or max(1, self.total // 20)
+        self.printed = trainer.global_step
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch,
                            batch_idx: int) -> None:
-        step, total = trainer.global_step, self.total
-        if step % self.every and step != total:
-            return
-        print(step_line(self.what, step, total, time.monotonic() - self.start, outputs), flush=True)
+        step = trainer.global_step
+        if step_due(step, self.every, self.total, self.printed):
+            self.printed = step
+            print(step_line(self.what, step, self.total, time.monotonic() - self.start, outputs), flush=True)
 
 
 class StageProgress(L.Callback):
@@ -61,21 +69,23 @@ class StageProgress(L.Callback):
         self.fraction = fraction
         self.fit_start: float | None = None
         self.stage_start, self.first_step, self.stages_done = 0.0, 0, 0
-        self.steps, self.every = 0, 1
+        self.steps, self.every, self.printed = 0, 1, 0
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         now = time.monotonic()
         self.fit_start = now if self.fit_start is None else self.fit_start
-        self.stage_start, self.first_step = now, trainer.global_step
+        self.stage_start, self.first_step, self.printed = now, trainer.global_step, 0
         loop = stage_loop(trainer)
-        self.steps = (loop.stage_steps(trainer) if loop else None) or int(trainer.num_training_batches)
+        self.steps = (loop.stage_steps(trainer) if loop else None) or \
+            math.ceil(trainer.num_training_batches / trainer.accumulate_grad_batches)
         self.every = max(1, int(self.steps * self.fraction))
         rank_zero_info(f"[lmmcl] {self.stage(trainer)}: {self.steps} steps")
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch,
                            batch_idx: int) -> None:
         step = trainer.global_step - self.first_step
-        if trainer.progress_bar_callback is None and step and (step % self.every == 0 or step == self.steps):
+        if trainer.progress_bar_callback is None and step_due(step, self.every, self.steps, self.printed):
+            self.printed = step
             rank_zero_info(step_line(self.stage(trainer), step, self.steps, time.monotonic() - self.stage_start,
                                      outputs))
 

@@ -24,10 +24,11 @@ class Line(L.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
-def fit(callback: LineProgress, steps: int) -> None:
-    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(steps, 2)), batch_size=1)
+def fit(callback: L.Callback, steps: int, accumulate: int = 1) -> None:
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(steps * accumulate, 2)),
+                                       batch_size=1)
     L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-              enable_model_summary=False, callbacks=[callback]).fit(Line(), data)
+              enable_model_summary=False, accumulate_grad_batches=accumulate, callbacks=[callback]).fit(Line(), data)
 
 
 def test_prints_every_interval_and_the_last_step_with_loss_and_time_left(capsys):
@@ -41,6 +42,31 @@ def test_default_interval_is_a_twentieth_of_the_run(capsys):
     fit(LineProgress("build"), steps=40)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[lmmcl] build")]
     assert len(lines) == 20 and lines[-1].startswith("[lmmcl] build step 40/40")
+
+
+def test_under_gradient_accumulation_each_step_is_printed_once(capsys):
+    import logging
+
+    from lmmcl.train.progress import StageProgress
+
+    fit(LineProgress("warm-up", every=2), steps=4, accumulate=3)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[lmmcl]")]
+    assert [line.split(":")[0] for line in lines] == [f"[lmmcl] warm-up step {i}/4" for i in (2, 4)]
+
+    heard: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            heard.append(record.getMessage())
+
+    keep, logger = Keep(), logging.getLogger("lightning.pytorch")
+    logger.addHandler(keep)
+    try:
+        fit(StageProgress(fraction=0.5), steps=4, accumulate=3)  # no stage loop: 12 batches, 4 optimizer steps
+    finally:
+        logger.removeHandler(keep)
+    assert [re.sub(r":.*", "", line) for line in heard if " step " in line] == \
+        [f"[lmmcl] stage 1/0 ? step {i}/4" for i in (2, 4)]
 
 
 # --- the stage loop's lines ---------------------------------------------------------------------------------------
