@@ -84,6 +84,7 @@ class SequentialStages(Callback):
         self.extras: dict[str, Any] = {}  # other callbacks' report sections (e.g. counting_bias)
         self.stage_start_step = 0
         self.reused_base: dict[str, Any] | None = None  # a base-row cache entry, replayed at fit start
+        self.report_named = False  # the report's path is said once; it is rewritten after every evaluation
 
     # --- the loop --------------------------------------------------------------------------------
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -200,7 +201,9 @@ class SequentialStages(Callback):
         folder = run_dir(trainer)  # on every rank: reading it is a collective
         if trainer.is_global_zero and folder is not None:
             path = write_report(folder, self.report(trainer, pl_module), loggers=trainer.loggers)  # figures too
-            rank_zero_info(f"[lmmcl] report: {path}")
+            if not self.report_named:
+                rank_zero_info(f"[lmmcl] report (rewritten after every evaluation): {path}")
+                self.report_named = True
 
     def stage_cut_short(self, trainer: Trainer) -> bool:
         """Whether the current stage ended before its last batch (a time limit, a stop request)."""

@@ -87,7 +87,8 @@ def stage_steps_printed(lines: list[str], k: int, stage: str, steps: int) -> lis
 
 def assert_stage_lines(lines: list[str], steps: int) -> None:
     """Per stage: a start line, a progress line at least every tenth of its steps and at its last, an end line with
-    the time taken and left; an evaluation line per matrix row, the stages' with their change from the base."""
+    the time taken and left; an evaluation line per matrix row, the stages' with their change from the base; the
+    report's path once."""
     for k, stage in enumerate(("species", "count"), start=1):
         assert f"[lmmcl] stage {k}/2 {stage}: {steps} steps" in lines
         printed = stage_steps_printed(lines, k, stage, steps)
@@ -99,6 +100,7 @@ def assert_stage_lines(lines: list[str], steps: int) -> None:
     assert [line.split(":")[0] for line in evaluations] == \
         ["[lmmcl] evaluation base", "[lmmcl] evaluation species", "[lmmcl] evaluation count"]
     assert all("from the base" in line and "held-out" in line for line in evaluations[1:])
+    assert sum(line.startswith("[lmmcl] report") for line in lines) == 1  # the path once, not after every row
 
 
 def test_the_stage_loop_prints_a_line_per_stage_evaluation_and_tenth_of_a_stage(make_trainer, tiny_data_kwargs,
