@@ -60,6 +60,27 @@ def local_benchmarks(tmp_path, monkeypatch):
     return write
 
 
+@pytest.fixture
+def lightning_lines():
+    """The messages Lightning's loggers emit during the test (``rank_zero_info`` and the like), in order: a list
+    that fills as they come. Its level is INFO for the test, whatever an earlier test in this process set."""
+    import logging
+
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    logger, keep = logging.getLogger("lightning.pytorch"), Keep()
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(keep)
+    yield lines
+    logger.removeHandler(keep)
+    logger.setLevel(level)
+
+
 @pytest.fixture(scope="session")
 def cli_fit_args() -> list[str]:
     """``lmmcl fit`` arguments of a seconds-long real run: tiny_scratch, two 4-batch stages, one held-out skill."""

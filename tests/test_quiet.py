@@ -18,25 +18,11 @@ def test_silences_lightnings_leafspec_deprecation_and_nothing_else():
                                                 "`isinstance(treespec, LeafSpec)` is deprecated"]
 
 
-def test_drops_lightnings_advertising_tip_and_no_other_notice():
-    import logging
-
+def test_drops_lightnings_advertising_tip_and_no_other_notice(lightning_lines):
     from lightning.pytorch.utilities import rank_zero_info
 
-    records = []
-
-    class Keep(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    logger = logging.getLogger("lightning.pytorch")
-    keep = Keep()
-    logger.addHandler(keep)
-    try:
-        silence_dependency_deprecations()
-        silence_dependency_deprecations()  # twice: one filter
-        rank_zero_info("💡 Tip: For seamless cloud logging and experiment tracking, try installing [litlogger]")
-        rank_zero_info("GPU available: False, used: False")
-    finally:
-        logger.removeHandler(keep)
-    assert records == ["GPU available: False, used: False"]
+    silence_dependency_deprecations()
+    silence_dependency_deprecations()  # twice: one filter
+    rank_zero_info("💡 Tip: For seamless cloud logging and experiment tracking, try installing [litlogger]")
+    rank_zero_info("GPU available: False, used: False")
+    assert lightning_lines == ["GPU available: False, used: False"]

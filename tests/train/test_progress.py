@@ -44,28 +44,15 @@ def test_default_interval_is_a_twentieth_of_the_run(capsys):
     assert len(lines) == 20 and lines[-1].startswith("[lmmcl] build step 40/40")
 
 
-def test_under_gradient_accumulation_each_step_is_printed_once(capsys):
-    import logging
-
+def test_under_gradient_accumulation_each_step_is_printed_once(capsys, lightning_lines):
     from lmmcl.train.progress import StageProgress
 
     fit(LineProgress("warm-up", every=2), steps=4, accumulate=3)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[lmmcl]")]
     assert [line.split(":")[0] for line in lines] == [f"[lmmcl] warm-up step {i}/4" for i in (2, 4)]
 
-    heard: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record):
-            heard.append(record.getMessage())
-
-    keep, logger = Keep(), logging.getLogger("lightning.pytorch")
-    logger.addHandler(keep)
-    try:
-        fit(StageProgress(fraction=0.5), steps=4, accumulate=3)  # no stage loop: 12 batches, 4 optimizer steps
-    finally:
-        logger.removeHandler(keep)
-    assert [re.sub(r":.*", "", line) for line in heard if " step " in line] == \
+    fit(StageProgress(fraction=0.5), steps=4, accumulate=3)  # no stage loop: 12 batches, 4 optimizer steps
+    assert [re.sub(r":.*", "", line) for line in lightning_lines if " step " in line] == \
         [f"[lmmcl] stage 1/0 ? step {i}/4" for i in (2, 4)]
 
 
@@ -104,31 +91,18 @@ def assert_stage_lines(lines: list[str], steps: int) -> None:
 
 
 def test_the_stage_loop_prints_a_line_per_stage_evaluation_and_tenth_of_a_stage(make_trainer, tiny_data_kwargs,
-                                                                                 capsys, recwarn):
-    import logging
-
+                                                                                 capsys, recwarn, lightning_lines):
     from lmmcl.data.datamodule import SkillSequence
     from lmmcl.train.module import LMMModule
     from lmmcl.train.progress import StageProgress
     from lmmcl.train.recipes import FreezeRecipe
     from lmmcl.train.stages import SequentialStages, run_sequence
 
-    lines: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record):
-            lines.append(record.getMessage())
-
-    keep, logger = Keep(), logging.getLogger("lightning.pytorch")
-    logger.addHandler(keep)
-    try:
-        trainer = make_trainer([FreezeRecipe("mlp_gate_up"), SequentialStages(save_checkpoints=False),
-                                StageProgress()], max_epochs=None)
-        data = SkillSequence(**{**tiny_data_kwargs, "train_size": 20, "batch_size": 2})
-        run_sequence(trainer, LMMModule("tiny_scratch"), data)
-    finally:
-        logger.removeHandler(keep)
-    assert_stage_lines(lines, steps=10)
+    trainer = make_trainer([FreezeRecipe("mlp_gate_up"), SequentialStages(save_checkpoints=False), StageProgress()],
+                           max_epochs=None)
+    data = SkillSequence(**{**tiny_data_kwargs, "train_size": 20, "batch_size": 2})
+    run_sequence(trainer, LMMModule("tiny_scratch"), data)
+    assert_stage_lines(lightning_lines, steps=10)
     assert "Validate metric" not in capsys.readouterr().out  # the base evaluation prints its line, not tables
     assert not [w for w in recwarn if "max_epochs" in str(w.message)]
 
