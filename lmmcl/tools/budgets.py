@@ -69,8 +69,9 @@ def run_config(model: str, overrides: list[str]) -> RunConfig:
     config = resolve(["fit", *overrides, "--model.preset", model])
     data, logger = config["data"], (config.get("trainer") or {}).get("logger")
     if not data.get("train_size") or not data.get("batch_size"):
-        raise LmmclError(f"data.train_size {data.get('train_size')!r} and data.batch_size {data.get('batch_size')!r}: a "
-                         "stage budget needs both (steps per stage = train_size / batch_size); set them in the config.")
+        raise LmmclError(f"data.train_size {data.get('train_size')!r} and data.batch_size "
+                         f"{data.get('batch_size')!r}: a stage budget needs both (steps per stage = train_size / "
+                         "batch_size); set them in the config.")
     init = logger.get("init_args") if isinstance(logger, dict) else None
     named = isinstance(init, dict) and init.get("name") in (None, "auto") and init.get("version") is None
     return RunConfig(model, float(config["model"]["lr"]), int(data["batch_size"]), int(data["train_size"]),
@@ -92,7 +93,7 @@ def scaled_budgets(config: RunConfig, lr_scales: list[float], step_scales: list[
     if bad:
         raise LmmclError(f"budget scales must be positive numbers, got {', '.join(map(str, bad))}.")
     base = config.budget
-    budgets = [Budget(max(1, round(base.steps * s)), base.lr * l) for l in lr_scales for s in step_scales]
+    budgets = [Budget(max(1, round(base.steps * s)), base.lr * lr) for lr in lr_scales for s in step_scales]
     if base not in budgets:
         raise LmmclError(f"the budget scales ({' '.join(map(str, lr_scales))} x {' '.join(map(str, step_scales))}) "
                          "leave out the configured budget itself: include 1 in both.")

@@ -40,7 +40,8 @@ RULE = (f"the grid point whose (learning, held-out final) of the control is near
 
 
 def distance(point: dict[str, Any]) -> float:
-    return math.hypot(point["learning"] - PAPER_CONTROL["learning"], point["heldout_final"] - PAPER_CONTROL["heldout_final"])
+    return math.hypot(point["learning"] - PAPER_CONTROL["learning"],
+                      point["heldout_final"] - PAPER_CONTROL["heldout_final"])
 
 
 def pick(points: list[dict[str, Any]]) -> dict[str, Any]:
@@ -103,7 +104,8 @@ def render(result: dict[str, Any]) -> str:
              f"Control recipe `{result['recipe']}`, selection seed {result['seed']}, model `{result['model']}`, batch "
              f"{result['batch_size']}.", "", f"Rule: {result['rule']}.", "",
              f"**Pick: LR {fmt_lr(chosen['lr'])}, {chosen['steps']} steps per stage** (learning "
-             f"{chosen['learning']:+.1f}, held-out final {chosen['heldout_final']:+.1f}; distance {chosen['distance']:.1f})."]
+             f"{chosen['learning']:+.1f}, held-out final {chosen['heldout_final']:+.1f}; "
+             f"distance {chosen['distance']:.1f})."]
     if result["edge"]:
         lines += ["", f"At the grid's edge: {result['edge']}."]
     lines += ["", "## Learning (points)", "", *grid("learning"), "", "## Held-out final (points)", "",
@@ -127,13 +129,15 @@ def config_lines(result: dict[str, Any]) -> str:
 
 
 def calibrate(args: argparse.Namespace, overrides: list[str]) -> dict[str, Any] | None:
-    check_overrides(overrides, ("--model.lr", "--data.train_size", "--seed_everything", "--data.seed"), "lmmcl calibrate")
+    check_overrides(overrides, ("--model.lr", "--data.train_size", "--seed_everything", "--data.seed"),
+                    "lmmcl calibrate")
     check_entries([args.recipe])
     config = run_config(args.model, overrides)
     out = Path(args.out) if args.out else Path("logs") / "calibrate" / args.model
     tasks = grid_tasks(args, config, overrides, out)
+    points = ", ".join(t.label.split(" at ")[1].split(" /")[0] for t in tasks)
     print(f"[lmmcl calibrate] rule: {RULE}.\n[lmmcl calibrate] {len(tasks)} runs of {args.recipe} on seed {args.seed} "
-          f"(batch {config.batch_size}): " + ", ".join(t.label.split(" at ")[1].split(" /")[0] for t in tasks), flush=True)
+          f"(batch {config.batch_size}): {points}", flush=True)
     if args.dry_run:
         from lmmcl.tools.estimate import print_plan
 
@@ -159,7 +163,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="lmmcl calibrate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny")
-    parser.add_argument("--recipe", default="llm", help="the control recipe (default: %(default)s, the paper's full LLM)")
+    parser.add_argument("--recipe", default="llm",
+                        help="the control recipe (default: %(default)s, the paper's full LLM)")
     parser.add_argument("--lrs", nargs="+", type=float, required=True, metavar="LR", help="the grid's LRs")
     parser.add_argument("--steps", nargs="+", type=int, required=True, help="the grid's optimizer steps per stage")
     parser.add_argument("--seed", type=int, default=SELECTION_SEED,

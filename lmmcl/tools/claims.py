@@ -31,6 +31,7 @@ LEARN_RATIO, FORGET_RATIO = 0.7, 1 / 3
 RECOVERY_MEDIAN = 0.25
 MATTERS = 1.0  # points of held-out mean: less is within an evaluation's noise
 NO_CHANGE = 1e-6  # points: what "changes nothing" allows (the same weights give the same answers)
+RESTORE_GROUPS = ("late_mlp", "late_attention", "early_mlp")  # the restore analysis's groups (d) reads
 
 RULE_A = (f"at the configured budget each narrow recipe ({', '.join(NARROW)}) learns at least {LEARN_RATIO}x what "
           f"{CONTROL} learns, and on the frontiers its mean forgetting at matched learning is at most "
@@ -79,8 +80,8 @@ def judge_learning_vs_forgetting(rows: dict[str, dict[str, Any]], matched: dict[
         m = matched.get(recipe) or {}
         ratio, ci = m.get("ratio"), (m.get("ci95") or {}).get("ratio")
         numbers = {"learning_ratio": rows[recipe]["learning"] / control["learning"],
-                   "heldout_final": rows[recipe]["heldout_final"], "forgetting_ratio": ratio, "forgetting_ratio_ci95": ci,
-                   "overlap": m.get("overlap")}
+                   "heldout_final": rows[recipe]["heldout_final"], "forgetting_ratio": ratio,
+                   "forgetting_ratio_ci95": ci, "overlap": m.get("overlap")}
         learns = numbers["learning_ratio"] >= LEARN_RATIO
         if ratio is None or ci is None:  # unknown, unless the learning bar already fails
             reasons.append(f"{recipe}: no frontier overlap with {CONTROL}, or {CONTROL} does not forget there")
@@ -171,12 +172,12 @@ def restore_numbers(results: list[dict[str, Any]]) -> dict[str, Any]:
 def judge_restore(per_recipe_results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """(d) from each recipe's restore.json results (configured budget)."""
     per_recipe = {r: restore_numbers(v) for r, v in per_recipe_results.items() if v}
-    needed = ("late_mlp", "late_attention", "early_mlp")
-    per_recipe = {r: v for r, v in per_recipe.items() if all(g in v for g in needed)}
-    for recipe, v in per_recipe.items():
+    per_recipe = {r: v for r, v in per_recipe.items() if all(g in v for g in RESTORE_GROUPS)}
+    for v in per_recipe.values():
         v["trains_mlp"] = v["late_mlp"]["changed_tensors"] + v["early_mlp"]["changed_tensors"] > 0
         late = v["late_mlp"]["heldout_mean_change"]
-        v["late_mlp_leads"] = late > v["late_attention"]["heldout_mean_change"] and late > v["early_mlp"]["heldout_mean_change"]
+        v["late_mlp_leads"] = late > max(v["late_attention"]["heldout_mean_change"],
+                                         v["early_mlp"]["heldout_mean_change"])
     mlp_recipes = {r: v for r, v in per_recipe.items() if v["trains_mlp"]}
     control = per_recipe.get("sa_proj")
     detail = "; ".join(f"{r}: late MLP {v['late_mlp']['heldout_mean_change']:+.1f}, late attention "
@@ -192,11 +193,13 @@ def judge_restore(per_recipe_results: dict[str, list[dict[str, Any]]]) -> dict[s
     leading = [r for r, v in mlp_recipes.items() if v["late_mlp_leads"]]
     ok = len(leading) == len(mlp_recipes) and control_ok
     return {"verdict": verdict(ok), "rule": RULE_D, "per_recipe": per_recipe,
-            "control": {"mlp_frozen": frozen, "mlp_restore_changes_nothing": still, "late_attention_matters": attention},
+            "control": {"mlp_frozen": frozen, "mlp_restore_changes_nothing": still,
+                        "late_attention_matters": attention},
             "detail": f"{detail} (points of held-out mean given back). Late MLPs lead in {len(leading)} of "
                       f"{len(mlp_recipes)} MLP-training recipes; sa_proj control: MLP weights "
-                      f"{'frozen' if frozen else 'CHANGED'}, MLP restore {'changes nothing' if still else 'CHANGES scores'}"
-                      f", late attention {'matters' if attention else 'does not matter'}"}
+                      f"{'frozen' if frozen else 'CHANGED'}, "
+                      f"MLP restore {'changes nothing' if still else 'CHANGES scores'}, "
+                      f"late attention {'matters' if attention else 'does not matter'}"}
 
 
 # --- all four ----------------------------------------------------------------------------------------------------
@@ -214,7 +217,8 @@ def judge(rows: list[dict[str, Any]], runs: list[dict[str, Any]], matched: dict[
         if path.exists():
             restores.setdefault(r["recipe"], []).append(json.loads(path.read_text()))
     points = [p for r in runs for p in probe_observations(r["run_dir"], r["recipe"], reports[r["run_dir"]])]
-    return {"a_narrow_recipes_learn_without_forgetting": judge_learning_vs_forgetting({r["recipe"]: r for r in rows}, matched),
+    by_recipe = {r["recipe"]: r for r in rows}
+    return {"a_narrow_recipes_learn_without_forgetting": judge_learning_vs_forgetting(by_recipe, matched),
             "b_heldout_drops_recover": judge_recovery(curves),
             "c_counting_bias_tracks_forgetting": judge_counting_bias(points),
             "d_late_mlps_cause_forgetting": judge_restore(restores)}
@@ -234,10 +238,10 @@ def render_claims(claims: dict[str, dict[str, Any]], seeds: list[Any], budget: s
                   *markdown_table(["recipe", "MLP weights trained", "late MLP", "late attention", "early MLP",
                                    "late MLP per seed", "mass change (late MLP / late attn / early MLP)"],
                                   [[r, "yes" if v["trains_mlp"] else "no (frozen)",
-                                    *(f"{v[g]['heldout_mean_change']:+.2f}" for g in ("late_mlp", "late_attention", "early_mlp")),
+                                    *(f"{v[g]['heldout_mean_change']:+.2f}" for g in RESTORE_GROUPS),
                                     " / ".join(f"{x:+.1f}" for x in v["late_mlp"]["heldout_mean_change_per_seed"]),
                                     " / ".join("-" if v[g]["noncounting_mass_change"] is None else
                                                f"{v[g]['noncounting_mass_change']:+.4f}"
-                                               for g in ("late_mlp", "late_attention", "early_mlp"))]
+                                               for g in RESTORE_GROUPS)]
                                    for r, v in restore.items()])]
     return "\n".join(lines) + "\n"

@@ -36,8 +36,17 @@ from typing import Any
 
 from lmmcl.errors import LmmclError
 from lmmcl.report import atomic_write
-from lmmcl.tools.budgets import (LR_SCALES, SELECTION_SEED, STEP_SCALES, Budget, RunConfig, budget_overrides,
-                                 entry_own_lr, run_config, scaled_budgets)
+from lmmcl.tools.budgets import (
+    LR_SCALES,
+    SELECTION_SEED,
+    STEP_SCALES,
+    Budget,
+    RunConfig,
+    budget_overrides,
+    entry_own_lr,
+    run_config,
+    scaled_budgets,
+)
 from lmmcl.tools.jobs import Task
 
 PAPER_RECIPES = ["full", "llm", "sa_proj", "mlp_gate_up", "mlp"]
@@ -52,7 +61,8 @@ def restorable(entry: str) -> bool:
     from lmmcl.train.recipes import get_recipe
 
     recipe, names = parse_entry(entry)
-    return "adapter" not in get_recipe(recipe).extra and not any(issubclass(baseline_class(n), ModelAdapter) for n in names)
+    adapters = any(issubclass(baseline_class(n), ModelAdapter) for n in names)
+    return "adapter" not in get_recipe(recipe).extra and not adapters
 
 
 def compare_tasks(model: str, entries: list[str], budgets: list[Budget], config: RunConfig, overrides: list[str],
@@ -70,7 +80,8 @@ def compare_tasks(model: str, entries: list[str], budgets: list[Budget], config:
                 if entry in own and budget.lr != config.lr:
                     continue  # its own LR: an LR budget would train the same run again
                 name = None if configured or not config.lmmcl_names_logs else f"{model}/{entry}/{budget.folder()}"
-                label = entry + ("" if configured else f" at {budget.folder()}") + ("" if seed is None else f" / seed {seed}")
+                label = (entry + ("" if configured else f" at {budget.folder()}")
+                         + ("" if seed is None else f" / seed {seed}"))
                 args = fit_args(model, entry, [*overrides, *budget_overrides(budget, config)], seed, base_cache, name)
                 tasks.append(Task(label, args, folder=(name or entry) if config.lmmcl_names_logs else "*",
                                   restore=restore and configured and restorable(entry),
@@ -194,11 +205,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--lr-scales", nargs="+", type=float, default=list(LR_SCALES),
                         help="the budgets' LRs, as multiples of the configured LR (default: %(default)s)")
     parser.add_argument("--step-scales", nargs="+", type=float, default=list(STEP_SCALES),
-                        help="the budgets' steps per stage, as multiples of the configured steps (default: %(default)s)")
+                        help="the budgets' steps per stage, as multiples of the configured steps "
+                             "(default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs at once, each a single-thread process (default 1: one after another in this "
                              "process, with every torch thread)")
-    parser.add_argument("--dry-run", action="store_true", help="print the runs and an estimate of their time, train nothing")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the runs and an estimate of their time, train nothing")
     parser.add_argument("--no-base-cache", action="store_true",
                         help="evaluate the base model in every run instead of once per seed")
     parser.add_argument("--no-restore", action="store_true",

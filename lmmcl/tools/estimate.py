@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 # Rough, for a pool without finished runs: the averages of a three-seed compare of the tiny preset (MLP 5x its
 # width) at batch 32, two single-thread workers on a shared 2-core machine: 4,275 s in 22,500 steps, 552 s in 228

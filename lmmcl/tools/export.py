@@ -161,7 +161,8 @@ def export(run_dir: str | Path, out: str | Path, stage: str = "last") -> Path:
     if not run_dir.is_dir():
         raise LmmclError(f"{run_dir} is not a directory: give a run directory (logs/<model>/<recipe>/version_<n>).")
     if out.exists() and any(out.iterdir()):
-        raise LmmclError(f"--out {out} is not empty: export into a new folder, so nothing of another model is mixed in.")
+        raise LmmclError(f"--out {out} is not empty: export into a new folder, so nothing of another model is "
+                         "mixed in.")
     path = stage_checkpoint(run_dir, stage)
     model, processor, preset, checkpoint, base_keys = rebuilt_model(run_dir, path)
     hparams = checkpoint.get("hyper_parameters") or {}
@@ -173,7 +174,8 @@ def export(run_dir: str | Path, out: str | Path, stage: str = "last") -> Path:
     processor.save_pretrained(out)
     report = json.loads((run_dir / "report.json").read_text()) if (run_dir / "report.json").exists() else None
     stage_name = path.stem.split("-", 1)[1] if path.stem.startswith("stage") else path.stem
-    (out / "README.md").write_text(model_card(report, run_config(run_dir), run_dir, path, stage_name, str(dtype)[6:], done))
+    card = model_card(report, run_config(run_dir), run_dir, path, stage_name, str(dtype)[6:], done)
+    (out / "README.md").write_text(card)
     return out
 
 

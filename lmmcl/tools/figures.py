@@ -21,7 +21,8 @@ def scatter(rows: list[dict[str, Any]]):
             continue
         ax.errorbar(r["heldout_final"], r["learning"], xerr=r.get("heldout_final_std"), yerr=r.get("learning_std"),
                     fmt="o", ms=6, capsize=3)
-        ax.annotate(r["recipe"], (r["heldout_final"], r["learning"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.annotate(r["recipe"], (r["heldout_final"], r["learning"]), textcoords="offset points", xytext=(4, 4),
+                    fontsize=8)
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_xlabel("held-out change after last stage (points)  <- forgetting")
     ax.set_ylabel("learning on target skills (points)")

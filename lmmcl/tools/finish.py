@@ -22,7 +22,8 @@ def row_from_run(run_dir: str | Path, wall_time_s: float | None = None) -> dict[
     run_dir = Path(run_dir)
     report_path = run_dir / "report.json"
     if not report_path.exists():
-        raise FileNotFoundError(f"{run_dir} has no report.json: is it a run directory (logs/<model>/<recipe>/version_<n>)?")
+        raise FileNotFoundError(f"{run_dir} has no report.json: is it a run directory "
+                                "(logs/<model>/<recipe>/version_<n>)?")
     report = json.loads(report_path.read_text())
     if wall_time_s is None:
         wall_time_s = report.get("wall_time_s")
@@ -67,7 +68,7 @@ def restore_run(cli: Any) -> dict[str, Any]:
         probe = next((cb for cb in trainer.callbacks if isinstance(cb, CountingBiasProbe)), None)
         result = restore_analysis(module, base, cli.datamodule.heldout, probe)
         path = write_restore(trainer.log_dir, result)
-    except Exception as err:  # noqa: BLE001 - reported; the run's row must not be lost to it
+    except Exception as err:  # reported; the run's row must not be lost to it
         if debug():
             raise
         message = paragraph(err, "lmmcl restore")

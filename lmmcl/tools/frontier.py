@@ -18,8 +18,9 @@ value on the seed means has no interval either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +108,7 @@ def bootstrap_matched(cells: Cells, reference: str, resamples: int = RESAMPLES, 
     seeds = {b: sorted({s for by_budget in cells.values() for s in by_budget.get(b, {})}, key=str) for b in budgets}
     rng = np.random.default_rng(seed)
     samples: dict[str, dict[str, list[float]]] = {r: {"difference": [], "ratio": []} for r in others}
-    missing = {r: 0 for r in others}
+    missing = dict.fromkeys(others, 0)
     for _ in range(resamples):
         draw = {b: [seeds[b][i] for i in rng.integers(0, len(seeds[b]), len(seeds[b]))] for b in budgets}
         ref_front = pareto(budget_points(cells, reference, draw))

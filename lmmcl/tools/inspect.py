@@ -17,9 +17,9 @@ import argparse
 from pathlib import Path
 
 from lmmcl.errors import LmmclError
-from lmmcl.tools.memory import MemoryModel, from_config
 from lmmcl.registry import config_dir
 from lmmcl.tables import text_table
+from lmmcl.tools.memory import MemoryModel, from_config
 
 PAPER_CONFIG = "configs/experiment/paper.yaml"  # as shown; read from config_dir("experiment")
 
@@ -85,8 +85,10 @@ def main(argv: list[str]) -> int:
                f"{PAPER_CONFIG}); the assumption is printed under the table. Activations are not counted.\n"
                "Example: lmmcl recipes llava --config configs/trainer/fsdp.yaml --gpus 8")
     parser.add_argument("model", nargs="?", default="tiny", metavar="MODEL",
-                        help="a model preset in configs/model/ (tiny, llava, llava_next, qwen2_5_vl, ...; default tiny)")
-    parser.add_argument("--model-path", metavar="DIR", help="a save_pretrained directory whose config.json to use instead")
+                        help="a model preset in configs/model/ (tiny, llava, llava_next, qwen2_5_vl, ...; "
+                             "default tiny)")
+    parser.add_argument("--model-path", metavar="DIR",
+                        help="a save_pretrained directory whose config.json to use instead")
     parser.add_argument("--names", metavar="RECIPE", help="also list the parameter tensors RECIPE trains")
     parser.add_argument("--config", action="append", metavar="YAML",
                         help=f"experiment/trainer configs, merged in order (default: {PAPER_CONFIG})")

@@ -40,8 +40,8 @@ def model_card(report: dict[str, Any] | None, config: dict[str, Any], run_dir: P
     base = model.get("model_path") or model.get("preset")
     baselines = (report or {}).get("baselines") or []
     lines = [f"# {model.get('preset')} / {'+'.join([str(recipe), *baselines])} after stage {stage!r}", "",
-             f"A multimodal model tuned by lmmcl: the base model `{base}` (lmmcl preset `{model.get('preset')}`) taught "
-             f"{len(data.get('skills') or [])} skills one after another with the recipe `{recipe}`"
+             f"A multimodal model tuned by lmmcl: the base model `{base}` (lmmcl preset `{model.get('preset')}`) "
+             f"taught {len(data.get('skills') or [])} skills one after another with the recipe `{recipe}`"
              + (f" and the baselines {', '.join(baselines)}" if baselines else "") + ".", "",
              f"- stages, in training order: {', '.join(str(s) for s in data.get('skills') or [])}",
              f"- held-out benchmarks: {', '.join(str(s) for s in data.get('heldout') or []) or 'none'}",

@@ -72,8 +72,8 @@ def run_pool(tasks: list[Task], jobs: int, work_dir: Path, resume: bool = False)
 def prepare(args: list[str]) -> None:
     """Before parallel runs of ``lmmcl fit args``: build the tiny base they load if it is not cached (once here, not
     by two runs at once)."""
-    from lmmcl.train.prepare import prepare_model
     from lmmcl.train.cli import resolve
+    from lmmcl.train.prepare import prepare_model
 
     config = resolve(args)
     prepare_model(config["model"]["preset"], config["model"].get("model_path"))

@@ -31,7 +31,8 @@ def aggregate(rows: list[dict[str, Any]], by: tuple[str, ...] = ("recipe",)) -> 
         groups.setdefault(tuple(row.get(k) for k in by), []).append(row)
     out = []
     for key, runs in groups.items():
-        agg: dict[str, Any] = {**dict(zip(by, key)), "model": runs[0].get("model"), "seeds": [r.get("seed") for r in runs],
+        agg: dict[str, Any] = {**dict(zip(by, key)), "model": runs[0].get("model"),
+                               "seeds": [r.get("seed") for r in runs],
                                "trainable_params": runs[0].get("trainable_params"),
                                "total_params": runs[0].get("total_params")}
         for metric in METRICS:

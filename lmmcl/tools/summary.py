@@ -41,14 +41,16 @@ def frontier_numbers(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def timeline(runs: list[dict[str, Any]], jobs: int, pool_s: float, analysis_s: float, resumed: int) -> dict[str, Any]:
     """Where the compare's time went: the pool's wall time and, summed over the runs it trained, their phases."""
     trained = [r for r in runs if not r.get("resumed")]
-    total = {k: sum((r.get("phases") or {}).get(f"{k}_s", 0.0) for r in trained) for k in ("training", "evaluation", "other")}
+    total = {k: sum((r.get("phases") or {}).get(f"{k}_s", 0.0) for r in trained)
+             for k in ("training", "evaluation", "other")}
     restore = sum((r.get("restore") or {}).get("seconds", 0.0) for r in trained)
     inside = sum(r.get("wall_time_s") or 0.0 for r in trained) + restore  # the runs' fits and restore analyses
     busy = sum(r.get("process_s") or 0.0 for r in trained) or inside  # with the workers' start-up
     return {"jobs": jobs, "runs_trained": len(trained), "runs_resumed": resumed, "pool_wall_s": round(pool_s, 1),
             **{f"{k}_s": round(v, 1) for k, v in total.items()},
             "evaluations": sum((r.get("phases") or {}).get("evaluations", 0) for r in trained),
-            "restore_s": round(restore, 1), "restore_runs": sum(1 for r in trained if (r.get("restore") or {}).get("path")),
+            "restore_s": round(restore, 1),
+            "restore_runs": sum(1 for r in trained if (r.get("restore") or {}).get("path")),
             "startup_s": round(max(busy - inside, 0.0), 1),
             "workers_busy_share": round(busy / (pool_s * jobs), 3) if pool_s > 0 and trained else None,
             "analysis_wall_s": round(analysis_s, 1), "total_wall_s": round(pool_s + analysis_s, 1)}

@@ -19,7 +19,8 @@ def test_the_rule_takes_the_nearest_point_to_the_papers_control_row():
     assert calibrate.pick([far, near]) is near
     # the same distance on fewer steps at a higher LR: fewer steps win
     tie = point(1e-4, 300, 31.5, -23.5)
-    assert calibrate.distance(tie) == pytest.approx(calibrate.distance(near)) and calibrate.pick([far, near, tie]) is tie
+    assert calibrate.distance(tie) == pytest.approx(calibrate.distance(near))
+    assert calibrate.pick([far, near, tie]) is tie
     # within 0.5 on the same steps: the lower LR; 0.6 apart: the nearer
     low, high = point(1e-5, 300, 31.8, -22.3), point(3e-5, 300, 31.8, -22.0)  # distances 1.0 and 1.3
     assert calibrate.pick([high, low]) is low and calibrate.pick([point(1e-5, 300, 31.8, -21.4), high]) is high
@@ -29,8 +30,9 @@ def test_the_rule_takes_the_nearest_point_to_the_papers_control_row():
 
 def test_a_pick_on_the_lr_grids_edge_says_so_with_the_lr_to_add():
     assert calibrate.edge([1e-5, 3e-5, 1e-4], 3e-5) is None
-    assert calibrate.edge([1e-5, 3e-5, 1e-4], 1e-4) == "the pick is the grid's highest LR: add 3.333e-4 and calibrate again"
-    assert calibrate.edge([1e-5, 3e-5, 1e-4], 1e-5) == "the pick is the grid's lowest LR: add 3.333e-6 and calibrate again"
+    grid = [1e-5, 3e-5, 1e-4]
+    assert calibrate.edge(grid, 1e-4) == "the pick is the grid's highest LR: add 3.333e-4 and calibrate again"
+    assert calibrate.edge(grid, 1e-5) == "the pick is the grid's lowest LR: add 3.333e-6 and calibrate again"
     assert "one LR" in calibrate.edge([3e-5], 3e-5)
 
 
@@ -59,7 +61,8 @@ def test_the_grid_trains_the_control_on_the_selection_seed_and_writes_the_pick(t
     assert (result["pick"]["lr"], result["pick"]["steps"]) == (3e-5, 3) and result["edge"] is None
     chosen = result["pick"]
     assert chosen["learning"] == 30.0 and chosen["heldout_final"] == -22.5 and chosen["heldout_after_stage"] == [-22.5]
-    assert chosen["target_after_own_stage"] == {"count": 50.0} and chosen["base_scores"] == {"count": 20.0, "color": 80.0}
+    assert chosen["target_after_own_stage"] == {"count": 50.0}
+    assert chosen["base_scores"] == {"count": 20.0, "color": 80.0}
     assert len(result["points"]) == 6 and result["rule"] == calibrate.RULE
     md = (out / "calibration.md").read_text()
     assert "| 3e-5 | +30.0 **(pick)** | +60.0 |" in md and "## Held-out final (points)" in md

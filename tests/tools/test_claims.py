@@ -6,8 +6,15 @@ import json
 import pytest
 
 from lmmcl.report import build_report
-from lmmcl.tools.claims import (judge, judge_counting_bias, judge_learning_vs_forgetting, judge_recovery,
-                                judge_restore, probe_observations, render_claims)
+from lmmcl.tools.claims import (
+    judge,
+    judge_counting_bias,
+    judge_learning_vs_forgetting,
+    judge_recovery,
+    judge_restore,
+    probe_observations,
+    render_claims,
+)
 from lmmcl.tools.frontier import bootstrap_matched
 
 SKILLS, HELDOUT = ["count", "clock", "text"], ["color", "shape"]
@@ -49,14 +56,15 @@ def test_a_divides_by_llm_and_needs_both_bars_and_the_interval():
 def test_a_on_frontiers_one_frontier_for_all_is_not_reproduced_and_a_tenth_is():
     """From seeds to verdict: llm forgets as much as it learns; mlp_gate_up on llm's own line (llm at a lower LR,
     the miniature's pattern) fails, sa_proj at a tenth of it passes."""
-    llm = {b: {s: (l + s, l + s) for s in (0, 1, 2)} for b, l in (("lo", 10.0), ("mid", 20.0), ("hi", 30.0))}
-    narrow = {b: {s: (l + s, (l + s) / 10) for s in (0, 1, 2)} for b, l in (("lo", 12.0), ("mid", 18.0), ("hi", 24.0))}
-    same = {b: {s: (l + s, l + s) for s in (0, 1, 2)} for b, l in (("lo", 8.0), ("mid", 16.0), ("hi", 24.0))}
+    llm = {b: {s: (x + s, x + s) for s in (0, 1, 2)} for b, x in (("lo", 10.0), ("mid", 20.0), ("hi", 30.0))}
+    narrow = {b: {s: (x + s, (x + s) / 10) for s in (0, 1, 2)} for b, x in (("lo", 12.0), ("mid", 18.0), ("hi", 24.0))}
+    same = {b: {s: (x + s, x + s) for s in (0, 1, 2)} for b, x in (("lo", 8.0), ("mid", 16.0), ("hi", 24.0))}
     m = bootstrap_matched({"llm": llm, "sa_proj": narrow, "mlp_gate_up": same}, "llm", resamples=1000)
     assert m["sa_proj"]["ratio"] == pytest.approx(0.1) and m["mlp_gate_up"]["ratio"] == pytest.approx(1.0)
     rows = {"llm": row(21.0, -21.0), "sa_proj": row(19.0, -1.9), "mlp_gate_up": row(17.0, -17.0)}
     a = judge_learning_vs_forgetting(rows, m)
-    assert a["verdict"] == "not reproduced" and not a["per_recipe"]["mlp_gate_up"]["ok"] and a["per_recipe"]["sa_proj"]["ok"]
+    assert a["verdict"] == "not reproduced"
+    assert not a["per_recipe"]["mlp_gate_up"]["ok"] and a["per_recipe"]["sa_proj"]["ok"]
 
 
 # --- (b) -------------------------------------------------------------------------------------------------------
@@ -81,7 +89,8 @@ def report(recipe, heldout_after, mass_after, mass_base=0.1):
     base = {"count": 20.0, "clock": 0.0, "text": 0.0, "color": 80.0, "shape": 70.0}
     stages = [{"name": "base", "scores": base}]
     for skill, change in zip(SKILLS, heldout_after):
-        stages.append({"name": skill, "scores": {**{s: base[s] + 20 for s in SKILLS}, **{h: base[h] + change for h in HELDOUT}}})
+        scores = {**{s: base[s] + 20 for s in SKILLS}, **{h: base[h] + change for h in HELDOUT}}
+        stages.append({"name": skill, "scores": scores})
     bias = [{"stage": s["name"], "target": {"mass_mean": 0.9}, "heldout": {"mass_mean": m}}
             for s, m in zip(stages, [mass_base, *mass_after])]
     return build_report("tiny", recipe, SKILLS, HELDOUT, stages, 1, 2, counting_bias=bias)
@@ -133,7 +142,7 @@ def test_d_late_mlps_must_lead_and_the_sa_proj_control_must_come_out_differently
 
 def test_judge_reads_the_runs_reports_and_restores_and_renders_every_rule(tmp_path):
     runs = []
-    for k, (recipe, change) in enumerate([("llm", -20.0), ("sa_proj", -1.0), ("mlp_gate_up", -2.0)]):
+    for recipe, change in [("llm", -20.0), ("sa_proj", -1.0), ("mlp_gate_up", -2.0)]:
         run = tmp_path / recipe
         run.mkdir()
         masses = [0.1 - change * f / 100 for f in (1, 2, 1)]  # up by a hundredth of each point lost

@@ -1,8 +1,8 @@
 import json
 
+from lmmcl.report import build_report
 from lmmcl.tools.compare import main
 from lmmcl.tools.finish import row_from_run
-from lmmcl.report import build_report
 
 
 def _run(tmp_path, recipe, after):

@@ -30,7 +30,8 @@ def test_every_run_of_a_compare_shares_one_base_row_cache_unless_told_not_to(tmp
 def test_the_restore_analysis_follows_the_configured_budgets_plain_recipe_runs():
     config = RunConfig("tiny", 1e-3, 32, 320, {"lora": 5e-5}, (0,), 2, True)
     budgets = [Budget(10, 5e-4), Budget(10, 1e-3)]
-    tasks = compare.compare_tasks("tiny", ["sa_proj", "mlp+lwf", "mlp+moe", "lora"], budgets, config, [], [0], None, True)
+    entries = ["sa_proj", "mlp+lwf", "mlp+moe", "lora"]
+    tasks = compare.compare_tasks("tiny", entries, budgets, config, [], [0], None, True)
     restored = {t.label: t.restore for t in tasks}
     assert restored == {"sa_proj at lr5e-4_steps10 / seed 0": False, "mlp+lwf at lr5e-4_steps10 / seed 0": False,
                         "mlp+moe at lr5e-4_steps10 / seed 0": False,  # lora: its own LR, no LR budget
@@ -180,7 +181,8 @@ def test_a_real_compare_at_two_budgets_draws_frontiers_and_restores_the_configur
                          str(tmp_path / "logs")]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert {r: len(p) for r, p in summary["per_budget"].items()} == {"llm": 2, "sa_proj": 2, "mlp_gate_up": 2}
-    assert set(summary["frontiers"]) == {"llm", "sa_proj", "mlp_gate_up"} and set(summary["matched"]) == {"sa_proj", "mlp_gate_up"}
+    assert set(summary["frontiers"]) == {"llm", "sa_proj", "mlp_gate_up"}
+    assert set(summary["matched"]) == {"sa_proj", "mlp_gate_up"}
     restores = {r["recipe"]: json.loads((Path(r["run_dir"]) / "restore.json").read_text()) for r in summary["runs"]}
     assert len(summary["all_runs"]) == 6 and len(restores) == 3  # the configured budget's runs only
     frozen = restores["sa_proj"]["groups"]  # sa_proj's MLPs never train: restoring them must change nothing
@@ -189,5 +191,6 @@ def test_a_real_compare_at_two_budgets_draws_frontiers_and_restores_the_configur
     timeline = summary["timeline"]
     assert timeline["training_s"] > 0 and timeline["evaluations"] == 6 * 2 + 1  # one base row, then reused
     claims = json.loads((out / "claims.json").read_text())
-    assert len(claims) == 4 and all(c["verdict"] in ("reproduced", "not reproduced", "not measured") for c in claims.values())
+    assert len(claims) == 4
+    assert all(c["verdict"] in ("reproduced", "not reproduced", "not measured") for c in claims.values())
     assert (out / "frontier.png").exists() and "## Time line" in (out / "summary.md").read_text()

@@ -17,7 +17,8 @@ def test_the_frontier_keeps_the_points_nothing_beats():
 def test_forgetting_at_matched_learning_over_the_overlap():
     m = matched([Point(10, 5), Point(20, 8)], LLM)
     # overlap 10 ... 20; the mean of a straight segment is the mean of its ends: (5 + 8) / 2 against (10 + 20) / 2
-    assert m["overlap"] == [10, 20] and m["forgetting"] == pytest.approx(6.5) and m["forgetting_reference"] == pytest.approx(15)
+    assert m["overlap"] == [10, 20]
+    assert m["forgetting"] == pytest.approx(6.5) and m["forgetting_reference"] == pytest.approx(15)
     assert m["difference"] == pytest.approx(-8.5) and m["ratio"] == pytest.approx(6.5 / 15)
     assert matched([Point(40, 1), Point(50, 2)], LLM) is None  # learns more than llm ever does: nothing to match
     assert matched([Point(10, 1)], [Point(0, -5), Point(30, -1)])["ratio"] is None  # llm gains: no ratio
