@@ -57,10 +57,13 @@ STATS = ("mass", "max_prob", "max_logit")
 PROBE_SEED = 7919
 
 
-def item_key(sample: Any) -> tuple[str, str]:
-    """What makes a test item the same item: its question and its picture's pixels."""
+def item_key(sample: Any) -> tuple[str, str] | None:
+    """What makes a test item the same item: its question and its picture's pixels; None for a bad record (an
+    undecodable picture, a missing row), which nothing scores or prompts with."""
     import hashlib
 
+    if not sample:
+        return None
     return sample.question, hashlib.sha1(sample.image.convert("RGB").tobytes()).hexdigest()
 
 
@@ -147,7 +150,7 @@ class CountingBiasProbe(Callback, StageLoopExtension):
         """Never prompt with a test item these data modules score (each a
         :class:`~lmmcl.data.datamodule.SkillDataModule` of the run's evaluation)."""
         names = {name for names in self.groups.values() for name in names}
-        self._scored = {dm.name: {item_key(s) for s in dm.split_data("test")}
+        self._scored = {dm.name: {key for s in dm.split_data("test") if (key := item_key(s))}
                         for dm in eval_modules if dm.name in names}
         self._data = None
 

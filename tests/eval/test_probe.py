@@ -117,6 +117,21 @@ def test_the_probes_prompts_are_never_items_the_run_scores():
     assert len(prompts(same)) == 8 and not prompts(same) & run_items
 
 
+def test_a_bad_record_is_no_item_to_avoid():
+    """A test split's undecodable picture (a BadRecord, read lazily) neither counts as scored nor stops the probe."""
+    from types import SimpleNamespace
+
+    from lmmcl.data.bad import BadRecord
+    from lmmcl.eval.probe import item_key
+
+    assert item_key(BadRecord("undecodable_image", 2)) is None and item_key(None) is None
+    run = SimpleNamespace(name="caption", split_data=lambda split: [BadRecord("undecodable_image", 0)])
+    probe = CountingBiasProbe(n=4)
+    probe.avoid([run])
+    assert probe._scored == {"caption": set()}
+    assert sum(len(data) for _, data in probe._prompts()["heldout"]) == 4
+
+
 def test_prompts_are_built_with_the_runs_max_length_and_none_left_is_an_error():
     """The probe's prompts are cut at the run's data.max_length (count prompts are 40 tokens here, color 32)."""
     from types import SimpleNamespace
