@@ -21,8 +21,9 @@ def _tokens(batches: list[dict[str, Any]]) -> list[int]:
     return [n for b in batches if "attention_mask" in b for n in b["attention_mask"].sum(dim=1).tolist()]
 
 
-def _phases(processor: Any, report: dict[str, Any], max_length: int) -> list[tuple[str, str, list[int]]]:
-    """(phase, benchmark, token counts of its collated samples) as the run built them."""
+def _phases(processor: Any, skills: list[str], heldout: list[str], max_length: int) -> list[tuple[str, str, list[int]]]:
+    """(phase, benchmark, token counts of its collated samples) as the run built them; ``skills`` and ``heldout``
+    as the run's config names them (names or skill files)."""
     from torch.utils.data import DataLoader
 
     from lmmcl.data.collate import Collator
@@ -31,15 +32,16 @@ def _phases(processor: Any, report: dict[str, Any], max_length: int) -> list[tup
     from lmmcl.eval.drift import DriftMonitor
 
     rows = []
-    for phase, names, split, train in (("training", report["skills"], "train", True),
-                                       ("evaluation", report["skills"] + report["heldout"], "test", False)):
+    for phase, specs, split, train in (("training", skills, "train", True),
+                                       ("evaluation", skills + heldout, "test", False)):
         collate = Collator(processor, train=train, max_length=max_length)
-        for name in names:
-            data = get_skill(name).dataset(split, None, 0)
-            rows.append((phase, name, _tokens(list(DataLoader(data, batch_size=4, collate_fn=collate)))))
-    sequence = SimpleNamespace(datamodule=SkillSequence(report["skills"], report["heldout"], max_length=max_length))
+        for spec in specs:
+            skill = get_skill(spec)
+            data = skill.dataset(split, None, 0)
+            rows.append((phase, skill.name, _tokens(list(DataLoader(data, batch_size=4, collate_fn=collate)))))
+    sequence = SimpleNamespace(datamodule=SkillSequence(skills, heldout, max_length=max_length))
     drift = DriftMonitor()._prompts(sequence, SimpleNamespace(processor=processor))
-    rows.append(("drift", ", ".join(report["heldout"]), _tokens(drift)))
+    rows.append(("drift", ", ".join(sequence.datamodule.heldout_names), _tokens(drift)))
     probe = Collator(processor, train=False, max_length=max_length)
     for name in ("pixmocount", "docvqa"):  # lmmcl.rehearsal.run.REAL_PROBE
         data = get_skill(name).dataset("test", 2, 0)
@@ -50,13 +52,17 @@ def _phases(processor: Any, report: dict[str, Any], max_length: int) -> list[tup
 def write_lengths(report_md: Path, model: Path, data_root: Path, max_length: int = 32768) -> Path:
     """Write ``rehearsal.md`` beside ``report_md``: token counts per phase and benchmark, and what the run did with
     them; returns its path."""
+    from lmmcl.data.order import apply_order
     from lmmcl.models.processors import load_processor
+    from lmmcl.yamlfile import load_yaml
 
     report = json.loads(report_md.with_name("report.json").read_text())
+    data = load_yaml(report_md.with_name("config.yaml"))["data"]  # skill files by path, as the run read them
     previous = os.environ.get("LMMCL_DATA_DIR")
     os.environ["LMMCL_DATA_DIR"] = str(data_root)
     try:
-        phases = _phases(load_processor(model), report, max_length)
+        phases = _phases(load_processor(model), apply_order(data["skills"], data.get("order")), data["heldout"],
+                         max_length)
     finally:
         os.environ.pop("LMMCL_DATA_DIR") if previous is None else os.environ.update(LMMCL_DATA_DIR=previous)
     table = [[phase, name, len(n), min(n, default=0), max(n, default=0)] for phase, name, n in phases]

@@ -14,12 +14,15 @@ What changes, and why:
 - devices: ``--trainer.accelerator cpu`` and two processes over gloo, DDP (configs/trainer/ddp.yaml) or with
   ``--strategy fsdp`` FSDP (configs/trainer/fsdp.yaml + bf16.yaml: what a GPU node runs), not GPUs
   (``--accelerator gpu`` on a GPU node);
-- ``data.num_workers 0``: DataLoader workers of two processes would only compete for the same cores.
+- ``data.num_workers 0``: DataLoader workers of two processes would only compete for the same cores;
+- a sixth target stage after the five (``--no-conversations`` leaves it out): a skill read from conversation files,
+  the formats users bring their own data in (:mod:`lmmcl.rehearsal.conversations`: LLaVA-JSON training rows,
+  chat-JSONL test rows, multi-turn rows and bad rows).
 Everything else is paper.yaml's: the five stages in its order (or ``--order``), the eight held-out benchmarks
 after every stage, bf16-mixed precision, LRs, schedule, batch size and accumulation, the report.
 
     lmmcl rehearse [--family llava] [--order order_alt] [--lengths real] [--strategy fsdp] [--rows 24]
-                   [--out logs/rehearsal] [any lmmcl fit option, e.g. --data.skills "[cub200]"]
+                   [--no-conversations] [--out logs/rehearsal] [any lmmcl fit option, e.g. --data.skills "[cub200]"]
 
 Prints where the report is (with ``--lengths real`` also ``rehearsal.md`` beside it: how long the prompts were)
 and keeps ``lmmcl fit``'s whole output in ``<out>/fit.log``; exits with ``lmmcl fit``'s status.
@@ -91,15 +94,31 @@ def fit_command(family: str, model: Path, logs: Path, name: str, devices: int, o
             "--trainer.logger.init_args.save_dir", str(logs), "--trainer.logger.init_args.name", name]
 
 
+def conversation_stage(skill: Path, order: str | None) -> list[str]:
+    """``lmmcl fit`` options that append the skill file ``skill`` to paper.yaml's stages: last, in the paper's order
+    and in an alternative ``order`` alike."""
+    from lmmcl.yamlfile import load_yaml
+
+    skills = load_yaml(config_dir("experiment") / "paper.yaml")["data"]["skills"]
+    flags = ["--data.skills", "[" + ", ".join([*skills, str(skill)]) + "]"]
+    if order:
+        positions = load_yaml(config_dir("experiment") / f"{order}.yaml")["data"]["order"]
+        flags += ["--data.order", str([*positions, len(skills)])]
+    return flags
+
+
 def rehearse(family: str = "llava", order: str | None = None, rows: int = 24, out: str | Path = "logs/rehearsal",
              devices: int = 2, extra: list[str] = (), lengths: str = "tiny", strategy: str = "ddp",
-             accelerator: str = "cpu") -> tuple[int, Path | None]:
+             accelerator: str = "cpu", conversations: bool = True) -> tuple[int, Path | None]:
     """Run the rehearsal; returns (exit status of ``lmmcl fit``, report.md or None)."""
     from lmmcl.rehearsal.benchmarks import write_benchmarks
+    from lmmcl.rehearsal.conversations import write_conversation_skill
 
     out = Path(out).resolve()
     real = lengths == "real"
     data = write_benchmarks(out / "data", rows=rows, page_sizes=real)
+    if conversations:
+        extra = conversation_stage(write_conversation_skill(out / "data", rows=rows), order) + list(extra)
     model = model_dir(family, lengths)
     configs = []
     if real:
@@ -142,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accelerator", default="cpu", help="cpu (default, gloo) or gpu on a GPU node")
     parser.add_argument("--devices", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--out", default="logs/rehearsal", help="data, logs and report (default logs/rehearsal)")
+    parser.add_argument("--conversations", action=argparse.BooleanOptionalAction, default=True,
+                        help="a sixth target stage read from conversation files (LLaVA-JSON, chat JSONL); "
+                             "--no-conversations: paper.yaml's five stages only")
     args, extra = parser.parse_known_args(argv)
     return rehearse(args.family, args.order, args.rows, args.out, args.devices, extra, args.lengths, args.strategy,
-                    args.accelerator)[0]
+                    args.accelerator, args.conversations)[0]
