@@ -3,6 +3,7 @@ with a #fragment, a heading of that file."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -67,16 +68,27 @@ def test_the_readme_headline_table_repeats_the_results_page():
     assert not differ, f"README vs docs/results/results.md (learning, held-out final, held-out mean): {differ}"
 
 
-def test_the_readme_figure_is_drawn_from_the_results_page(tmp_path):
+def test_the_readme_figure_is_drawn_from_the_results_data(tmp_path):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("figure", ROOT / "docs" / "figures" / "learning_vs_forgetting.py")
+    spec = importlib.util.spec_from_file_location("figure", ROOT / "docs" / "figures" / "frontier.py")
     figure = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(figure)
-    ours, paper = figure.read_table()
+    summary = json.loads(figure.SUMMARY.read_text(encoding="utf-8"))
     results = recipe_rows(ROOT / "docs" / "results" / "results.md")
-    assert set(ours) == {r for r in results if not r.startswith(("chance", "paper"))} and len(paper) == 3
+    assert set(summary["per_budget"]) == set(results)  # the page's table and the figure come from one comparison
+    assert set(figure.paper_points()) == {"llm", "sa_proj", "mlp_gate_up"}
+    assert "docs/figures/frontier.png" in (ROOT / "README.md").read_text(encoding="utf-8")
     assert figure.draw(tmp_path / "figure.png").stat().st_size > 10_000
+
+
+def test_the_results_table_is_the_comparisons_summary():
+    """The headline numbers on the results page are the ones the comparison's summary.json holds, rounded."""
+    summary = json.loads((ROOT / "docs" / "results" / "data" / "compare_tiny_summary.json").read_text(encoding="utf-8"))
+    results = recipe_rows(ROOT / "docs" / "results" / "results.md")
+    for row in summary["rows"]:
+        shown = [f"{row[k]:+.1f} ± {row[k + '_std']:.1f}".replace("-", "−") for k in ("learning", "heldout_final")]
+        assert results[row["recipe"]][:2] == shown, row["recipe"]
 
 
 def test_every_repository_path_the_docs_cite_exists():
