@@ -20,8 +20,8 @@ SEEDS   ?=
 # LR_SCALES / STEP_SCALES: make compare's stage budgets around the configured one (default LR x 0.5, 1, 2; steps x 1)
 LR_SCALES ?=
 STEP_SCALES ?=
-# JOBS: runs at once, each a single-thread process (lmmcl compare / calibrate --jobs); default: one per CPU core
-JOBS    ?= $(shell nproc 2>/dev/null || echo 1)
+# JOBS: runs at once, each a single-thread process (lmmcl compare / calibrate --jobs); default: theirs, one per CPU
+JOBS    ?=
 # RESUME: make compare / calibrate RESUME=1 goes on where a stopped one stopped: the runs it finished with the same
 # arguments are taken from their records (<out>/jobs/done/), not trained again
 RESUME  ?=

@@ -2,7 +2,7 @@
 
 Three variants of the same compare (same entries, seeds and config; each its own output and log folders):
 
-- ``serial``: ``lmmcl compare --train`` as ``make compare`` runs it: one run after another in one process, with
+- ``serial``: ``lmmcl compare --train --jobs 1``: one run after another in one process, with
   torch's default thread count (``OMP_NUM_THREADS`` unset; ``--serial-threads`` to pin it), the base row
   evaluated once per seed;
 - ``serial_no_cache``: the same with ``--no-base-cache``: every run evaluates its base row (the compare before
@@ -41,7 +41,8 @@ TINY_DATA = ["--data.skills", "[species, count]", "--data.heldout", "[color, exi
 
 def compare_command(args, variant: str, out: Path) -> list[str]:
     """The ``lmmcl compare`` command line of one variant, writing under ``out``."""
-    options = {"serial": [], "serial_1": [], "serial_no_cache": ["--no-base-cache"],
+    serial = ["--jobs", "1"]
+    options = {"serial": serial, "serial_1": serial, "serial_no_cache": [*serial, "--no-base-cache"],
                "jobs": ["--jobs", str(args.jobs)]}[variant]
     return [sys.executable, "-m", "lmmcl.cli", "compare", "--train", "--model", args.preset, "--recipes", *args.recipes,
             "--seeds", *map(str, args.seeds), "--lr-scales", "1",  # the configured budget only: the pool is the point
@@ -55,7 +56,7 @@ def run_variant(args, variant: str, out: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     env = dict(os.environ)
-    env.pop("OMP_NUM_THREADS", None)  # serial: what make compare uses; jobs: lmmcl.tools.jobs sets 1 per run
+    env.pop("OMP_NUM_THREADS", None)  # serial: every torch thread; jobs: lmmcl.tools.jobs sets 1 per run
     if variant == "serial_1" or (variant != "jobs" and args.serial_threads):
         env["OMP_NUM_THREADS"] = "1" if variant == "serial_1" else str(args.serial_threads)
     log = out / "compare.log"

@@ -29,7 +29,7 @@ from lmmcl.errors import LmmclError
 from lmmcl.report import atomic_write
 from lmmcl.tables import markdown_table
 from lmmcl.tools.budgets import SELECTION_SEED, Budget, RunConfig, check_overrides, fmt_lr, run_config
-from lmmcl.tools.jobs import Task
+from lmmcl.tools.jobs import Task, default_jobs
 from lmmcl.tools.pool import check_entries, fit_args, run_pool
 
 PAPER_CONTROL = {"learning": 31.8, "heldout_final": -23.3}  # the paper's full-LLM row (points)
@@ -169,7 +169,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--steps", nargs="+", type=int, required=True, help="the grid's optimizer steps per stage")
     parser.add_argument("--seed", type=int, default=SELECTION_SEED,
                         help="the selection seed (default: %(default)s); never one of the seeds a compare reports")
-    parser.add_argument("--jobs", type=int, default=1, help="runs at once, each a single-thread process")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="runs at once, each a single-thread process (default: one per CPU, %(default)s here)")
     parser.add_argument("--resume", action="store_true", help="keep the runs a stopped calibration finished")
     parser.add_argument("--dry-run", action="store_true", help="print the rule and the runs, train nothing")
     parser.add_argument("--out", help="output directory (default: logs/calibrate/<model>)")

@@ -15,10 +15,10 @@ Budgets: every entry trains at the configured stage budget (the config's ``model
 data.batch_size`` steps per stage; :mod:`lmmcl.tools.budgets`) scaled by every ``--lr-scales`` value and every
 ``--step-scales`` value, once per seed. An entry with its own LR (``model.recipe_lr``, e.g. LoRA) is not trained at
 the LR scales, which would not change its runs. The configured budget's runs log to ``logs/<model>/<entry>/``, the
-others to ``logs/<model>/<entry>/lr<LR>_steps<N>/``. All runs are one pool (``--jobs`` single-thread processes, or
-one after another in this process); the base model is evaluated once per seed (:mod:`lmmcl.train.base_row`); the
-restore analysis (:mod:`lmmcl.eval.restore`) runs after each plain-recipe run at the configured budget, in the
-process that trained it.
+others to ``logs/<model>/<entry>/lr<LR>_steps<N>/``. All runs are one pool (``--jobs`` single-thread processes, by
+default one per CPU; ``--jobs 1``: one after another in this process); the base model is evaluated once per seed
+(:mod:`lmmcl.train.base_row`); the restore analysis (:mod:`lmmcl.eval.restore`) runs after each plain-recipe run at
+the configured budget, in the process that trained it.
 
 Writes, in logs/compare/<model>/ (or ``--out``): summary.json (the configured budget's per-recipe rows: means, std
 and per-seed values; every run; per recipe and budget the seed means; the frontiers; the matched-learning comparison
@@ -47,7 +47,7 @@ from lmmcl.tools.budgets import (
     run_config,
     scaled_budgets,
 )
-from lmmcl.tools.jobs import Task
+from lmmcl.tools.jobs import Task, default_jobs
 
 PAPER_RECIPES = ["full", "llm", "sa_proj", "mlp_gate_up", "mlp"]
 PAPER_BASELINES = ["lora", "mlp+lwf", "mlp+wise_ft", "mlp+moe"]
@@ -207,9 +207,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--step-scales", nargs="+", type=float, default=list(STEP_SCALES),
                         help="the budgets' steps per stage, as multiples of the configured steps "
                              "(default: %(default)s)")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="runs at once, each a single-thread process (default 1: one after another in this "
-                             "process, with every torch thread)")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="runs at once, each a single-thread process (default: one per CPU, %(default)s here; "
+                             "1: one after another in this process, with every torch thread)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the runs and an estimate of their time, train nothing")
     parser.add_argument("--no-base-cache", action="store_true",

@@ -26,6 +26,14 @@ SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PAR
 TAIL_LINES = 15
 
 
+def default_jobs() -> int:
+    """The CPUs this process may run on (its CPU affinity where the system has one): ``--jobs``'s default, one
+    single-thread run per CPU."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @dataclass
 class Task:
     """One run of a pool: its label (e.g. ``<entry> / seed <k>``), ``lmmcl fit`` arguments, the log folder it shares

@@ -75,7 +75,7 @@ def test_compare_lists_the_baselines_and_trains_entries(capsys, fake_fit, tmp_pa
     assert compare.PAPER_RECIPES == ["full", "llm", "sa_proj", "mlp_gate_up", "mlp"]  # baselines only when named
 
     assert compare.main(["--train", "--model", "tiny", "--recipes", "sa_proj", "mlp_gate_up+lwf",
-                         "--out", str(tmp_path / "cmp"), "--lr-scales", "1", "--no-restore"]) == 0
+                         "--out", str(tmp_path / "cmp"), "--lr-scales", "1", "--no-restore", "--jobs", "1"]) == 0
     calls = fake_fit.calls
 
     def baseline_callbacks(args):

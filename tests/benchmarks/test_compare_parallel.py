@@ -11,7 +11,8 @@ def test_each_variant_runs_the_same_compare_with_its_own_option(tmp_path):
     args = argparse.Namespace(preset="tiny_scratch", recipes=["mlp", "lora"], seeds=[0, 1], jobs=3, full=False)
     commands = {v: compare_parallel.compare_command(args, v, tmp_path / v)
                 for v in ("serial", "serial_1", "jobs", "serial_no_cache")}
-    assert commands["jobs"][commands["jobs"].index("--jobs") + 1] == "3"
+    assert {v: c[c.index("--jobs") + 1] for v, c in commands.items()} == \
+        {"serial": "1", "serial_1": "1", "jobs": "3", "serial_no_cache": "1"}  # --jobs defaults to one per CPU
     assert "--no-base-cache" in commands["serial_no_cache"] and "--no-base-cache" not in commands["serial"]
     assert all(c[c.index("--recipes") + 1:c.index("--recipes") + 3] == ["mlp", "lora"] for c in commands.values())
     assert all(str(tmp_path / v / "logs") in c for v, c in commands.items())  # each its own folders

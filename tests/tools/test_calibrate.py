@@ -46,7 +46,7 @@ def lost_three_quarters(args):
 def test_the_grid_trains_the_control_on_the_selection_seed_and_writes_the_pick(tmp_path, fake_fit, capsys):
     fake_fit.stages = lost_three_quarters
     out = tmp_path / "cal"
-    assert calibrate.main(["--lrs", "1e-5", "3e-5", "1e-4", "--steps", "3", "6", "--out", str(out),
+    assert calibrate.main(["--lrs", "1e-5", "3e-5", "1e-4", "--steps", "3", "6", "--out", str(out), "--jobs", "1",
                            "--", "--data.batch_size", "4"]) == 0
     printed = capsys.readouterr().out
     assert printed.index("rule: the grid point whose") < printed.index("pick: LR 3e-5, 3 steps")  # the rule first

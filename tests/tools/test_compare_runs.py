@@ -1,7 +1,7 @@
 """How lmmcl compare runs its entries: one pool, one base-row cache shared by every run; the restore analysis after
 the configured budget's plain-recipe runs; the overrides never replace an entry's own recipe, model, seed or
-baselines; --jobs N (parallel single-thread runs) gives the serial compare's results and restore analyses, with a
-failing entry reported and the others kept; a stopped compare resumes."""
+baselines; --jobs N (parallel single-thread runs, by default one per CPU) gives the serial compare's results and
+restore analyses, with a failing entry reported and the others kept; a stopped compare resumes."""
 
 import json
 from pathlib import Path
@@ -10,20 +10,22 @@ import pytest
 
 from lmmcl.tools import compare
 from lmmcl.tools.budgets import Budget, RunConfig
-from lmmcl.tools.jobs import Task, run_parallel
+from lmmcl.tools.jobs import Task, default_jobs, run_parallel
 from lmmcl.train import cli as train_cli
 from tests.conftest import option
 
 ONE_BUDGET = ["--lr-scales", "1", "--no-restore"]  # these fake runs have no model to analyse
+SERIAL = ["--jobs", "1"]  # fake runs (fake_fit) live in this process
 
 
 def test_every_run_of_a_compare_shares_one_base_row_cache_unless_told_not_to(tmp_path, fake_fit):
     out = tmp_path / "cmp"
     assert compare.main(["--train", "--recipes", "full", "mlp+lwf", "--seeds", "0", "1", "--out", str(out), *ONE_BUDGET,
-                         "--", "--data.train_size", "8"]) == 0
+                         *SERIAL, "--", "--data.train_size", "8"]) == 0
     assert {option(c, "--stages.base_cache") for c in fake_fit.calls} == {str(out / "base_rows")}
     fake_fit.calls.clear()
-    assert compare.main(["--train", "--recipes", "full", "--out", str(out), "--no-base-cache", *ONE_BUDGET]) == 0
+    assert compare.main(["--train", "--recipes", "full", "--out", str(out), "--no-base-cache", *ONE_BUDGET,
+                         *SERIAL]) == 0
     assert option(fake_fit.calls[0], "--stages.base_cache") is None
 
 
@@ -44,7 +46,7 @@ def test_a_config_among_the_overrides_cannot_replace_an_entrys_recipe_or_drop_it
                                                                                            cli_fit_args):
     # cli_fit_args holds --config default.yaml (recipe mlp_gate_up, preset tiny) and --trainer.callbacks []
     assert compare.main(["--train", "--model", "tiny_scratch", "--recipes", "sa_proj+lwf", "--seeds", "3",
-                         "--out", str(tmp_path / "cmp"), *ONE_BUDGET, "--", *cli_fit_args[1:]]) == 0
+                         "--out", str(tmp_path / "cmp"), *ONE_BUDGET, *SERIAL, "--", *cli_fit_args[1:]]) == 0
     from lmmcl.train.cli import resolve
 
     config = resolve(fake_fit.calls[0])
@@ -96,7 +98,7 @@ def test_jobs_give_the_serial_results_and_report_a_failing_entry(tmp_path, cli_f
                                            if k != "seconds"}  # restore.json: its time
                                     for name in ("report.json", "restore.json")} for r in rows}
 
-    serial_code, serial = compare_run("serial", "--recipes", "mlp_gate_up", "sa_proj", "--lr-scales", "1")
+    serial_code, serial = compare_run("serial", "--recipes", "mlp_gate_up", "sa_proj", "--lr-scales", "1", *SERIAL)
     # sa_proj+moe fails at start-up: MoE needs a recipe that trains language-model MLPs
     jobs_code, jobs = compare_run("jobs", "--recipes", "mlp_gate_up", "sa_proj+moe", "sa_proj", "--jobs", "2",
                                   "--lr-scales", "1")
@@ -125,7 +127,7 @@ def test_a_stopped_compare_resumes_without_training_its_finished_runs_again(tmp_
 
     monkeypatch.setattr(train_cli, "run", stopped_at_the_third)
     out = tmp_path / "cmp"
-    command = ["--train", "--recipes", "full", "sa_proj", "--seeds", "0", "1", "--out", str(out), *ONE_BUDGET]
+    command = ["--train", "--recipes", "full", "sa_proj", "--seeds", "0", "1", "--out", str(out), *ONE_BUDGET, *SERIAL]
     with pytest.raises(KeyboardInterrupt):
         compare.main(command)
     assert len(fake_fit.calls) == 2 and len(list((out / "jobs" / "done").iterdir())) == 2
@@ -176,7 +178,7 @@ def test_parallel_runs_report_each_finished_task_as_it_finishes(tmp_path, monkey
 def test_a_real_compare_at_two_budgets_draws_frontiers_and_restores_the_configured_runs(tmp_path, cli_fit_args):
     out = tmp_path / "cmp"
     assert compare.main(["--train", "--model", "tiny_scratch", "--recipes", "llm", "sa_proj", "mlp_gate_up", "--seeds",
-                         "0", "--lr-scales", "1", "3", "--out", str(out), "--", *cli_fit_args[1:],
+                         "0", "--lr-scales", "1", "3", *SERIAL, "--out", str(out), "--", *cli_fit_args[1:],
                          "--data.heldout", "[color, caption]", "--trainer.logger.init_args.save_dir",
                          str(tmp_path / "logs")]) == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -194,3 +196,15 @@ def test_a_real_compare_at_two_budgets_draws_frontiers_and_restores_the_configur
     assert len(claims) == 4
     assert all(c["verdict"] in ("reproduced", "not reproduced", "not measured") for c in claims.values())
     assert (out / "frontier.png").exists() and "## Time line" in (out / "summary.md").read_text()
+
+
+def test_jobs_default_to_the_cpus_this_process_may_use(tmp_path, fake_fit, monkeypatch, capsys):
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5}, raising=False)  # 3 of the machine's CPUs
+    assert default_jobs() == 3
+    assert compare.main(["--train", "--recipes", "llm", "--out", str(tmp_path), "--dry-run", *ONE_BUDGET]) == 0
+    assert "on 3 worker(s)" in capsys.readouterr().out and fake_fit.calls == []
+    monkeypatch.delattr(os, "sched_getaffinity")  # a system without CPU affinity (macOS)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert default_jobs() == 8

@@ -42,7 +42,7 @@ def test_every_recipe_trains_at_three_budgets_per_seed_and_is_judged_on_its_fron
     monkeypatch.setattr(finish, "restore_run", restore_writes)
     out = tmp_path / "cmp"
     assert compare.main(["--train", "--recipes", "llm", "sa_proj", "mlp_gate_up", "--seeds", "0", "1",
-                         "--out", str(out), "--", *SIZES]) == 0
+                         "--out", str(out), "--jobs", "1", "--", *SIZES]) == 0
     runs = [(option(c, "--recipe.name"), option(c, "--model.lr"), option(c, "--data.seed")) for c in fake_fit.calls]
     assert len(runs) == 18 and runs[:4] == [("llm", "0.0005", "0"), ("sa_proj", "0.0005", "0"),
                                             ("mlp_gate_up", "0.0005", "0"), ("llm", "1e-3", "0")]
