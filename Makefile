@@ -17,7 +17,7 @@ SMOKE_MODEL ?= tiny_scratch
 RECIPES ?=
 # SEEDS: make compare trains every recipe at every budget once per seed (e.g. SEEDS="0 1 2"): means ± std, claims.md
 SEEDS   ?=
-# LR_SCALES / STEP_SCALES: make compare's stage budgets around the configured one (default LR x 0.5, 1, 2; steps x 1)
+# LR_SCALES / STEP_SCALES: make compare's stage budgets around the configured one (default LR x 0.25, 1, 4; steps x 1)
 LR_SCALES ?=
 STEP_SCALES ?=
 # JOBS: runs at once, each a single-thread process (lmmcl compare / calibrate --jobs); default: theirs, one per CPU

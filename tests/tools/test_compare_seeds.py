@@ -15,7 +15,7 @@ FORGETS = {"llm": 1.0, "sa_proj": 0.1, "mlp_gate_up": 0.5}  # share of what it l
 
 
 def learning_grows_with_the_lr(args):
-    learn = 10_000 * float(option(args, "--model.lr")) + int(option(args, "--data.seed"))  # 5, 10, 20 (+ seed)
+    learn = 10_000 * float(option(args, "--model.lr")) + int(option(args, "--data.seed"))  # 2.5, 10, 40 (+ seed)
     lost = FORGETS[option(args, "--recipe.name")] * learn
     return [{"name": "base", "scores": {"count": 20.0, "color": 80.0}},
             {"name": "count", "scores": {"count": 20.0 + learn, "color": 80.0 - lost}}]
@@ -44,23 +44,24 @@ def test_every_recipe_trains_at_three_budgets_per_seed_and_is_judged_on_its_fron
     assert compare.main(["--train", "--recipes", "llm", "sa_proj", "mlp_gate_up", "--seeds", "0", "1",
                          "--out", str(out), "--jobs", "1", "--", *SIZES]) == 0
     runs = [(option(c, "--recipe.name"), option(c, "--model.lr"), option(c, "--data.seed")) for c in fake_fit.calls]
-    assert len(runs) == 18 and runs[:4] == [("llm", "0.0005", "0"), ("sa_proj", "0.0005", "0"),
-                                            ("mlp_gate_up", "0.0005", "0"), ("llm", "1e-3", "0")]
-    assert {r[1] for r in runs} == {"0.0005", "1e-3", "0.002"}  # LR x 0.5, 1 (the configured: no override), 2
+    assert len(runs) == 18 and runs[:4] == [("llm", "0.00025", "0"), ("sa_proj", "0.00025", "0"),
+                                            ("mlp_gate_up", "0.00025", "0"), ("llm", "1e-3", "0")]
+    assert {r[1] for r in runs} == {"0.00025", "1e-3", "0.004"}  # LR x 0.25, 1 (the configured: no override), 4
     names = {option(c, "--trainer.logger.init_args.name") for c in fake_fit.calls}
-    assert names == {None, "tiny/llm/lr5e-4_steps10", "tiny/llm/lr2e-3_steps10", "tiny/sa_proj/lr5e-4_steps10",
-                     "tiny/sa_proj/lr2e-3_steps10", "tiny/mlp_gate_up/lr5e-4_steps10",
-                     "tiny/mlp_gate_up/lr2e-3_steps10"}
+    assert names == {None, "tiny/llm/lr2.5e-4_steps10", "tiny/llm/lr4e-3_steps10", "tiny/sa_proj/lr2.5e-4_steps10",
+                     "tiny/sa_proj/lr4e-3_steps10", "tiny/mlp_gate_up/lr2.5e-4_steps10",
+                     "tiny/mlp_gate_up/lr4e-3_steps10"}
 
     summary = json.loads((out / "summary.json").read_text())
     llm = summary["rows"][0]  # today's rows: the configured budget, means over seeds
     assert llm["recipe"] == "llm" and llm["learning"] == 10.5 and llm["learning_per_seed"] == [10.0, 11.0]
     assert summary["budget"] == {"lr": 1e-3, "steps": 10, "batch_size": 32} and len(summary["runs"]) == 6
-    assert [(p["lr"], p["learning"]) for p in summary["per_budget"]["llm"]] == [(5e-4, 5.5), (1e-3, 10.5), (2e-3, 20.5)]
-    assert [v for p in summary["frontiers"]["sa_proj"] for v in p] == pytest.approx([5.5, 0.55, 10.5, 1.05, 20.5, 2.05])
+    per_budget = [(p["lr"], p["learning"]) for p in summary["per_budget"]["llm"]]
+    assert per_budget == [(2.5e-4, 3.0), (1e-3, 10.5), (4e-3, 40.5)]
+    assert [v for p in summary["frontiers"]["sa_proj"] for v in p] == pytest.approx([3.0, 0.3, 10.5, 1.05, 40.5, 4.05])
     sa, gate_up = summary["matched"]["sa_proj"], summary["matched"]["mlp_gate_up"]
     assert sa["ratio"] == pytest.approx(0.1) and sa["ci95"]["ratio"] == pytest.approx([0.1, 0.1])
-    assert gate_up["ratio"] == pytest.approx(0.5) and sa["overlap"] == pytest.approx([5.5, 20.5])
+    assert gate_up["ratio"] == pytest.approx(0.5) and sa["overlap"] == pytest.approx([3.0, 40.5])
     assert summary["timeline"]["runs_trained"] == 18 and summary["timeline"]["restore_runs"] == 6
     assert len(list((tmp_path / "fake_runs").glob("*/restore.json"))) == 6  # the configured budget's runs only
 
@@ -70,7 +71,7 @@ def test_every_recipe_trains_at_three_budgets_per_seed_and_is_judged_on_its_fron
     assert a["per_recipe"]["sa_proj"]["ok"] and not a["per_recipe"]["mlp_gate_up"]["ok"]
     assert claims["d_late_mlps_cause_forgetting"]["verdict"] == "reproduced"
     md = (out / "summary.md").read_text()
-    assert "## Time line" in md and "| sa_proj | +5.5 … +20.5 |" in md and "0.10 [0.10, 0.10]" in md
+    assert "## Time line" in md and "| sa_proj | +3.0 … +40.5 |" in md and "0.10 [0.10, 0.10]" in md
     assert (out / "frontier.png").stat().st_size > 1000 and (out / "claims.md").exists()
 
 
@@ -79,7 +80,7 @@ def test_a_dry_run_lists_the_runs_and_the_selection_seed_is_never_reported(tmp_p
     assert compare.main(["--train", "--recipes", "llm", "lora", "--seeds", "0", "--dry-run", "--out", str(out),
                          "--", *SIZES, "--model.recipe_lr", "{lora: 5e-5}"]) == 0
     printed = capsys.readouterr().out
-    assert fake_fit.calls == [] and "llm at lr5e-4_steps10 / seed 0" in printed and "+ restore analysis" in printed
+    assert fake_fit.calls == [] and "llm at lr2.5e-4_steps10 / seed 0" in printed and "+ restore analysis" in printed
     assert "lora at" not in printed  # its own LR (model.recipe_lr): an LR budget would not change its run
     assert "configured budget LR 1e-3 x 10 steps" in printed and "4 runs: estimated" in printed
     with pytest.raises(LmmclError, match="selection seed"):
