@@ -30,7 +30,7 @@ from lmmcl.report import atomic_write
 from lmmcl.tables import markdown_table
 from lmmcl.tools.budgets import SELECTION_SEED, Budget, RunConfig, check_overrides, fmt_lr, run_config
 from lmmcl.tools.jobs import Task, default_jobs
-from lmmcl.tools.pool import check_entries, fit_args, run_pool
+from lmmcl.tools.pool import check_entries, fit_args, run_pool, split_overrides
 
 PAPER_CONTROL = {"learning": 31.8, "heldout_final": -23.3}  # the paper's full-LLM row (points)
 TIE = 0.5  # points of distance
@@ -160,6 +160,7 @@ def calibrate(args: argparse.Namespace, overrides: list[str]) -> dict[str, Any] 
 
 
 def main(argv: list[str]) -> int:
+    argv, overrides = split_overrides(argv)  # everything after "--" goes to `lmmcl fit` for every run
     parser = argparse.ArgumentParser(prog="lmmcl calibrate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny")
@@ -174,11 +175,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--resume", action="store_true", help="keep the runs a stopped calibration finished")
     parser.add_argument("--dry-run", action="store_true", help="print the rule and the runs, train nothing")
     parser.add_argument("--out", help="output directory (default: logs/calibrate/<model>)")
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, overrides = argv[:cut], argv[cut + 1:]
-    else:
-        overrides = []
     args = parser.parse_args(argv)
     bad = [str(v) for v in [*args.lrs, *args.steps] if not (v > 0 and math.isfinite(v))]
     if bad or args.jobs < 1:

@@ -191,6 +191,9 @@ def list_entries() -> str:
 
 
 def main(argv: list[str]) -> int:
+    from lmmcl.tools.pool import split_overrides
+
+    argv, overrides = split_overrides(argv)  # everything after "--" goes to `lmmcl fit` for every run
     parser = argparse.ArgumentParser(prog="lmmcl compare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="*", help="run directories to compare (each with a report.json)")
@@ -219,11 +222,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--resume", action="store_true",
                         help="do not train again the runs this output directory's compare finished before with the "
                              "same arguments (<out>/jobs/done/); after changing lmmcl's code, leave it out")
-    if "--" in argv:  # everything after "--" goes to `lmmcl fit` for every run
-        cut = argv.index("--")
-        argv, overrides = argv[:cut], argv[cut + 1:]
-    else:
-        overrides = []
     args = parser.parse_args(argv)
     if args.list:
         print(list_entries())

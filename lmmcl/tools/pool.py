@@ -18,6 +18,14 @@ from lmmcl.tools.finish import PHASE_TIMER
 from lmmcl.tools.jobs import Task
 
 
+def split_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
+    """A pool command's own arguments, and the options after ``--`` that go to every run's ``lmmcl fit``."""
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1:]
+
+
 def seeding(seed: int | None) -> list[str]:
     return [] if seed is None else ["--seed_everything", str(seed), "--data.seed", str(seed)]
 
