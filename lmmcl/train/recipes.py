@@ -165,12 +165,13 @@ class FreezeRecipe(Callback):
             for adapter in adapters:  # e.g. LoRA, MoE: rewrite the model, return what trains now
                 names = adapter.adapt_model(pl_module, names)
             self.trainable_names, self._applied_to = names, pl_module.model
-        trainable, total = count_parameters(pl_module.model)
-        self.param_counts = {"trainable": trainable, "total": total}  # the report's parameter counts
-        if first:
+            # counted here, before any strategy wraps the model: under FSDP a later setup (fit after the base
+            # evaluation) sees each rank's shard of every parameter, half the counts on two ranks
+            trainable, total = count_parameters(pl_module.model)
+            self.param_counts = {"trainable": trainable, "total": total}  # the report's parameter counts
             rank_zero_info(f"[lmmcl] recipe {self.recipe.name!r}: {trainable:,} trainable of {total:,} parameters "
                            f"({100 * trainable / total:.2f}%) in {len(self.trainable_names)} tensors")
-        log_scalars(trainer.loggers, {"params/trainable": trainable, "params/total": total}, step=0)
+        log_scalars(trainer.loggers, {f"params/{k}": v for k, v in self.param_counts.items()}, step=0)
         out = run_dir(trainer)  # on every rank: reading it is a collective
         if trainer.is_global_zero and out is not None:
             out.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ conversation files (LLaVA-JSON, chat JSONL). One family in the fast suite; the o
 alternative task orders are slow tests (`make test-slow`)."""
 
 import json
+import re
 
 import pytest
 
@@ -85,3 +86,7 @@ def test_rehearsal_with_fsdp_over_two_cpu_processes(tmp_path, capsys):
     assert len(report["stages"]) == 7
     checkpoints = sorted(p.name for p in next(tmp_path.glob("logs/*/version_0/checkpoints")).iterdir())
     assert checkpoints[-2:] == ["stage5-timeclock.ckpt", f"stage6-{CONVERSATIONS}.ckpt"]
+    log = (tmp_path / "fit.log").read_text()
+    printed = re.search(r"\[lmmcl\] recipe .*: ([\d,]+) trainable of ([\d,]+) parameters", log).groups()
+    # the report's counts are the whole model's, printed before FSDP wrapped it, not rank 0's shards after
+    assert (report["trainable_params"], report["total_params"]) == tuple(int(n.replace(",", "")) for n in printed)

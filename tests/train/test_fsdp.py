@@ -95,3 +95,24 @@ def test_an_analysis_forward_runs_inside_the_root_modules_forward():
     module._trainer = SimpleNamespace(strategy=strategy)
     assert in_root_forward(module, lambda: root.gathered) is True
     assert module.forward.__func__ is LMMModule.forward and not root.gathered
+
+
+def test_the_recipes_parameter_counts_are_the_whole_models_when_a_later_setup_sees_shards(make_trainer, caplog):
+    """Under FSDP the fit after the base evaluation sets the recipe up again on a wrapped model whose parameters
+    are each rank's shards (use_orig_params: 1-D views of the local shard): the report's counts stay the whole
+    model's, as printed."""
+    from lmmcl.train.module import LMMModule
+    from lmmcl.train.recipes import FreezeRecipe, count_parameters
+
+    module = LMMModule("tiny_scratch")
+    recipe = FreezeRecipe("mlp_gate_up")
+    trainer = make_trainer([recipe], logger=False)
+    recipe.setup(trainer, module, "validate")
+    whole = dict(zip(("trainable", "total"), count_parameters(module.model)))
+    with torch.no_grad():
+        for param in module.model.parameters():  # rank 0's shard of two, as FSDP leaves it between forwards
+            param.data = param.data.flatten()[: (param.numel() + 1) // 2]
+    recipe.setup(trainer, module, "fit")
+    assert recipe.param_counts == whole and count_parameters(module.model)[1] < whole["total"]
+    lines = [r.getMessage() for r in caplog.records if "[lmmcl] recipe" in r.getMessage()]
+    assert len(lines) == 1 and f"{whole['trainable']:,} trainable of {whole['total']:,} parameters" in lines[0], lines
