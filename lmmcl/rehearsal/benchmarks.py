@@ -33,7 +33,11 @@ HUGE_SIDE = 4200     # a JPEG of 4200 x 4200 pixels: above the 4096^2 max_image_
 # (width, height) of typical pictures of the real datasets: DocVQA's pages are scans of about 1700 x 2200
 # (letter size at 200 dpi), InfoVQA's infographics about 1000 pixels wide and three times as tall, ChartQA's
 # (Statista) charts 800 x 557, TextVQA's Open Images photos at most 1024 on a side.
-PAGE_SIZES = {"docvqa": (1700, 2200), "infovqa": (1000, 3000), "chartqa": (800, 557), "textvqa": (1024, 768)}
+PAGE_SIZES = {"docvqa": (1700, 2200), "infovqa": (1000, 3000), "chartqa": (800, 557), "textvqa": (1024, 768),
+              "countbench": (1024, 768)}  # CountBench: web photos, sized like TextVQA's
+# The counting-bias probe's prompts at real lengths: benchmarks the run does not score (the probe never prompts with
+# an item the run scores, and the run scores every item of its own benchmarks' copies)
+PROBE_SKILLS = {"counting": "countbench", "other": "ocrbench"}
 
 
 def picture(rng: random.Random, side: int | tuple[int, int] | None = None, fmt: str = "PNG") -> dict[str, Any]:

@@ -30,6 +30,8 @@ def _phases(processor: Any, skills: list[str], heldout: list[str], max_length: i
     from lmmcl.data.datamodule import SkillSequence
     from lmmcl.data.skill import get_skill
     from lmmcl.eval.drift import DriftMonitor
+    from lmmcl.eval.probe import PROBE_SEED
+    from lmmcl.rehearsal.benchmarks import PROBE_SKILLS
 
     rows = []
     for phase, specs, split, train in (("training", skills, "train", True),
@@ -43,8 +45,8 @@ def _phases(processor: Any, skills: list[str], heldout: list[str], max_length: i
     drift = DriftMonitor()._prompts(sequence, SimpleNamespace(processor=processor))
     rows.append(("drift", ", ".join(sequence.datamodule.heldout_names), _tokens(drift)))
     probe = Collator(processor, train=False, max_length=max_length)
-    for name in ("pixmocount", "docvqa"):  # lmmcl.rehearsal.run.REAL_PROBE
-        data = get_skill(name).dataset("test", 2, 0)
+    for name in PROBE_SKILLS.values():  # lmmcl.rehearsal.run.REAL_PROBE's, at the probe's seed
+        data = get_skill(name).dataset("test", 2, PROBE_SEED)
         rows.append(("probe", name, _tokens(list(DataLoader(data, batch_size=2, collate_fn=probe)))))
     return rows
 

@@ -10,7 +10,8 @@ What changes, and why:
 - data: local copies of the five target and eight held-out benchmarks in their real on-disk format
   (:mod:`lmmcl.rehearsal.benchmarks`: ``--rows`` good records per split, locally drawn pictures, and bad records
   of every kind), read through ``LMMCL_DATA_DIR``; with ``--lengths real`` DocVQA, InfoVQA, ChartQA and TextVQA
-  pictures have their real datasets' sizes, and the counting-bias probe asks PixMo-Count and DocVQA questions;
+  pictures have their real datasets' sizes, and the counting-bias probe asks CountBench (photos of that size) and
+  OCRBench questions, benchmarks the run does not score;
 - devices: ``--trainer.accelerator cpu`` and two processes over gloo, DDP (configs/trainer/ddp.yaml) or with
   ``--strategy fsdp`` FSDP (configs/trainer/fsdp.yaml + bf16.yaml: what a GPU node runs), not GPUs
   (``--accelerator gpu`` on a GPU node);
@@ -59,12 +60,13 @@ REAL_IMAGES: dict[str, dict[str, Any]] = {
     "qwen2_5_vl": {"patch_size": 14, "min_pixels": 56 * 56, "max_pixels": 12_845_056, "window_size": 112,
                    "positions": POSITIONS},
 }
-# --lengths real: the probe's prompts from the local copies, PixMo-Count (counting) and DocVQA (other): pictures as
-# large as the benchmarks' (the default probe reads the synthetic world's 32-pixel pictures)
+# --lengths real: the probe's prompts from local copies of benchmarks the run does not score (PROBE_SKILLS: the probe
+# never prompts with a scored item), CountBench's photos as large as the real ones (the default probe reads the
+# synthetic world's 32-pixel pictures)
 REAL_PROBE = """trainer:
   callbacks:
     - class_path: lmmcl.eval.probe.CountingBiasProbe
-      init_args: {n: 4, counting: [pixmocount], other: [docvqa]}
+      init_args: {{n: 4, counting: [{counting}], other: [{other}]}}
     - class_path: lmmcl.data.show.SkillGallery
 """
 
@@ -111,19 +113,20 @@ def rehearse(family: str = "llava", order: str | None = None, rows: int = 24, ou
              devices: int = 2, extra: list[str] = (), lengths: str = "tiny", strategy: str = "ddp",
              accelerator: str = "cpu", conversations: bool = True) -> tuple[int, Path | None]:
     """Run the rehearsal; returns (exit status of ``lmmcl fit``, report.md or None)."""
-    from lmmcl.rehearsal.benchmarks import write_benchmarks
+    from lmmcl.rehearsal.benchmarks import PAPER_SKILLS, PROBE_SKILLS, write_benchmarks
     from lmmcl.rehearsal.conversations import write_conversation_skill
 
     out = Path(out).resolve()
     real = lengths == "real"
-    data = write_benchmarks(out / "data", rows=rows, page_sizes=real)
+    data = write_benchmarks(out / "data", PAPER_SKILLS + (list(PROBE_SKILLS.values()) if real else []), rows=rows,
+                            page_sizes=real)
     if conversations:
         extra = conversation_stage(write_conversation_skill(out / "data", rows=rows), order) + list(extra)
     model = model_dir(family, lengths)
     configs = []
     if real:
         configs.append(out / "real_probe.yaml")
-        configs[0].write_text(REAL_PROBE)
+        configs[0].write_text(REAL_PROBE.format(**PROBE_SKILLS))
     name = (family + (f"-{order}" if order else "") + ("-real" if real else "")
             + (f"-{strategy}" if strategy != "ddp" else ""))
     # A process-group rendezvous of the caller (an earlier DDP test in the same pytest process sets MASTER_PORT and
