@@ -17,9 +17,12 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 def test_fsdp_config_runs_on_cpu_keeps_rotary_frequencies_fp32_and_clips_gradients(cli_fit_args, tmp_path, monkeypatch):
     """One process: the base evaluation and two stages through the CLI with fsdp.yaml + bf16.yaml and default.yaml's
     gradient_clip_val 1.0 (Lightning's FSDP precision refuses it); inv_freq stays fp32 after the forwards."""
+    from lightning.fabric.plugins.environments.lightning import find_free_network_port
+
     from lmmcl.train.cli import run
 
-    monkeypatch.setenv("MASTER_PORT", "29561")
+    # a free port, not a fixed one: another suite on the same machine runs this test too (EADDRINUSE)
+    monkeypatch.setenv("MASTER_PORT", str(find_free_network_port()))
     cli = run([*cli_fit_args, "--config", str(CONFIGS / "trainer" / "fsdp.yaml"),
                "--config", str(CONFIGS / "trainer" / "bf16.yaml"), "--trainer.accelerator", "cpu",
                "--trainer.devices", "1", "--trainer.logger.init_args.save_dir", str(tmp_path)])
